@@ -1,0 +1,81 @@
+"""Glue between the assistance pipeline (``tasks.assistance``) and the database.
+
+Generation happens before launch; rows are frozen in the ``assistance`` table with
+their provenance. Resumable: (item, kind) pairs already stored are skipped, and the
+pipeline is deterministic for a seed and model, so a resumed run equals a fresh one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+
+from study import service
+from study.config import AssistanceSettings
+
+if TYPE_CHECKING:
+    from tasks.assistance import AssistanceConfig, AssistanceRecord
+
+#: Rows written per transaction (a crash loses at most one batch of work).
+BATCH = 200
+
+
+def assistance_config(settings: AssistanceSettings, seed: int) -> AssistanceConfig:
+    """The pipeline config for a study's ``assistance:`` settings and seed."""
+    from tasks.assistance import AssistanceConfig  # torch/transformers load only when needed
+
+    return AssistanceConfig(
+        encoder=settings.encoder,
+        k=settings.quotes,
+        folds=settings.folds,
+        seed=seed,
+        generator_model=settings.generator_model,
+        max_new_tokens=settings.max_new_tokens,
+    )
+
+
+def _rows(records: Iterator[AssistanceRecord]) -> Iterator[service.AssistanceRow]:
+    for r in records:
+        yield service.AssistanceRow(
+            item_id=r.item_id,
+            kind=r.kind,
+            content=r.content,
+            generator=r.generator,
+            model=r.model,
+            model_version=r.model_version,
+            parameters=r.parameters,
+            package_versions=r.package_versions,
+            seed=r.seed,
+            content_hash=r.content_hash,
+        )
+
+
+def generate_for_study(
+    engine: Engine, name: str, *, progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Generate and store all missing assistance for a draft study; returns rows added."""
+    cfg = service.get_config(engine, name)
+    items = [it for it in service.study_items(engine, name) if it.role != "attention_check"]
+    missing = set(service.missing_assistance(engine, name))
+    if not missing:
+        return 0
+    wanted = {(it.item_id, kind) for it in items for kind in {k for _, k in missing}}
+    skip = wanted - missing
+    from tasks.assistance import generate_assistance
+
+    records = generate_assistance(
+        items, cfg.labels, assistance_config(cfg.assistance, cfg.seed), skip=skip, progress=progress
+    )
+    added, batch = 0, []
+    for row in _rows(records):
+        if (row.item_id, row.kind) not in missing:
+            continue
+        batch.append(row)
+        if len(batch) >= BATCH:
+            added += service.add_assistance(engine, name, batch)
+            batch = []
+    if batch:
+        added += service.add_assistance(engine, name, batch)
+    return added

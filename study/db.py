@@ -1,0 +1,138 @@
+"""Database engine, sessions and migrations.
+
+The URL comes from ``--db`` / ``OVERSIGHT_DATABASE_URL``; the default is an SQLite
+file under ``data/`` (WAL journal, foreign keys on, busy timeout). PostgreSQL is the
+scale-out engine; the same code runs on both.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+#: Project root (holds data/ with the demo bank and config).
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("OVERSIGHT_DATA_DIR", PROJECT_ROOT / "data"))
+ENV_URL = "OVERSIGHT_DATABASE_URL"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: Milliseconds an SQLite writer waits for the lock before failing.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def default_url() -> str:
+    """The embedded default database: ``data/oversight.db``."""
+    return f"sqlite:///{DATA_DIR / 'oversight.db'}"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """Explicit URL, else ``OVERSIGHT_DATABASE_URL``, else the SQLite default."""
+    return url or os.environ.get(ENV_URL) or default_url()
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    # pysqlite's own transaction handling is off, so that we can issue BEGIN IMMEDIATE
+    # for write transactions: a writer takes the lock up front instead of failing
+    # with SQLITE_BUSY when it upgrades a read lock (the SQLAlchemy-documented recipe).
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@lru_cache(maxsize=16)
+def get_engine(url: str | None = None) -> Engine:
+    """One engine per URL per process (pooled connections)."""
+    resolved = resolve_url(url)
+    parsed = make_url(resolved)
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    else:
+        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(resolved, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        _sqlite_setup(engine)
+    return engine
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A transaction that will write: commits on success, rolls back on error.
+
+    On SQLite it starts with BEGIN IMMEDIATE (takes the write lock first).
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        if is_sqlite(engine):
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A read-only transaction (never commits)."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> str:
+    """Apply migrations up to ``revision``; returns the resolved URL."""
+    resolved = resolve_url(url)
+    engine = get_engine(resolved)
+    cfg = alembic_config(resolved)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    return resolved
+
+
+def current_revision(url: str | None = None) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with get_engine(resolve_url(url)).connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

@@ -1,0 +1,325 @@
+"""Export: analysis-ready files from a study.
+
+``judgments`` (tidy long: one row per judgment), ``raters`` (wide: one row per rater),
+``events`` (the event log), ``codebook.csv`` (every column described) and
+``manifest.json`` (config, assistance provenance, seed, app version). Text cells that
+a spreadsheet would run as a formula are prefixed with ``'`` (OWASP CSV injection).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import aliased
+
+from study import models as m
+from study.db import read_session
+from study.service import _study
+
+
+@dataclass(frozen=True)
+class Column:
+    """One documented column of an export file."""
+
+    file: str
+    name: str
+    type: str
+    description: str
+
+
+_J = "judgments"
+_R = "raters"
+_E = "events"
+
+#: Every exported column, declared once; ``codebook.csv`` is written from this list
+#: and a test checks the exported files have exactly these columns.
+CODEBOOK: tuple[Column, ...] = (
+    Column(_J, "study", "string", "Study name."),
+    Column(_J, "rater_id", "string", "External rater id (Prolific PID or the ?rater= value)."),
+    Column(_J, "condition", "string", "Assistance condition key the rater saw for this item."),
+    Column(_J, "assistance_kind", "string", "Kind of assistance shown: none, evidence, reasoning or debate."),
+    Column(_J, "item_id", "string", "Item id from the item bank."),
+    Column(_J, "position", "integer", "0-based position of the item in the rater's sequence (practice first)."),
+    Column(_J, "is_practice", "boolean", "Practice item (feedback shown; excluded from analysis)."),
+    Column(_J, "is_attention_check", "boolean", "Attention-check item (excluded from analysis)."),
+    Column(_J, "gold_label", "string", "The correct label."),
+    Column(_J, "ai_label", "string", "The AI's label for the item (defined whether shown or not)."),
+    Column(_J, "ai_confidence", "float", "The AI's probability that its label is right, in [0, 1]."),
+    Column(_J, "initial_label", "string", "Two-stage trials: the rater's answer before seeing the assistance; empty otherwise."),
+    Column(_J, "initial_confidence", "float", "Two-stage trials: confidence of the initial answer."),
+    Column(_J, "final_label", "string", "The rater's final answer."),
+    Column(_J, "confidence", "float", "The rater's confidence in the final answer, in [0, 1]."),
+    Column(_J, "correct", "boolean", "final_label == gold_label."),
+    Column(_J, "ai_correct", "boolean", "ai_label == gold_label."),
+    Column(_J, "agree_with_ai", "boolean", "final_label == ai_label."),
+    Column(_J, "time_ms", "integer", "Server-measured ms from the item first being shown to the final answer."),
+    Column(_J, "active_ms", "integer", "Client-measured ms the page was visible and focused (empty if unavailable)."),
+    Column(_J, "shown_at", "datetime", "UTC time the item was first shown (server)."),
+    Column(_J, "initial_at", "datetime", "UTC time of the initial answer (two-stage only)."),
+    Column(_J, "submitted_at", "datetime", "UTC time the server recorded the final answer."),
+    Column(_J, "client_submitted_at", "datetime", "UTC time the client says it submitted."),
+    Column(_J, "rater_status", "string", "Rater's status: completed, failed_attention, timed_out, active, ..."),
+    Column(_J, "two_stage", "boolean", "Whether the study used two-stage trials."),
+    Column(_R, "study", "string", "Study name."),
+    Column(_R, "rater_id", "string", "External rater id."),
+    Column(_R, "prolific_pid", "string", "Prolific participant id, if given."),
+    Column(_R, "prolific_study_id", "string", "Prolific study id, if given."),
+    Column(_R, "prolific_session_id", "string", "Prolific session id, if given."),
+    Column(_R, "condition", "string", "Assigned condition (between-subjects) or first block (within)."),
+    Column(_R, "condition_order", "string", "Conditions in block order, separated by |."),
+    Column(_R, "debate_flip", "boolean", "Debate sides shown in swapped left/right order."),
+    Column(_R, "status", "string", "Final or current status."),
+    Column(_R, "attention_failures", "integer", "Attention checks answered wrongly."),
+    Column(_R, "n_assigned", "integer", "Items assigned (practice included)."),
+    Column(_R, "n_judged", "integer", "Items judged."),
+    Column(_R, "accuracy", "float", "Share of non-practice, non-attention items judged correctly."),
+    Column(_R, "enrolled_at", "datetime", "UTC enrolment time."),
+    Column(_R, "consented_at", "datetime", "UTC consent time."),
+    Column(_R, "finished_at", "datetime", "UTC time the session ended."),
+    Column(_R, "exit_answers", "json", "Exit questionnaire answers as JSON."),
+    Column(_E, "study", "string", "Study name."),
+    Column(_E, "rater_id", "string", "External rater id (empty for study-level events)."),
+    Column(_E, "item_id", "string", "Item the event concerns, if any."),
+    Column(_E, "kind", "string", "Event kind: enrol, consent, start, item_shown, initial, reveal, judgment, quote_expand, reload, ..."),
+    Column(_E, "payload", "json", "Event details as JSON."),
+    Column(_E, "created_at", "datetime", "UTC server time."),
+    Column(_E, "client_at", "datetime", "UTC client time, if sent."),
+)
+
+
+def columns(file: str) -> list[str]:
+    return [c.name for c in CODEBOOK if c.file == file]
+
+
+def codebook() -> pd.DataFrame:
+    return pd.DataFrame([c.__dict__ for c in CODEBOOK])
+
+
+def _ai_verdicts(session: Any, study_id: int) -> dict[int, tuple[str | None, float | None]]:
+    rows = session.execute(
+        select(m.Assistance.item_pk, m.Assistance.content).where(
+            m.Assistance.study_id == study_id, m.Assistance.kind == "verdict"
+        )
+    )
+    return {pk: (c.get("label"), c.get("confidence")) for pk, c in rows}
+
+
+def judgments_frame(engine: Engine, name: str) -> pd.DataFrame:
+    """The tidy long table: one row per judgment (see :data:`CODEBOOK`)."""
+    with read_session(engine) as s:
+        study = _study(s, name)
+        two_stage = bool(study.config.get("design", {}).get("two_stage", False))
+        verdicts = _ai_verdicts(s, study.id)
+        cond = aliased(m.Condition)
+        rows = s.execute(
+            select(m.Judgment, m.Assignment, m.Rater, m.Item, cond)
+            .join(m.Assignment, m.Assignment.id == m.Judgment.assignment_id)
+            .join(m.Rater, m.Rater.id == m.Judgment.rater_id)
+            .join(m.Item, m.Item.id == m.Judgment.item_pk)
+            .join(cond, cond.id == m.Assignment.condition_id)
+            .where(m.Rater.study_id == study.id)
+            .order_by(m.Rater.id, m.Assignment.position)
+        ).all()
+        records = [_judgment_record(study.name, two_stage, verdicts, *row) for row in rows]
+    return pd.DataFrame.from_records(records, columns=columns(_J))
+
+
+def _judgment_record(
+    study: str, two_stage: bool, verdicts: dict[int, tuple[str | None, float | None]],
+    j: m.Judgment, a: m.Assignment, r: m.Rater, it: m.Item, c: m.Condition,
+) -> dict[str, Any]:
+    ai_label, ai_conf = verdicts.get(it.id, (None, None))
+    return {
+        "study": study,
+        "rater_id": r.external_id,
+        "condition": c.key,
+        "assistance_kind": c.assistance,
+        "item_id": it.item_id,
+        "position": a.position,
+        "is_practice": a.stage == "practice",
+        "is_attention_check": a.is_attention_check,
+        "gold_label": it.gold_label,
+        "ai_label": ai_label,
+        "ai_confidence": ai_conf,
+        "initial_label": j.initial_label,
+        "initial_confidence": j.initial_confidence,
+        "final_label": j.label,
+        "confidence": j.confidence,
+        "correct": j.label == it.gold_label,
+        "ai_correct": (ai_label == it.gold_label) if ai_label is not None else None,
+        "agree_with_ai": (j.label == ai_label) if ai_label is not None else None,
+        "time_ms": j.time_ms,
+        "active_ms": j.active_ms,
+        "shown_at": a.shown_at,
+        "initial_at": a.initial_at,
+        "submitted_at": j.submitted_at,
+        "client_submitted_at": j.client_submitted_at,
+        "rater_status": r.status,
+        "two_stage": two_stage,
+    }
+
+
+def raters_frame(engine: Engine, name: str, judgments: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The wide rater file: one row per rater."""
+    jf = judgments if judgments is not None else judgments_frame(engine, name)
+    main = jf[~jf["is_practice"].astype(bool) & ~jf["is_attention_check"].astype(bool)]
+    acc = main.groupby("rater_id")["correct"].mean().to_dict()
+    n_judged = jf.groupby("rater_id").size().to_dict()
+    with read_session(engine) as s:
+        study = _study(s, name)
+        raters = s.scalars(select(m.Rater).where(m.Rater.study_id == study.id).order_by(m.Rater.id)).all()
+        records = [
+            {
+                "study": study.name,
+                "rater_id": r.external_id,
+                "prolific_pid": r.prolific_pid,
+                "prolific_study_id": r.prolific_study_id,
+                "prolific_session_id": r.prolific_session_id,
+                "condition": r.condition_order[0] if r.condition_order else None,
+                "condition_order": "|".join(r.condition_order or []),
+                "debate_flip": r.debate_flip,
+                "status": r.status,
+                "attention_failures": r.attention_failures,
+                "n_assigned": len(r.assignments),
+                "n_judged": int(n_judged.get(r.external_id, 0)),
+                "accuracy": acc.get(r.external_id),
+                "enrolled_at": r.enrolled_at,
+                "consented_at": r.consented_at,
+                "finished_at": r.finished_at,
+                "exit_answers": json.dumps(r.exit_answers, ensure_ascii=False),
+            }
+            for r in raters
+        ]
+    return pd.DataFrame.from_records(records, columns=columns(_R))
+
+
+def events_frame(engine: Engine, name: str) -> pd.DataFrame:
+    """The event log, oldest first."""
+    with read_session(engine) as s:
+        study = _study(s, name)
+        rows = s.execute(
+            select(m.Event, m.Rater.external_id, m.Item.item_id)
+            .outerjoin(m.Rater, m.Rater.id == m.Event.rater_id)
+            .outerjoin(m.Assignment, m.Assignment.id == m.Event.assignment_id)
+            .outerjoin(m.Item, m.Item.id == m.Assignment.item_pk)
+            .where(m.Event.study_id == study.id)
+            .order_by(m.Event.id)
+        ).all()
+        records = [
+            {
+                "study": study.name,
+                "rater_id": rid,
+                "item_id": iid,
+                "kind": e.kind,
+                "payload": json.dumps(e.payload, ensure_ascii=False),
+                "created_at": e.created_at,
+                "client_at": e.client_at,
+            }
+            for e, rid, iid in rows
+        ]
+    return pd.DataFrame.from_records(records, columns=columns(_E))
+
+
+def app_version() -> str:
+    try:
+        return version("oversight-lab")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def manifest(engine: Engine, name: str) -> dict[str, Any]:
+    """Config, assistance provenance (per kind/generator), seed, app version, counts."""
+    with read_session(engine) as s:
+        study = _study(s, name)
+        prov = s.execute(
+            select(
+                m.Assistance.kind, m.Assistance.generator, m.Assistance.model, m.Assistance.model_version,
+                m.Assistance.parameters, m.Assistance.package_versions, m.Assistance.seed,
+            ).where(m.Assistance.study_id == study.id)
+        ).all()
+        hashes = s.execute(
+            select(m.Item.item_id, m.Assistance.kind, m.Assistance.content_hash)
+            .join(m.Item, m.Item.id == m.Assistance.item_pk)
+            .where(m.Assistance.study_id == study.id)
+            .order_by(m.Item.item_id, m.Assistance.kind)
+        ).all()
+        groups: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        for kind, gen, model, mv, params, pkgs, seed in prov:
+            g = groups.setdefault((kind, gen, model, mv), {
+                "kind": kind, "generator": gen, "model": model, "model_version": mv,
+                "parameters": params, "package_versions": pkgs, "seed": seed, "rows": 0,
+            })
+            g["rows"] += 1
+        return {
+            "study": study.name,
+            "title": study.title,
+            "status": study.status,
+            "seed": study.seed,
+            "config": study.config,
+            "app_version": app_version(),
+            "created_at": study.created_at.isoformat(),
+            "launched_at": study.launched_at.isoformat() if study.launched_at else None,
+            "exported_at": m.utcnow().isoformat(),
+            "assistance_provenance": list(groups.values()),
+            "assistance_content_hashes": [{"item_id": i, "kind": k, "sha256": h} for i, k, h in hashes],
+        }
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells starting with = + - @ TAB CR by ``'`` so spreadsheets show them as text."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+    return out
+
+
+def to_csv_bytes(df: pd.DataFrame) -> bytes:
+    return neutralise_formulas(df).to_csv(index=False).encode("utf-8")
+
+
+def export_files(engine: Engine, name: str) -> dict[str, bytes]:
+    """Every export file, by file name."""
+    jf = judgments_frame(engine, name)
+    parquet = io.BytesIO()
+    jf.to_parquet(parquet, index=False)
+    return {
+        "judgments.csv": to_csv_bytes(jf),
+        "judgments.parquet": parquet.getvalue(),
+        "raters.csv": to_csv_bytes(raters_frame(engine, name, jf)),
+        "events.csv": to_csv_bytes(events_frame(engine, name)),
+        "codebook.csv": codebook().to_csv(index=False).encode("utf-8"),
+        "manifest.json": json.dumps(manifest(engine, name), indent=2, ensure_ascii=False, default=str).encode("utf-8"),
+    }
+
+
+def export_study(engine: Engine, name: str, out_dir: str | Path) -> list[Path]:
+    """Write every export file into ``out_dir``; returns the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fname, data in export_files(engine, name).items():
+        p = out / fname
+        p.write_bytes(data)
+        paths.append(p)
+    return paths
+
+
+def export_zip(engine: Engine, name: str) -> bytes:
+    """All export files as one zip archive (for the download button)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for fname, data in export_files(engine, name).items():
+            zf.writestr(f"{name}/{fname}", data)
+    return buf.getvalue()

@@ -1,0 +1,368 @@
+"""The service layer: the only code that writes the database.
+
+The UI, the CLI and simulated raters all call these functions, so a simulation
+exercises exactly what a human rater does. Each function is one transaction.
+Invariants (balance, one judgment per rater and item) are decided under a database
+lock or unique constraint, never in process memory, so several app processes can
+share one PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from study import models as m
+from study.assignment import (
+    PlannedItem,
+    StudyFull,
+    choose_condition,
+    latin_square_order,
+    plan_items,
+    rater_rng,
+)
+from study.config import StudyConfig, parse_config
+from study.db import is_sqlite, read_session, write_session
+from tasks.importers import ItemBankError, RowError
+from tasks.items import Item
+
+__all__ = [
+    "AssistanceRow",
+    "ServiceError",
+    "StudyFull",
+    "add_assistance",
+    "assistance_status",
+    "create_study",
+    "expire_raters",
+    "get_config",
+    "get_study",
+    "import_items",
+    "list_studies",
+    "missing_assistance",
+    "set_status",
+]
+
+
+class ServiceError(RuntimeError):
+    """A request the study cannot honour (unknown study, wrong state, bad answer...)."""
+
+
+@dataclass(frozen=True)
+class AssistanceRow:
+    """Assistance to store for one item and kind, with provenance."""
+
+    item_id: str
+    kind: str
+    content: dict[str, Any]
+    generator: str
+    model: str = ""
+    model_version: str = ""
+    parameters: dict[str, Any] | None = None
+    package_versions: dict[str, Any] | None = None
+    seed: int = 0
+    content_hash: str | None = None
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON (sorted keys, no spaces) of assistance content."""
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- studies
+
+
+def _study(session: Session, name: str, *, lock: bool = False) -> m.Study:
+    stmt = select(m.Study).where(m.Study.name == name)
+    if lock and not is_sqlite(session.get_bind()):  # type: ignore[arg-type]
+        stmt = stmt.with_for_update()
+    study = session.scalars(stmt).one_or_none()
+    if study is None:
+        raise ServiceError(f"no study named {name!r}")
+    return study
+
+
+def create_study(engine: Engine, config: StudyConfig) -> int:
+    """Create a draft study with its conditions; returns its id."""
+    with write_session(engine) as s:
+        if s.scalars(select(m.Study.id).where(m.Study.name == config.name)).first() is not None:
+            raise ServiceError(f"a study named {config.name!r} already exists")
+        study = m.Study(
+            name=config.name,
+            title=config.title or config.name,
+            config=config.model_dump(mode="json", by_alias=True),
+            seed=config.seed,
+            status="draft",
+        )
+        s.add(study)
+        for i, cond in enumerate(config.conditions):
+            s.add(m.Condition(study=study, key=cond.key, assistance=cond.assistance, position=i))
+        s.flush()
+        return study.id
+
+
+def get_study(engine: Engine, name: str) -> m.Study:
+    with read_session(engine) as s:
+        return _study(s, name)
+
+
+def get_config(engine: Engine, name: str) -> StudyConfig:
+    return parse_config(get_study(engine, name).config, f"study {name}")
+
+
+def list_studies(engine: Engine) -> list[m.Study]:
+    with read_session(engine) as s:
+        return list(s.scalars(select(m.Study).order_by(m.Study.id)))
+
+
+_TRANSITIONS = {"live": ("draft", "paused"), "paused": ("live",), "closed": ("draft", "live", "paused")}
+
+
+def set_status(engine: Engine, name: str, status: str) -> m.Study:
+    """Launch (``live``), pause or close a study. Launch checks it is ready."""
+    if status not in _TRANSITIONS:
+        raise ServiceError(f"unknown status {status!r}")
+    with write_session(engine) as s:
+        study = _study(s, name, lock=True)
+        if study.status not in _TRANSITIONS[status]:
+            raise ServiceError(f"study {name!r} is {study.status}; cannot set it {status}")
+        if status == "live":
+            _check_ready(s, study)
+            study.launched_at = study.launched_at or m.utcnow()
+        if status == "closed":
+            study.closed_at = m.utcnow()
+        study.status = status
+        return study
+
+
+def _check_ready(s: Session, study: m.Study) -> None:
+    config = parse_config(study.config)
+    n_main = s.scalar(select(func.count()).where(m.Item.study_id == study.id, m.Item.role == "main")) or 0
+    if n_main < config.items_per_rater:
+        raise ServiceError(f"study {study.name!r} has {n_main} main items; items_per_rater is {config.items_per_rater}")
+    missing = _missing_assistance(s, study)
+    if missing:
+        item_id, kind = missing[0]
+        raise ServiceError(
+            f"study {study.name!r} lacks {len(missing)} assistance rows (first: item {item_id!r}, kind {kind!r}); "
+            f"run `oversight assist --study {study.name}` first"
+        )
+
+
+# --------------------------------------------------------------------------- items
+
+
+def import_items(engine: Engine, name: str, items: Sequence[Item], *, origin: str = "<items>") -> int:
+    """Add validated items to a draft study, all or nothing; returns how many.
+
+    Raises :class:`ItemBankError` when an id already exists in the study.
+    """
+    batch = secrets.token_hex(8)
+    with write_session(engine) as s:
+        study = _study(s, name, lock=True)
+        if study.status != "draft":
+            raise ServiceError(f"study {name!r} is {study.status}; items can only be imported into a draft study")
+        existing = set(s.scalars(select(m.Item.item_id).where(m.Item.study_id == study.id)))
+        clashes = [RowError(origin, 0, "item_id", f"{it.item_id!r} is already in study {name!r}") for it in items if it.item_id in existing]
+        if clashes:
+            raise ItemBankError(clashes)
+        for it in items:
+            row = m.Item(
+                study_id=study.id,
+                item_id=it.item_id,
+                role=it.role,
+                claim=it.claim,
+                context=it.context,
+                gold_label=it.gold_label,
+                data=it.model_dump(mode="json"),
+                import_batch=batch,
+            )
+            row.sources = [
+                m.Source(position=i, title=src.title, text=src.text, url=src.url) for i, src in enumerate(it.sources)
+            ]
+            s.add(row)
+        return len(items)
+
+
+def study_items(engine: Engine, name: str) -> list[Item]:
+    """The study's items as :class:`tasks.Item` objects, in import order."""
+    with read_session(engine) as s:
+        study = _study(s, name)
+        rows = s.scalars(select(m.Item).where(m.Item.study_id == study.id).order_by(m.Item.id))
+        return [Item.model_validate(r.data) for r in rows]
+
+
+# --------------------------------------------------------------------------- assistance
+
+
+def _needed_kinds(study: m.Study) -> list[str]:
+    kinds = {c.assistance for c in study.conditions} - {"none"}
+    return ["verdict", *sorted(kinds)]
+
+
+def _missing_assistance(s: Session, study: m.Study) -> list[tuple[str, str]]:
+    have = set(
+        s.execute(
+            select(m.Item.item_id, m.Assistance.kind)
+            .join(m.Assistance, m.Assistance.item_pk == m.Item.id)
+            .where(m.Item.study_id == study.id)
+        ).all()
+    )
+    items = s.scalars(
+        select(m.Item.item_id).where(m.Item.study_id == study.id, m.Item.role != "attention_check").order_by(m.Item.id)
+    )
+    kinds = _needed_kinds(study)
+    return [(item_id, kind) for item_id in items for kind in kinds if (item_id, kind) not in have]
+
+
+def missing_assistance(engine: Engine, name: str) -> list[tuple[str, str]]:
+    """(item_id, kind) pairs the study still needs before launch."""
+    with read_session(engine) as s:
+        return _missing_assistance(s, _study(s, name))
+
+
+def assistance_status(engine: Engine, name: str) -> dict[str, int]:
+    """Stored assistance rows per kind."""
+    with read_session(engine) as s:
+        study = _study(s, name)
+        rows = s.execute(
+            select(m.Assistance.kind, func.count()).where(m.Assistance.study_id == study.id).group_by(m.Assistance.kind)
+        )
+        return {kind: int(n) for kind, n in rows}
+
+
+def add_assistance(engine: Engine, name: str, rows: Iterable[AssistanceRow]) -> int:
+    """Freeze assistance rows (draft studies only). Existing (item, kind) rows are kept.
+
+    Returns how many rows were added.
+    """
+    with write_session(engine) as s:
+        study = _study(s, name, lock=True)
+        if study.status != "draft":
+            raise ServiceError(f"study {name!r} is {study.status}; assistance is frozen at launch")
+        pks = dict(s.execute(select(m.Item.item_id, m.Item.id).where(m.Item.study_id == study.id)).tuples().all())
+        have = set(
+            s.execute(select(m.Assistance.item_pk, m.Assistance.kind).where(m.Assistance.study_id == study.id)).tuples().all()
+        )
+        added = 0
+        for row in rows:
+            if row.item_id not in pks:
+                raise ServiceError(f"assistance for unknown item {row.item_id!r}")
+            if row.kind not in m.ASSISTANCE_ROW_KINDS:
+                raise ServiceError(f"unknown assistance kind {row.kind!r}")
+            key = (pks[row.item_id], row.kind)
+            if key in have:
+                continue
+            have.add(key)
+            s.add(
+                m.Assistance(
+                    study_id=study.id,
+                    item_pk=key[0],
+                    kind=row.kind,
+                    content=row.content,
+                    generator=row.generator,
+                    model=row.model,
+                    model_version=row.model_version,
+                    parameters=row.parameters or {},
+                    package_versions=row.package_versions or {},
+                    seed=row.seed,
+                    content_hash=row.content_hash or content_hash(row.content),
+                )
+            )
+            added += 1
+        return added
+
+
+# --------------------------------------------------------------------------- raters: liveness
+
+
+def _alive_clause(config: StudyConfig, now: datetime) -> Any:
+    """Raters who hold a slot: completed, or still inside the time limit."""
+    cutoff = now - timedelta(minutes=config.time_limit_minutes)
+    return or_(
+        m.Rater.status == "completed",
+        and_(m.Rater.status.in_(("enrolled", "active")), m.Rater.enrolled_at >= cutoff),
+    )
+
+
+def expire_raters(engine: Engine, name: str, now: datetime | None = None) -> int:
+    """Mark raters past the time limit as timed out (frees their slots); returns how many."""
+    with write_session(engine) as s:
+        study = _study(s, name)
+        config = parse_config(study.config)
+        cutoff = (now or m.utcnow()) - timedelta(minutes=config.time_limit_minutes)
+        raters = s.scalars(
+            select(m.Rater).where(
+                m.Rater.study_id == study.id,
+                m.Rater.status.in_(("enrolled", "active")),
+                m.Rater.enrolled_at < cutoff,
+            )
+        ).all()
+        for r in raters:
+            r.status = "timed_out"
+            r.finished_at = r.finished_at or m.utcnow()
+        return len(raters)
+
+
+def _condition_counts(s: Session, study: m.Study, config: StudyConfig, now: datetime) -> dict[str, int]:
+    rows = s.execute(
+        select(m.Condition.key, func.count(m.Rater.id))
+        .join(m.Rater, m.Rater.condition_id == m.Condition.id)
+        .where(m.Rater.study_id == study.id, _alive_clause(config, now))
+        .group_by(m.Condition.key)
+    )
+    return {key: int(n) for key, n in rows}
+
+
+def _item_loads(s: Session, study: m.Study, config: StudyConfig, now: datetime) -> dict[str, dict[int, int]]:
+    rows = s.execute(
+        select(m.Condition.key, m.Assignment.item_pk, func.count())
+        .join(m.Condition, m.Condition.id == m.Assignment.condition_id)
+        .join(m.Rater, m.Rater.id == m.Assignment.rater_id)
+        .where(
+            m.Rater.study_id == study.id,
+            m.Assignment.stage == "main",
+            m.Assignment.is_attention_check.is_(False),
+            _alive_clause(config, now),
+        )
+        .group_by(m.Condition.key, m.Assignment.item_pk)
+    )
+    loads: dict[str, dict[int, int]] = {}
+    for key, pk, n in rows:
+        loads.setdefault(key, {})[pk] = int(n)
+    return loads
+
+
+def plan_for_new_rater(s: Session, study: m.Study, config: StudyConfig, enrol_index: int) -> tuple[list[str], list[PlannedItem], bool]:
+    """Condition order, item plan and debate side flip for the next rater."""
+    now = m.utcnow()
+    rng = rater_rng(study.seed, enrol_index)
+    keys = [c.key for c in config.conditions]
+    if config.design.type == "within":
+        order = latin_square_order(keys, enrol_index)
+    else:
+        order = [choose_condition(_condition_counts(s, study, config, now), keys, rng)]
+    by_role: dict[str, list[int]] = {"main": [], "practice": [], "attention_check": []}
+    for pk, role in s.execute(select(m.Item.id, m.Item.role).where(m.Item.study_id == study.id).order_by(m.Item.id)):
+        by_role[role].append(pk)
+    attention = rng.sample(by_role["attention_check"], min(config.attention_checks, len(by_role["attention_check"])))
+    plan = plan_items(
+        condition_order=order,
+        main_items=by_role["main"],
+        load_by_condition=_item_loads(s, study, config, now),
+        items_per_rater=config.items_per_rater,
+        target=config.target_ratings_per_item,
+        practice_items=by_role["practice"][: config.practice_items],
+        attention_items=attention,
+        rng=rng,
+    )
+    return order, plan, bool(enrol_index % 2)

@@ -1,0 +1,33 @@
+"""Streamlit pages: a thin skin over ``study`` and ``analysis``.
+
+Rater links (``?rater=`` or ``?PROLIFIC_PID=``) get only the rater page, with the
+navigation hidden; the console and dashboard need the experimenter secret.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from study.ui.common import RATER_PARAMS
+
+__all__ = ["run"]
+
+
+def run() -> None:
+    """Build the navigation and run the selected page."""
+    from study.ui.console import console_page
+    from study.ui.dashboard import dashboard_page
+    from study.ui.rater import rater_page
+
+    st.set_page_config(page_title="oversight-lab", layout="centered")
+    rater = st.Page(rater_page, title="Rate items", icon=":material/fact_check:", url_path="rate", default=True)
+    if any(p in st.query_params for p in RATER_PARAMS):
+        # A rater link: no way to the experimenter pages from here.
+        st.navigation([rater], position="hidden").run()
+        return
+    pages = [
+        rater,
+        st.Page(console_page, title="Experimenter console", icon=":material/science:", url_path="console"),
+        st.Page(dashboard_page, title="Analyst dashboard", icon=":material/monitoring:", url_path="dashboard"),
+    ]
+    st.navigation(pages).run()

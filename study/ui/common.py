@@ -1,0 +1,83 @@
+"""Shared UI helpers: the cached engine, plain-text rendering, the experimenter gate."""
+
+from __future__ import annotations
+
+import hmac
+import html
+import os
+
+import streamlit as st
+from sqlalchemy import Engine
+
+from study.db import get_engine, resolve_url, upgrade
+
+RATER_PARAMS = ("rater", "PROLIFIC_PID")
+ADMIN_ENV = "OVERSIGHT_ADMIN_PASSWORD"
+
+
+@st.cache_resource(show_spinner="Preparing the database ...")
+def engine_for(url: str) -> Engine:
+    """Migrate once per process and return the pooled engine."""
+    upgrade(url)
+    from study.demo import ensure_demo
+
+    if os.environ.get("OVERSIGHT_NO_DEMO") != "1":
+        ensure_demo(get_engine(url))
+    return get_engine(url)
+
+
+def engine() -> Engine:
+    return engine_for(resolve_url())
+
+
+def plain(text: str | None, *, mark: tuple[int, int] | None = None, css: str = "") -> str:
+    """Item text as escaped HTML: markdown and HTML in items are shown literally.
+
+    ``mark`` highlights ``text[start:end]`` (a verified quote inside its source).
+    """
+    text = text or ""
+    if mark is not None and 0 <= mark[0] < mark[1] <= len(text):
+        a, b = mark
+        body = html.escape(text[:a]) + "<mark>" + html.escape(text[a:b]) + "</mark>" + html.escape(text[b:])
+    else:
+        body = html.escape(text)
+    return f'<div style="white-space: pre-wrap; {css}">{body}</div>'
+
+
+def admin_password() -> str | None:
+    """The experimenter secret from the environment or Streamlit secrets."""
+    value = os.environ.get(ADMIN_ENV)
+    if value:
+        return value
+    try:
+        secret = st.secrets.get("admin_password")
+    except Exception:  # no secrets.toml at all
+        secret = None
+    return str(secret) if secret else None
+
+
+def check_password(given: str, expected: str) -> bool:
+    """Constant-time comparison (hmac.compare_digest)."""
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def require_admin() -> bool:
+    """Show the login form until the secret is given; True once logged in."""
+    expected = admin_password()
+    if expected is None:
+        st.error(
+            f"The experimenter pages are locked: no password is configured. Set the environment "
+            f"variable `{ADMIN_ENV}` (or `admin_password` in `.streamlit/secrets.toml`) and restart."
+        )
+        return False
+    if st.session_state.get("_admin_ok"):
+        return True
+    with st.form("login"):
+        given = st.text_input("Experimenter password", type="password", key="admin_password")
+        ok = st.form_submit_button("Log in", key="login")
+    if ok:
+        if check_password(given or "", expected):
+            st.session_state["_admin_ok"] = True
+            st.rerun()
+        st.error("Wrong password.")
+    return False

@@ -1,0 +1,17 @@
+"""oversight-lab tasks: item banks (schema, import adapters) and AI assistance."""
+
+from tasks.importers import FORMATS, ItemBankError, RowError, detect_format, read_item_bank
+from tasks.items import Debate, DebateSide, Item, Quote, Source
+
+__all__ = [
+    "FORMATS",
+    "Debate",
+    "DebateSide",
+    "Item",
+    "ItemBankError",
+    "Quote",
+    "RowError",
+    "Source",
+    "detect_format",
+    "read_item_bank",
+]

@@ -1,0 +1,301 @@
+"""Item-bank import adapters: JSONL, CSV and Climate-FEVER.
+
+Every adapter reads a whole file into validated :class:`~tasks.items.Item` objects
+or raises :class:`ItemBankError` listing each bad row as ``file:line: field: problem``.
+Nothing is returned unless every row is good, so callers can import all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from tasks.items import MAX_TEXT_CHARS, Item
+
+ItemBankFormat = Literal["jsonl", "csv", "climate-fever"]
+FORMATS: tuple[str, ...] = ("jsonl", "csv", "climate-fever")
+#: Errors listed before the rest are summarised.
+MAX_REPORTED_ERRORS = 50
+#: A file larger than this is refused before parsing.
+MAX_FILE_BYTES = 200 * 1024 * 1024
+
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection").
+_FORMULA = re.compile(r"^\s*(=|@|[+\-]\s*[A-Za-z_]+\s*\(|\t|\r)")
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one row of an item bank."""
+
+    path: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: field '{self.field}': {self.message}"
+
+
+class ItemBankError(ValueError):
+    """An item bank failed validation; ``errors`` lists every problem found."""
+
+    def __init__(self, errors: list[RowError]):
+        self.errors = errors
+        shown = [str(e) for e in errors[:MAX_REPORTED_ERRORS]]
+        if len(errors) > MAX_REPORTED_ERRORS:
+            shown.append(f"... and {len(errors) - MAX_REPORTED_ERRORS} more errors")
+        super().__init__("\n".join(shown))
+
+
+def detect_format(path: str | Path) -> ItemBankFormat:
+    """Guess the format from the file extension (``.csv`` or JSON Lines)."""
+    return "csv" if str(path).lower().endswith(".csv") else "jsonl"
+
+
+def _decode(data: bytes, path: str) -> str:
+    if len(data) > MAX_FILE_BYTES:
+        raise ItemBankError([RowError(path, 0, "(file)", f"larger than {MAX_FILE_BYTES} bytes")])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ItemBankError(
+            [RowError(path, line, "(encoding)", f"not UTF-8 text (byte {data[err.start]:#x} at offset {err.start})")]
+        ) from None
+
+
+def _validation_errors(err: ValidationError, path: str, line: int) -> list[RowError]:
+    out = []
+    for e in err.errors():
+        field = ".".join(str(p) for p in e["loc"]) or "(row)"
+        out.append(RowError(path, line, field, e["msg"]))
+    return out
+
+
+def _formula_errors(values: Iterable[tuple[str, Any]], path: str, line: int) -> list[RowError]:
+    return [
+        RowError(path, line, key, "starts like a spreadsheet formula (=, @, +f(, -f(); refused to prevent CSV injection")
+        for key, value in values
+        if isinstance(value, str) and _FORMULA.match(value)
+    ]
+
+
+class _Collector:
+    """Validates rows one by one and gathers every error with its line."""
+
+    def __init__(self, path: str, labels: list[str] | None):
+        self.path = path
+        self.labels = labels
+        self.items: list[Item] = []
+        self.errors: list[RowError] = []
+        self._seen: dict[str, int] = {}
+
+    def add(self, raw: Mapping[str, Any], line: int) -> None:
+        self.errors.extend(_formula_errors(_text_fields(raw), self.path, line))
+        try:
+            item = Item.model_validate(dict(raw))
+        except ValidationError as err:
+            self.errors.extend(_validation_errors(err, self.path, line))
+            return
+        if item.item_id in self._seen:
+            self.errors.append(
+                RowError(self.path, line, "item_id", f"duplicate id {item.item_id!r} (first on line {self._seen[item.item_id]})")
+            )
+            return
+        self._seen[item.item_id] = line
+        if self.labels is not None:
+            for field in ("gold_label", "ai_label"):
+                value = getattr(item, field)
+                if value is not None and value not in self.labels:
+                    self.errors.append(RowError(self.path, line, field, f"{value!r} is not in the label set {self.labels}"))
+        self.items.append(item)
+
+    def fail(self, line: int, field: str, message: str) -> None:
+        self.errors.append(RowError(self.path, line, field, message))
+
+    def result(self) -> list[Item]:
+        if not self.items and not self.errors:
+            self.errors.append(RowError(self.path, 0, "(file)", "contains no items"))
+        if self.errors:
+            raise ItemBankError(self.errors)
+        return self.items
+
+
+def _text_fields(raw: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
+    for key in ("item_id", "claim", "context", "gold_label", "ai_label", "ai_reasoning"):
+        yield key, raw.get(key)
+    sources = raw.get("sources")
+    if isinstance(sources, list):
+        for i, src in enumerate(sources):
+            if isinstance(src, Mapping):
+                yield f"sources.{i}.title", src.get("title")
+                yield f"sources.{i}.text", src.get("text")
+
+
+def parse_jsonl(text: str, path: str = "<jsonl>", labels: list[str] | None = None) -> list[Item]:
+    """Parse JSON Lines: one item object per non-blank line."""
+    col = _Collector(path, labels)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as err:
+            col.fail(number, "(json)", f"invalid JSON: {err.msg} at column {err.colno}")
+            continue
+        if not isinstance(raw, dict):
+            col.fail(number, "(json)", f"expected an object, got {type(raw).__name__}")
+            continue
+        col.add(raw, number)
+    return col.result()
+
+
+_CSV_JSON_FIELDS = ("sources", "ai_evidence", "debate", "metadata")
+
+
+def _csv_row(row: dict[str, str | None], col: _Collector, line: int) -> dict[str, Any] | None:
+    if None in row:
+        col.fail(line, "(row)", "more cells than header columns")
+        return None
+    raw: dict[str, Any] = {k: v for k, v in row.items() if v not in ("", None) and k is not None}
+    for key in _CSV_JSON_FIELDS:
+        if key in raw:
+            try:
+                raw[key] = json.loads(raw[key])
+            except json.JSONDecodeError as err:
+                col.fail(line, key, f"invalid JSON in cell: {err.msg}")
+                return None
+    single = {k: raw.pop(f"source_{k}") for k in ("title", "text", "url") if f"source_{k}" in raw}
+    if single:
+        raw.setdefault("sources", []).append(single)
+    if "ai_confidence" in raw:
+        try:
+            raw["ai_confidence"] = float(raw["ai_confidence"])
+        except ValueError:
+            col.fail(line, "ai_confidence", f"not a number: {raw['ai_confidence']!r}")
+            return None
+    return raw
+
+
+def parse_csv(text: str, path: str = "<csv>", labels: list[str] | None = None) -> list[Item]:
+    """Parse CSV with a header row; JSON cells for ``sources``, ``ai_evidence``, ``debate``.
+
+    A single source may instead be given as ``source_title``/``source_text``/``source_url``.
+    """
+    col = _Collector(path, labels)
+    csv.field_size_limit(MAX_TEXT_CHARS * 20)
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = reader.fieldnames or []
+        missing = [f for f in ("item_id", "claim", "gold_label") if f not in header]
+        if missing:
+            col.fail(1, missing[0], f"missing column(s) {missing} in the header")
+            return col.result()
+        start = 2
+        for row in reader:
+            raw = _csv_row(row, col, start)
+            if raw is not None:
+                col.add(raw, start)
+            start = reader.line_num + 1
+    except csv.Error as err:
+        col.fail(reader.line_num, "(csv)", f"malformed CSV: {err}")
+    return col.result()
+
+
+def parse_climate_fever(
+    text: str,
+    path: str = "<climate-fever>",
+    labels: list[str] | None = None,
+    label_map: Mapping[str, str | None] | None = None,
+    max_sources: int = 5,
+) -> list[Item]:
+    """Climate-FEVER JSONL (Diggelmann et al. 2020) -> items.
+
+    ``claim_id`` -> ``cf-<claim_id>``; ``claim_label`` mapped through ``label_map``
+    (a label mapped to ``None`` skips the claim); each evidence sentence becomes a
+    source titled with its Wikipedia article.
+    """
+    mapping = dict(label_map or {"SUPPORTS": "correct", "REFUTES": "incorrect"})
+    col = _Collector(path, labels)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as err:
+            col.fail(number, "(json)", f"invalid JSON: {err.msg} at column {err.colno}")
+            continue
+        item = _climate_fever_row(raw, mapping, max_sources, col, number)
+        if item is not None:
+            col.add(item, number)
+    return col.result()
+
+
+def _climate_fever_row(
+    raw: Any, mapping: Mapping[str, str | None], max_sources: int, col: _Collector, line: int
+) -> dict[str, Any] | None:
+    if not isinstance(raw, dict):
+        col.fail(line, "(json)", f"expected an object, got {type(raw).__name__}")
+        return None
+    for field in ("claim_id", "claim", "claim_label", "evidences"):
+        if field not in raw:
+            col.fail(line, field, "missing")
+            return None
+    label = raw["claim_label"]
+    if label not in mapping:
+        col.fail(line, "claim_label", f"{label!r} has no entry in import.label_map {sorted(mapping)}")
+        return None
+    if mapping[label] is None:
+        return None
+    evidences = raw["evidences"]
+    if not isinstance(evidences, list):
+        col.fail(line, "evidences", "must be a list")
+        return None
+    sources = []
+    for i, ev in enumerate(evidences[:max_sources]):
+        if not isinstance(ev, dict) or not isinstance(ev.get("evidence"), str):
+            col.fail(line, f"evidences.{i}.evidence", "missing or not text")
+            return None
+        sources.append({"title": str(ev.get("article", "")), "text": ev["evidence"]})
+    return {
+        "item_id": f"cf-{raw['claim_id']}",
+        "claim": raw["claim"],
+        "gold_label": mapping[label],
+        "sources": sources,
+        "metadata": {"dataset": "climate-fever", "claim_label": label,
+                     "evidence_labels": [ev.get("evidence_label") for ev in evidences[:max_sources]]},
+    }
+
+
+def read_item_bank(
+    path: str | Path,
+    fmt: ItemBankFormat | None = None,
+    labels: list[str] | None = None,
+    label_map: Mapping[str, str | None] | None = None,
+    max_sources: int = 5,
+    data: bytes | None = None,
+) -> list[Item]:
+    """Read and validate a whole item bank (``data`` overrides reading ``path``)."""
+    name = str(path)
+    fmt = fmt or detect_format(name)
+    if fmt not in FORMATS:
+        raise ItemBankError([RowError(name, 0, "(format)", f"unknown format {fmt!r}; use one of {FORMATS}")])
+    if data is None:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as err:
+            raise ItemBankError([RowError(name, 0, "(file)", err.strerror or str(err))]) from None
+    text = _decode(data, name)
+    parsers: dict[str, Callable[..., list[Item]]] = {"jsonl": parse_jsonl, "csv": parse_csv}
+    if fmt == "climate-fever":
+        return parse_climate_fever(text, name, labels, label_map, max_sources)
+    return parsers[fmt](text, name, labels)
