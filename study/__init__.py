@@ -3,7 +3,20 @@
 from study.assignment import StudyFull
 from study.config import ConfigError, StudyConfig, load_config, parse_config, parse_config_text
 from study.db import get_engine, resolve_url, upgrade
-from study.raters import Enrolment, ItemView, RaterView, SubmitResult, consent, enrol, finish, log_event, rater_view, start, submit_initial, submit_judgment
+from study.raters import (
+    Enrolment,
+    ItemView,
+    RaterView,
+    SubmitResult,
+    consent,
+    enrol,
+    finish,
+    log_event,
+    rater_view,
+    start,
+    submit_initial,
+    submit_judgment,
+)
 from study.service import (
     AssistanceRow,
     ServiceError,

@@ -8,7 +8,7 @@ pipeline is deterministic for a seed and model, so a resumed run equals a fresh 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 

@@ -23,7 +23,8 @@ from study.config import ConfigError, load_config
 from study.db import PROJECT_ROOT, get_engine, resolve_url, upgrade
 from tasks.importers import FORMATS, ItemBankError, read_item_bank
 
-app = typer.Typer(help="oversight-lab: run human-AI oversight experiments.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(help="oversight-lab: run human-AI oversight experiments.", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 study_app = typer.Typer(help="Create, launch, pause and close studies.", no_args_is_help=True)
 items_app = typer.Typer(help="Item banks.", no_args_is_help=True)

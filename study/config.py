@@ -13,6 +13,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tasks.importers import CLIMATE_FEVER_LABEL_MAP
+
 AssistanceKind = Literal["none", "evidence", "reasoning", "debate"]
 
 #: The assistance kinds of DESIGN.md's condition table, and what the rater sees.
@@ -114,12 +116,7 @@ class ImportSettings(_Strict):
     """How public item-bank formats map onto the study's labels."""
 
     label_map: dict[str, str | None] = Field(
-        default_factory=lambda: {
-            "SUPPORTS": "correct",
-            "REFUTES": "incorrect",
-            "NOT_ENOUGH_INFO": None,
-            "DISPUTED": None,
-        },
+        default_factory=lambda: dict(CLIMATE_FEVER_LABEL_MAP),
         description="Source label -> study label; `null` skips items with that label.",
     )
     max_sources: int = Field(default=5, ge=1, le=20, description="Sources kept per item.")

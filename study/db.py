@@ -106,11 +106,10 @@ def write_session(engine: Engine) -> Iterator[Session]:
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
     """A read-only transaction (never commits)."""
+    # Closing (not rolling back) ends the transaction without expiring the loaded
+    # objects, so callers can read them after the session is gone.
     with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
+        yield session
 
 
 def alembic_config(url: str) -> AlembicConfig:

@@ -280,7 +280,7 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Prefix text cells starting with = + - @ TAB CR by ``'`` so spreadsheets show them as text."""
     out = df.copy()
     for col in out.columns:
-        if out[col].dtype == object:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
     return out
 

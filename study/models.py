@@ -8,7 +8,7 @@ Invariants the database enforces (not process memory): one judgment per
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -35,7 +35,7 @@ ASSISTANCE_ROW_KINDS = ("verdict", "evidence", "reasoning", "debate")
 
 def utcnow() -> datetime:
     """Timezone-aware UTC now (stored as naive UTC for SQLite/PostgreSQL parity)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):
@@ -57,7 +57,7 @@ class Study(Base):
     #: Bumped under a row lock by every enrolment: serialises balancing decisions.
     enrol_counter: Mapped[int] = mapped_column(Integer, default=0)
 
-    conditions: Mapped[list[Condition]] = relationship(back_populates="study", order_by="Condition.position")
+    conditions: Mapped[list[Condition]] = relationship(back_populates="study", order_by="Condition.position", lazy="selectin")
     items: Mapped[list[Item]] = relationship(back_populates="study")
 
 

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from study import models as m
@@ -161,20 +160,28 @@ def _check_ready(s: Session, study: m.Study) -> None:
 # --------------------------------------------------------------------------- items
 
 
-def import_items(engine: Engine, name: str, items: Sequence[Item], *, origin: str = "<items>") -> int:
+def import_items(engine: Engine, name: str, items: Sequence[Item], *, origin: str | None = None) -> int:
     """Add validated items to a draft study, all or nothing; returns how many.
 
-    Raises :class:`ItemBankError` when an id already exists in the study.
+    Raises :class:`ItemBankError` (naming file and line when ``items`` is an
+    :class:`~tasks.importers.ItemBank`) when an id already exists in the study.
     """
     batch = secrets.token_hex(8)
+    path = origin or getattr(items, "path", "<items>")
+    line_of = getattr(items, "line_of", lambda _id: 0)
     with write_session(engine) as s:
         study = _study(s, name, lock=True)
         if study.status != "draft":
             raise ServiceError(f"study {name!r} is {study.status}; items can only be imported into a draft study")
         existing = set(s.scalars(select(m.Item.item_id).where(m.Item.study_id == study.id)))
-        clashes = [RowError(origin, 0, "item_id", f"{it.item_id!r} is already in study {name!r}") for it in items if it.item_id in existing]
+        clashes = [it.item_id for it in items if it.item_id in existing]
         if clashes:
-            raise ItemBankError(clashes)
+            first = clashes[0]
+            hint = " (this file was probably imported before)" if len(clashes) == len(items) else ""
+            raise ItemBankError([RowError(
+                path, line_of(first), "item_id",
+                f"{len(clashes)} of {len(items)} ids are already in study {name!r}, first {first!r}{hint}; nothing imported",
+            )])
         for it in items:
             row = m.Item(
                 study_id=study.id,
@@ -249,9 +256,9 @@ def add_assistance(engine: Engine, name: str, rows: Iterable[AssistanceRow]) -> 
         study = _study(s, name, lock=True)
         if study.status != "draft":
             raise ServiceError(f"study {name!r} is {study.status}; assistance is frozen at launch")
-        pks = dict(s.execute(select(m.Item.item_id, m.Item.id).where(m.Item.study_id == study.id)).tuples().all())
+        pks = dict(s.execute(select(m.Item.item_id, m.Item.id).where(m.Item.study_id == study.id)).all())
         have = set(
-            s.execute(select(m.Assistance.item_pk, m.Assistance.kind).where(m.Assistance.study_id == study.id)).tuples().all()
+            s.execute(select(m.Assistance.item_pk, m.Assistance.kind).where(m.Assistance.study_id == study.id)).all()
         )
         added = 0
         for row in rows:

@@ -1,10 +1,11 @@
 """oversight-lab tasks: item banks (schema, import adapters) and AI assistance."""
 
-from tasks.importers import FORMATS, ItemBankError, RowError, detect_format, read_item_bank
+from tasks.importers import FORMATS, ItemBank, ItemBankError, RowError, detect_format, read_item_bank
 from tasks.items import Debate, DebateSide, Item, Quote, Source
 
 __all__ = [
     "FORMATS",
+    "ItemBank",
     "Debate",
     "DebateSide",
     "Item",

@@ -27,6 +27,14 @@ MAX_REPORTED_ERRORS = 50
 #: A file larger than this is refused before parsing.
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
+#: Default Climate-FEVER mapping: claims with too little or disputed evidence are skipped.
+CLIMATE_FEVER_LABEL_MAP: dict[str, str | None] = {
+    "SUPPORTS": "correct",
+    "REFUTES": "incorrect",
+    "NOT_ENOUGH_INFO": None,
+    "DISPUTED": None,
+}
+
 # A cell a spreadsheet would run as a formula (OWASP "CSV injection").
 _FORMULA = re.compile(r"^\s*(=|@|[+\-]\s*[A-Za-z_]+\s*\(|\t|\r)")
 
@@ -89,6 +97,19 @@ def _formula_errors(values: Iterable[tuple[str, Any]], path: str, line: int) -> 
     ]
 
 
+class ItemBank(list[Item]):
+    """Validated items, remembering the file and line each came from."""
+
+    def __init__(self, items: Iterable[Item] = (), *, path: str = "<items>", lines: dict[str, int] | None = None):
+        super().__init__(items)
+        self.path = path
+        self.lines = lines or {}
+
+    def line_of(self, item_id: str) -> int:
+        """Line of ``item_id`` in the source file (0 when unknown)."""
+        return self.lines.get(item_id, 0)
+
+
 class _Collector:
     """Validates rows one by one and gathers every error with its line."""
 
@@ -98,36 +119,39 @@ class _Collector:
         self.items: list[Item] = []
         self.errors: list[RowError] = []
         self._seen: dict[str, int] = {}
+        self.lines: dict[str, int] = {}
 
     def add(self, raw: Mapping[str, Any], line: int) -> None:
         self.errors.extend(_formula_errors(_text_fields(raw), self.path, line))
+        n_before = len(self.errors)
+        item_id = raw.get("item_id")
+        if isinstance(item_id, str) and item_id in self._seen:
+            self.fail(line, "item_id", f"duplicate id {item_id!r} (first on line {self._seen[item_id]})")
+        elif isinstance(item_id, str):
+            self._seen[item_id] = line
+        if self.labels is not None:
+            for field in ("gold_label", "ai_label"):
+                value = raw.get(field)
+                if isinstance(value, str) and value not in self.labels:
+                    self.fail(line, field, f"{value!r} is not in the label set {self.labels}")
         try:
             item = Item.model_validate(dict(raw))
         except ValidationError as err:
             self.errors.extend(_validation_errors(err, self.path, line))
             return
-        if item.item_id in self._seen:
-            self.errors.append(
-                RowError(self.path, line, "item_id", f"duplicate id {item.item_id!r} (first on line {self._seen[item.item_id]})")
-            )
-            return
-        self._seen[item.item_id] = line
-        if self.labels is not None:
-            for field in ("gold_label", "ai_label"):
-                value = getattr(item, field)
-                if value is not None and value not in self.labels:
-                    self.errors.append(RowError(self.path, line, field, f"{value!r} is not in the label set {self.labels}"))
-        self.items.append(item)
+        if len(self.errors) == n_before:
+            self.items.append(item)
+            self.lines[item.item_id] = line
 
     def fail(self, line: int, field: str, message: str) -> None:
         self.errors.append(RowError(self.path, line, field, message))
 
-    def result(self) -> list[Item]:
+    def result(self) -> ItemBank:
         if not self.items and not self.errors:
             self.errors.append(RowError(self.path, 0, "(file)", "contains no items"))
         if self.errors:
             raise ItemBankError(self.errors)
-        return self.items
+        return ItemBank(self.items, path=self.path, lines=self.lines)
 
 
 def _text_fields(raw: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
@@ -141,7 +165,7 @@ def _text_fields(raw: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
                 yield f"sources.{i}.text", src.get("text")
 
 
-def parse_jsonl(text: str, path: str = "<jsonl>", labels: list[str] | None = None) -> list[Item]:
+def parse_jsonl(text: str, path: str = "<jsonl>", labels: list[str] | None = None) -> ItemBank:
     """Parse JSON Lines: one item object per non-blank line."""
     col = _Collector(path, labels)
     for number, line in enumerate(text.splitlines(), start=1):
@@ -186,7 +210,7 @@ def _csv_row(row: dict[str, str | None], col: _Collector, line: int) -> dict[str
     return raw
 
 
-def parse_csv(text: str, path: str = "<csv>", labels: list[str] | None = None) -> list[Item]:
+def parse_csv(text: str, path: str = "<csv>", labels: list[str] | None = None) -> ItemBank:
     """Parse CSV with a header row; JSON cells for ``sources``, ``ai_evidence``, ``debate``.
 
     A single source may instead be given as ``source_title``/``source_text``/``source_url``.
@@ -217,14 +241,14 @@ def parse_climate_fever(
     labels: list[str] | None = None,
     label_map: Mapping[str, str | None] | None = None,
     max_sources: int = 5,
-) -> list[Item]:
+) -> ItemBank:
     """Climate-FEVER JSONL (Diggelmann et al. 2020) -> items.
 
     ``claim_id`` -> ``cf-<claim_id>``; ``claim_label`` mapped through ``label_map``
     (a label mapped to ``None`` skips the claim); each evidence sentence becomes a
     source titled with its Wikipedia article.
     """
-    mapping = dict(label_map or {"SUPPORTS": "correct", "REFUTES": "incorrect"})
+    mapping = dict(label_map if label_map is not None else CLIMATE_FEVER_LABEL_MAP)
     col = _Collector(path, labels)
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -283,7 +307,7 @@ def read_item_bank(
     label_map: Mapping[str, str | None] | None = None,
     max_sources: int = 5,
     data: bytes | None = None,
-) -> list[Item]:
+) -> ItemBank:
     """Read and validate a whole item bank (``data`` overrides reading ``path``)."""
     name = str(path)
     fmt = fmt or detect_format(name)
@@ -295,7 +319,7 @@ def read_item_bank(
         except OSError as err:
             raise ItemBankError([RowError(name, 0, "(file)", err.strerror or str(err))]) from None
     text = _decode(data, name)
-    parsers: dict[str, Callable[..., list[Item]]] = {"jsonl": parse_jsonl, "csv": parse_csv}
+    parsers: dict[str, Callable[..., ItemBank]] = {"jsonl": parse_jsonl, "csv": parse_csv}
     if fmt == "climate-fever":
         return parse_climate_fever(text, name, labels, label_map, max_sources)
     return parsers[fmt](text, name, labels)
