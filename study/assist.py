@@ -79,3 +79,19 @@ def generate_for_study(
     if batch:
         added += service.add_assistance(engine, name, batch)
     return added
+
+
+def verdict_summary(engine: Engine, name: str) -> dict[str, object]:
+    """Accuracy, Brier and ECE of the stored AI verdicts against the gold labels.
+
+    Uses :func:`tasks.assistance.verdict.verdict_metrics` (the pipeline's own report),
+    over main and practice items with a stored verdict.
+    """
+    from study.export import ai_verdicts_frame
+    from tasks.assistance.verdict import verdict_metrics
+
+    frame = ai_verdicts_frame(engine, name)
+    if frame.empty:
+        return {}
+    report = verdict_metrics(frame["gold_label"].tolist(), frame["ai_label"].tolist(), frame["ai_confidence"].tolist())
+    return {k: v for k, v in report.items() if isinstance(v, int | float | str)}

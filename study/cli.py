@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from study import demo as demo_mod
 from study import service
@@ -43,7 +44,7 @@ def clean_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (ConfigError, ItemBankError, service.ServiceError, service.StudyFull) as err:
+        except (ConfigError, ItemBankError, service.ServiceError, service.StudyFull, ValidationError) as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(2) from None
 
@@ -199,6 +200,131 @@ def run(
            "--server.port", str(port), "--server.headless", str(headless).lower()]
     typer.echo(f"starting: {' '.join(cmd)}")
     raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+@app.command("assist")
+@clean_errors
+def assist(
+    study: Annotated[str, typer.Option("--study", help="Study name (must be a draft).")],
+    db: DbOption = None,
+) -> None:
+    """Generate and freeze the AI assistance for every item and condition (resumable).
+
+    Items already done are skipped, and the output is deterministic for the study's
+    seed and model, so an interrupted run can simply be started again.
+
+    Example: oversight assist --study demo
+    """
+    from study.assist import generate_for_study, verdict_summary
+
+    engine = _engine(db)
+    with typer.progressbar(length=1, label="assistance") as bar:
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        added = generate_for_study(engine, study, progress=progress)
+    typer.echo(f"stored {added} assistance rows for {study!r}")
+    summary = verdict_summary(engine, study)
+    if summary:
+        typer.echo("AI verdict (cross-fitted): " + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items()))
+
+
+@app.command("simulate")
+@clean_errors
+def simulate(
+    study: Annotated[str, typer.Option("--study", help="Study name (must be live).")],
+    raters: Annotated[int, typer.Option("--raters", min=1, help="Simulated raters to run.")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated behaviour.")] = 0,
+    profile: Annotated[Path | None, typer.Option("--profile", help="Simulation profile YAML (docs/metrics.md).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Run simulated raters through the same service layer as people.
+
+    Example: oversight simulate --study demo --raters 40 --seed 1 --profile profile.yaml
+    """
+    from analysis.simulation import SimulationProfile
+    from study.simulate import simulate_study
+
+    prof = SimulationProfile.from_yaml(profile) if profile else None
+    report = simulate_study(_engine(db), study, raters, seed=seed, profile=prof)
+    typer.echo(f"simulated {report.raters} raters, {report.judgments} judgments; "
+               f"conditions {dict(sorted(report.by_condition.items()))}; statuses {dict(sorted(report.by_status.items()))}")
+
+
+@app.command("analyze")
+@clean_errors
+def analyze(
+    study: Annotated[str | None, typer.Option("--study", help="Study in the database.")] = None,
+    from_csv: Annotated[Path | None, typer.Option("--from-csv", help="A tidy judgments CSV from anywhere.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json or html.")] = "json",
+    out: Annotated[Path | None, typer.Option("--out", help="Output file (stdout when omitted).")] = None,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap replicates.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Bootstrap/cross-fitting seed.")] = 0,
+    db: DbOption = None,
+) -> None:
+    """Reliance metrics, hybrid routing and regression models, as JSON or an HTML report.
+
+    Example: oversight analyze --study demo --format html --out report.html
+    """
+    import pandas as pd
+
+    import analysis
+
+    if (study is None) == (from_csv is None):
+        raise service.ServiceError("give exactly one of --study or --from-csv")
+    if fmt not in ("json", "html"):
+        raise service.ServiceError(f"--format must be json or html, not {fmt!r}")
+    exclusions = None
+    if study is not None:
+        from study.export import judgments_frame
+
+        engine = _engine(db)
+        df = judgments_frame(engine, study)
+        exclusions = analysis.ExclusionRules.model_validate(service.get_config(engine, study).exclusions.model_dump())
+    else:
+        try:
+            df = pd.read_csv(from_csv)
+        except (OSError, ValueError) as err:
+            raise service.ServiceError(f"{from_csv}: cannot read CSV: {err}") from None
+    result = analysis.analyze(df, exclusions=exclusions, n_boot=n_boot, seed=seed)
+    text = json.dumps(result.to_dict(), indent=2) if fmt == "json" else result.to_html()
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}")
+
+
+@app.command("power")
+@clean_errors
+def power(
+    a: Annotated[str, typer.Option("--a", help="Baseline condition.")],
+    b: Annotated[str, typer.Option("--b", help="Compared condition.")],
+    profile: Annotated[Path | None, typer.Option("--profile", help="Simulation profile YAML (default profile otherwise).")] = None,
+    metric: Annotated[str, typer.Option("--metric", help="over_reliance or accuracy.")] = "over_reliance",
+    grid: Annotated[str, typer.Option("--grid", help="Raters per condition to try, comma-separated.")] = "10,20,40,80",
+    items: Annotated[int, typer.Option("--items", min=2, help="Items per rater.")] = 40,
+    sims: Annotated[int, typer.Option("--sims", min=10, help="Simulated studies per grid point.")] = 200,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """How many raters per condition detect the difference between two conditions at 80% power.
+
+    Example: oversight power --a evidence --b reasoning --metric over_reliance --profile profile.yaml
+    """
+    import analysis
+    from analysis.simulation import SimulationProfile
+
+    prof = SimulationProfile.from_yaml(profile) if profile else SimulationProfile()
+    try:
+        sizes = [int(x) for x in grid.split(",") if x.strip()]
+        table = analysis.power_analysis(prof, a, b, metric=metric, n_raters_grid=sizes,  # type: ignore[arg-type]
+                                        n_items=items, n_sims=sims, seed=seed)
+    except ValueError as err:
+        raise service.ServiceError(str(err)) from None
+    typer.echo(table.to_string(index=False))
+    needed = analysis.raters_needed(table)
+    typer.echo(f"raters per condition for 80% power: {needed if needed is not None else 'more than ' + str(max(sizes))}")
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from analysis.exclusions import ExclusionRules
 from tasks.importers import CLIMATE_FEVER_LABEL_MAP
 
 AssistanceKind = Literal["none", "evidence", "reasoning", "debate"]
@@ -99,17 +100,13 @@ class Confidence(_Strict):
         return self
 
 
-class Exclusions(_Strict):
-    """Which judgments analysis drops; applied the same way in every report."""
+class Exclusions(ExclusionRules):
+    """Which judgments analysis drops; applied the same way in every report.
 
-    drop_failed_attention: bool = Field(default=True, description="Drop raters who failed attention checks.")
-    max_attention_failures: int = Field(default=0, ge=0, description="Attention failures tolerated before exclusion.")
-    min_time_ms: int | None = Field(default=None, ge=0, description="Drop judgments faster than this.")
-    max_time_ms: int | None = Field(default=None, ge=0, description="Drop judgments slower than this.")
-    exclude_statuses: list[str] = Field(
-        default_factory=lambda: ["timed_out", "failed_attention"],
-        description="Rater statuses whose judgments are dropped.",
-    )
+    The fields are :class:`analysis.ExclusionRules`' own; here unknown keys are errors.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class ImportSettings(_Strict):

@@ -112,6 +112,22 @@ def _ai_verdicts(session: Any, study_id: int) -> dict[int, tuple[str | None, flo
     return {pk: (c.get("label"), c.get("confidence")) for pk, c in rows}
 
 
+def ai_verdicts_frame(engine: Engine, name: str) -> pd.DataFrame:
+    """One row per item with a stored AI verdict: item_id, role, gold_label, ai_label, ai_confidence."""
+    with read_session(engine) as s:
+        study = _study(s, name)
+        rows = s.execute(
+            select(m.Item.item_id, m.Item.role, m.Item.gold_label, m.Assistance.content)
+            .join(m.Assistance, m.Assistance.item_pk == m.Item.id)
+            .where(m.Item.study_id == study.id, m.Assistance.kind == "verdict")
+            .order_by(m.Item.id)
+        ).all()
+    return pd.DataFrame(
+        [(i, r, g, c.get("label"), c.get("confidence")) for i, r, g, c in rows],
+        columns=["item_id", "role", "gold_label", "ai_label", "ai_confidence"],
+    )
+
+
 def judgments_frame(engine: Engine, name: str) -> pd.DataFrame:
     """The tidy long table: one row per judgment (see :data:`CODEBOOK`)."""
     with read_session(engine) as s:

@@ -1,0 +1,129 @@
+"""Simulated raters that go through the same service layer as people.
+
+Each simulated rater enrols, consents, starts, reads every item from
+:func:`study.raters.rater_view` and submits through :func:`study.raters.submit_judgment`
+(and ``submit_initial`` in two-stage studies), answering with the behaviour model of
+:mod:`analysis.simulation`. The simulator alone is allowed to look up gold labels and
+the AI verdict (it plays the role of a rater with a given skill, not of a real one).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import Engine, select
+
+from analysis.simulation import (
+    ConditionProfile,
+    SimItem,
+    SimulationProfile,
+    draw_rater_effect,
+    item_effect,
+    simulate_response,
+)
+from study import models as m
+from study import raters
+from study.config import StudyConfig
+from study.db import read_session
+from study.service import _study, get_config
+
+#: Default behaviour per assistance kind, used for conditions a profile does not name.
+DEFAULT_BY_KIND: dict[str, ConditionProfile] = {
+    "none": ConditionProfile(skill=0.70),
+    "evidence": ConditionProfile(skill=0.78),
+    "reasoning": ConditionProfile(skill=0.70, shows_ai_label=True, reliance=0.5),
+    "debate": ConditionProfile(skill=0.70),
+}
+
+
+@dataclass
+class SimulationReport:
+    """What a simulation run did."""
+
+    raters: int = 0
+    judgments: int = 0
+    by_condition: Counter[str] = field(default_factory=Counter)
+    by_status: Counter[str] = field(default_factory=Counter)
+
+
+def profile_for_study(config: StudyConfig, profile: SimulationProfile | None = None) -> SimulationProfile:
+    """The profile with every study condition filled in (defaults by assistance kind)."""
+    given = dict(profile.conditions) if profile is not None else {}
+    conditions = {c.key: given.get(c.key, DEFAULT_BY_KIND[c.assistance]) for c in config.conditions}
+    base = profile or SimulationProfile(labels=list(config.labels))
+    return base.model_copy(update={"conditions": conditions, "labels": list(config.labels)})
+
+
+def _truth(engine: Engine, name: str) -> dict[str, tuple[str, str, float | None]]:
+    """item_id -> (gold label, AI label, AI confidence); AI = gold where no verdict exists."""
+    with read_session(engine) as s:
+        study = _study(s, name)
+        gold = dict(s.execute(select(m.Item.id, m.Item.gold_label).where(m.Item.study_id == study.id)).all())
+        ids = dict(s.execute(select(m.Item.id, m.Item.item_id).where(m.Item.study_id == study.id)).all())
+        verdicts = dict(s.execute(select(m.Assistance.item_pk, m.Assistance.content).where(
+            m.Assistance.study_id == study.id, m.Assistance.kind == "verdict")).all())
+    out = {}
+    for pk, item_id in ids.items():
+        v = verdicts.get(pk) or {}
+        out[item_id] = (gold[pk], v.get("label", gold[pk]), v.get("confidence"))
+    return out
+
+
+def simulate_rater(
+    engine: Engine, name: str, external_id: str, profile: SimulationProfile, rng: np.random.Generator,
+    truth: dict[str, tuple[str, str, float | None]], *, seed: int, attention_pass: float = 0.98,
+) -> tuple[str, str, int]:
+    """Run one simulated rater to the end; returns (condition, final status, judgments)."""
+    enrolment = raters.enrol(engine, name, external_id)
+    raters.consent(engine, enrolment.token)
+    raters.start(engine, enrolment.token)
+    effect = draw_rater_effect(rng, profile)
+    n = 0
+    while (view := raters.rater_view(engine, enrolment.token)).screen == "item":
+        item = view.item
+        assert item is not None
+        gold, ai_label, ai_conf = truth[item.item_id]
+        if item.is_attention_check:
+            label = gold if rng.random() < attention_pass else next(x for x in view.labels if x != gold)
+            raters.submit_judgment(engine, enrolment.token, item.assignment_id, label, view.confidence_max)
+            n += 1
+            continue
+        sim = SimItem(item_id=item.item_id, gold_label=gold, ai_label=ai_label, ai_confidence=ai_conf,
+                      effect=item_effect(profile, item.item_id, seed))
+        h0, c0, h, c = simulate_response(rng, profile, item.condition, effect, sim, view.two_stage)
+        lo, hi = view.confidence_min, view.confidence_max
+        if view.two_stage and h0 is not None and item.initial_label is None:
+            raters.submit_initial(engine, enrolment.token, item.assignment_id, h0, float(np.clip(c0, lo, hi)))
+        raters.submit_judgment(engine, enrolment.token, item.assignment_id, h, float(np.clip(c, lo, hi)))
+        n += 1
+    return enrolment.condition, view.status, n
+
+
+def simulate_study(
+    engine: Engine,
+    name: str,
+    n_raters: int,
+    *,
+    seed: int = 0,
+    profile: SimulationProfile | None = None,
+    prefix: str = "sim",
+    progress: Callable[[int, int], None] | None = None,
+) -> SimulationReport:
+    """Run ``n_raters`` simulated raters through a live study (seeded, reproducible)."""
+    config = get_config(engine, name)
+    prof = profile_for_study(config, profile)
+    truth = _truth(engine, name)
+    report = SimulationReport()
+    for i in range(n_raters):
+        rng = np.random.default_rng([seed, i])
+        cond, status, n = simulate_rater(engine, name, f"{prefix}-{seed}-{i}", prof, rng, truth, seed=seed)
+        report.raters += 1
+        report.judgments += n
+        report.by_condition[cond] += 1
+        report.by_status[status] += 1
+        if progress is not None:
+            progress(i + 1, n_raters)
+    return report
