@@ -165,17 +165,21 @@ def _text_fields(raw: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
                 yield f"sources.{i}.text", src.get("text")
 
 
-def parse_jsonl(text: str, path: str = "<jsonl>", labels: list[str] | None = None) -> ItemBank:
-    """Parse JSON Lines: one item object per non-blank line."""
-    col = _Collector(path, labels)
+def _json_lines(text: str, col: _Collector) -> Iterable[tuple[int, Any]]:
+    """(line number, parsed value) for each non-blank line; bad JSON is reported to ``col``."""
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
+            yield number, json.loads(line)
         except json.JSONDecodeError as err:
             col.fail(number, "(json)", f"invalid JSON: {err.msg} at column {err.colno}")
-            continue
+
+
+def parse_jsonl(text: str, path: str = "<jsonl>", labels: list[str] | None = None) -> ItemBank:
+    """Parse JSON Lines: one item object per non-blank line."""
+    col = _Collector(path, labels)
+    for number, raw in _json_lines(text, col):
         if not isinstance(raw, dict):
             col.fail(number, "(json)", f"expected an object, got {type(raw).__name__}")
             continue
@@ -250,14 +254,7 @@ def parse_climate_fever(
     """
     mapping = dict(label_map if label_map is not None else CLIMATE_FEVER_LABEL_MAP)
     col = _Collector(path, labels)
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as err:
-            col.fail(number, "(json)", f"invalid JSON: {err.msg} at column {err.colno}")
-            continue
+    for number, raw in _json_lines(text, col):
         item = _climate_fever_row(raw, mapping, max_sources, col, number)
         if item is not None:
             col.add(item, number)
