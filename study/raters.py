@@ -53,6 +53,9 @@ class ItemView:
     assistance: dict[str, Any] | None
     initial_label: str | None
     initial_confidence: float | None
+    #: The item's condition's ``instructions`` and ``warning`` from the study config.
+    instructions: str = ""
+    warning: str = ""
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,7 @@ def _build_view(
         redirect_url=(config.completion.redirect_url.replace("{code}", code) if code and config.completion.redirect_url else None),
         consent_text=config.consent_text,
         seconds_left=left if rater.status in ("enrolled", "active") else None,
+        extra={"design": config.design.type},
     )
 
 
@@ -289,6 +293,10 @@ def _code(config: StudyConfig, status: str) -> str | None:
 def _item_view(s: Session, config: StudyConfig, rater: m.Rater, a: m.Assignment) -> ItemView:
     item = a.item
     cond = a.condition
+    try:
+        cond_config = config.condition(cond.key)
+    except KeyError:  # a condition row the config no longer names
+        cond_config = None
     assistance = None
     if cond.assistance != "none" and not a.is_attention_check:
         row = s.scalars(select(m.Assistance).where(m.Assistance.item_pk == item.id, m.Assistance.kind == cond.assistance)).one_or_none()
@@ -309,6 +317,8 @@ def _item_view(s: Session, config: StudyConfig, rater: m.Rater, a: m.Assignment)
         assistance=assistance,
         initial_label=a.initial_label,
         initial_confidence=a.initial_confidence,
+        instructions=cond_config.instructions if cond_config else "",
+        warning=cond_config.warning if cond_config else "",
     )
 
 
@@ -401,7 +411,10 @@ def submit_judgment(
                 return _result(prior, a, rater, recorded=False)
             _answer_checks(config, label, confidence)
             _ensure_open(s, rater, config, study)
-            if config.design.two_stage and not a.is_attention_check and a.initial_label is None:
+            # Two-stage trials need the unassisted first answer, except where there is no
+            # assistance to reveal (attention checks, condition ``none``).
+            needs_initial = config.design.two_stage and not a.is_attention_check and a.condition.assistance != "none"
+            if needs_initial and a.initial_label is None:
                 raise ServiceError("give your first answer before the final one")
             now = m.utcnow()
             judgment = m.Judgment(

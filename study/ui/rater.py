@@ -2,17 +2,19 @@
 
 All state lives in the database (``study.raters``); the browser session only keeps
 the rater's token, so a reload, a lost connection or a second tab resumes at the
-same item. Widget keys are the automation contract of docs/automation.md.
+same item. Widget keys are the automation contract of docs/automation.md; the flow
+is described in docs/rater-flow.md.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from study import raters, service
 from study.config import ASSISTANCE_KINDS
@@ -21,17 +23,78 @@ from study.ui.common import engine, plain
 
 #: Widget keys cleared after every submission so the next item starts blank.
 ANSWER_KEYS = ("label", "confidence", "initial_label", "initial_confidence")
+#: A second click this soon after a recorded submission is a double click, not a new answer.
+DOUBLE_CLICK_S = 2.0
+#: Show the remaining time once less than this is left.
+SHOW_TIME_LEFT_S = 10 * 60
+#: Seconds the completion code stays on screen before the automatic redirect.
+REDIRECT_DELAY_S = 3
+
+# Client-side activity clock (components v2: inline JS, no frontend build). It counts
+# the time the tab is visible *and* focused, keeps the running total in
+# sessionStorage (so a reload in the same tab keeps it), and reports it as widget
+# state on every pointer/key press. Inside a form the state is sent with the form's
+# submit, so it adds no extra round trip; the press on Submit itself updates it first.
+_ACTIVITY_JS = """
+export default function (component) {
+  const { data, setStateValue } = component;
+  const key = "oversight-active-" + data.id;
+  let total = Number(sessionStorage.getItem(key) || 0);
+  const active = () => document.visibilityState === "visible" && document.hasFocus();
+  let since = active() ? performance.now() : null;
+  const tick = () => {
+    const now = performance.now();
+    if (since !== null) total += now - since;
+    since = active() ? now : null;
+    sessionStorage.setItem(key, String(Math.round(total)));
+  };
+  const report = () => {
+    tick();
+    setStateValue("activity", { active_ms: Math.round(total), client_at: new Date().toISOString() });
+  };
+  const timer = setInterval(tick, 1000);
+  document.addEventListener("visibilitychange", tick);
+  window.addEventListener("focus", tick);
+  window.addEventListener("blur", tick);
+  document.addEventListener("pointerdown", report, true);
+  document.addEventListener("keydown", report, true);
+  report();
+  return () => {
+    tick();
+    clearInterval(timer);
+    document.removeEventListener("visibilitychange", tick);
+    window.removeEventListener("focus", tick);
+    window.removeEventListener("blur", tick);
+    document.removeEventListener("pointerdown", report, true);
+    document.removeEventListener("keydown", report, true);
+  };
+}
+"""
+
+# Automatic redirect once the code is on screen (and every answer is on the server).
+_REDIRECT_JS = """
+export default function (component) {
+  const { data } = component;
+  const timer = setTimeout(() => {
+    try { window.top.location.assign(data.url); } catch (e) { window.location.assign(data.url); }
+  }, data.delay_ms);
+  return () => clearTimeout(timer);
+}
+"""
 
 
 @dataclass
 class RaterSession:
-    """Per-browser-session state: who the rater is and the last practice feedback."""
+    """Per-browser-session state: who the rater is, and what this tab last did."""
 
     study: str
     external_id: str
     token: str
     feedback: SubmitResult | None = None
     error: str | None = None
+    notice: str | None = None
+    last_recorded_at: float = 0.0
+    submitted: set[int] = field(default_factory=set)
 
 
 def _state() -> RaterSession | None:
@@ -48,12 +111,28 @@ def _default_study() -> str | None:
     return "demo" if "demo" in live else (live[0] if len(live) == 1 else None)
 
 
+@st.cache_resource
+def _client_components() -> dict[str, Any]:
+    """Register the two inline JS components once per process."""
+    return {
+        "activity": st.components.v2.component("oversight_activity", js=_ACTIVITY_JS),
+        "redirect": st.components.v2.component("oversight_redirect", js=_REDIRECT_JS),
+    }
+
+
 def rater_page() -> None:
     """Entry point of the rater page."""
     session = _session_from_link()
     if session is None:
         return
-    view = raters.rater_view(engine(), session.token)
+    try:
+        # While practice feedback is on screen the next item is not shown yet, so its
+        # time on item must not start.
+        view = raters.rater_view(engine(), session.token, mark_shown=session.feedback is None)
+    except service.ServiceError:
+        st.session_state.pop("rater_session", None)  # e.g. the database was reset
+        st.error("We could not find your session. Please open the link you were given again.")
+        return
     st.title(view.study_title)
     {
         "consent": _consent,
@@ -66,16 +145,16 @@ def rater_page() -> None:
 
 
 def _session_from_link() -> RaterSession | None:
-    study = _param("study") or _default_study()
+    current = _state()
+    study = _param("study") or (current.study if current else None) or _default_study()
     if study is None:
         st.error("This link does not name a study that is open. Please check the link you were given.")
         return None
     external = _param("PROLIFIC_PID") or _param("rater")
-    current = _state()
     if current is not None and current.study == study and current.external_id == external:
         return current
     if external is None:
-        _welcome()
+        _welcome(study)
         return None
     try:
         enrolment = raters.enrol(
@@ -90,21 +169,30 @@ def _session_from_link() -> RaterSession | None:
     st.session_state["rater_session"] = session
     if not enrolment.created:
         raters.log_event(engine(), session.token, "resume")
+        session.notice = "Welcome back: you continue where you left off."
     return session
 
 
 def _link_problem(err: Exception) -> str:
     text = str(err)
     if "no study named" in text:
-        return "This study link is not valid: there is no such study."
+        return "This study link is not valid: there is no such study. Please check the link you were given."
     if "not open for raters" in text:
         return "This study is not open at the moment (it has not started, is paused, or has closed)."
-    if "items still need ratings" in text:
+    if isinstance(err, service.StudyFull) or "items still need ratings" in text:
         return "This study has all the ratings it needs. Thank you for your interest."
     return f"Sorry, we cannot start the study: {text}"
 
 
-def _welcome() -> None:
+def _welcome(study: str) -> None:
+    try:
+        status = service.get_study(engine(), study).status
+    except service.ServiceError as err:
+        st.error(_link_problem(err))
+        return
+    if status != "live":
+        st.error(_link_problem(service.ServiceError("not open for raters")))
+        return
     st.title("Welcome")
     st.write("Enter the participant ID you were given to start or resume the study.")
     rid = st.text_input("Participant ID", key="rater_id_input", max_chars=120)
@@ -128,26 +216,38 @@ def _consent(session: RaterSession, view: RaterView) -> None:
 def _instructions(session: RaterSession, view: RaterView) -> None:
     st.subheader("Instructions")
     st.write(
-        "You will see claims written by an AI assistant in answer to a question. For each claim, "
-        f"decide whether it is **{' / '.join(view.labels)}**, using the sources shown, and say how "
-        "confident you are (50% = a guess, 100% = certain)."
+        "You will see answers written by an AI assistant. For each one, decide whether the AI's "
+        f"answer is **{' or '.join(view.labels)}**"
+        + (", using the sources shown with it" if view.show_sources else "")
+        + ", and say how confident you are "
+        f"({round(view.confidence_min * 100)}% = a guess, {round(view.confidence_max * 100)}% = certain)."
     )
-    st.write(f"**Assistance in this study:** {ASSISTANCE_KINDS[view.assistance_kind]}.")
-    if view.condition_instructions:
-        st.html(plain(view.condition_instructions))
-    if view.two_stage:
-        st.write("For each claim you first answer on your own; then the AI assistance is shown and you give your final answer.")
+    if view.extra.get("design") == "within":
+        st.write("**AI assistance:** the kind of AI help changes during the study; each item says what you see.")
+    else:
+        st.write(f"**AI assistance in this study:** {ASSISTANCE_KINDS[view.assistance_kind]}.")
+        if view.condition_instructions:
+            st.html(plain(view.condition_instructions))
+    if view.two_stage and view.assistance_kind != "none":
+        st.write("For each item you first answer on your own; then the AI assistance is shown and you "
+                 "give your final answer, which may be the same or different.")
     if view.n_practice:
-        st.write(f"The first {view.n_practice} items are practice: you will be told the right answer.")
-    st.write("Some items check that you are reading carefully; follow what they ask.")
+        st.write(f"The first {view.n_practice} items are practice: after each you are told the right answer.")
+    st.write("A few items check that you are reading carefully: do what they ask.")
+    if view.seconds_left is not None:
+        st.write(f"You have {max(1, view.seconds_left // 60)} minutes in total.")
     if st.button("Start", key="start", type="primary"):
         raters.start(engine(), session.token)
         st.rerun()
 
 
-def _progress(view: RaterView) -> None:
+def _progress(view: RaterView, item: ItemView) -> None:
     done = min(view.position, view.total)
-    st.progress(done / max(view.total, 1), text=f"Item {min(done + 1, view.total)} of {view.total}")
+    what = "Practice item" if item.stage == "practice" else "Item"
+    with st.container(key="progress"):
+        st.progress(done / max(view.total, 1), text=f"{what} {min(done + 1, view.total)} of {view.total}")
+    if view.seconds_left is not None and view.seconds_left < SHOW_TIME_LEFT_S:
+        st.caption(f"Time left: about {max(1, round(view.seconds_left / 60))} min")
 
 
 def _item_screen(session: RaterSession, view: RaterView) -> None:
@@ -156,48 +256,97 @@ def _item_screen(session: RaterSession, view: RaterView) -> None:
         return
     item = view.item
     assert item is not None
-    _progress(view)
+    _messages(session)
+    _progress(view, item)
     if item.stage == "practice":
         st.info("Practice item: you will see the right answer after you submit.")
-    if item.context:
-        st.caption("Question to the AI")
-        st.html(plain(item.context))
-    st.caption("The AI's answer (the claim to check)")
-    st.html(plain(item.claim, css="font-size: 1.15rem; font-weight: 600;"))
-    if view.show_sources and item.sources:
-        _sources(item)
-    if session.error:
-        st.error(session.error)
-        session.error = None
-    two_stage = view.two_stage and not item.is_attention_check
+    _item_body(view, item)
+    two_stage = view.two_stage and item.assistance_kind != "none" and not item.is_attention_check
     if two_stage and item.initial_label is None:
-        _answer_widgets(view, prefix="initial_", title="Your answer (before any AI assistance)")
-        st.button("Submit and show the AI assistance", key="reveal", type="primary",
-                  on_click=_on_reveal, args=(session, item.assignment_id))
+        _answer_form(session, view, item, stage="initial")
         return
     if two_stage:
         st.info(f"Your first answer: {item.initial_label} ({round((item.initial_confidence or 0) * 100)}%). "
-                "You may keep it or change it.")
+                "Now look at the AI assistance below; you may keep your answer or change it.")
+    if view.extra.get("design") == "within":
+        st.caption(f"AI assistance on this item: {ASSISTANCE_KINDS[item.assistance_kind]}.")
     _assistance(session, item)
-    _answer_widgets(view, prefix="", title="Your final answer" if two_stage else "Your answer")
-    st.button("Submit", key="submit", type="primary", on_click=_on_submit, args=(session, item.assignment_id, item.stage))
+    _answer_form(session, view, item, stage="final" if two_stage else "only")
 
 
-def _answer_widgets(view: RaterView, *, prefix: str, title: str) -> None:
-    st.subheader(title)
-    st.radio("Is the AI's answer correct?", view.labels, index=None, key=f"{prefix}label", horizontal=True)
-    st.slider(
-        "How confident are you? (%)",
-        min_value=int(round(view.confidence_min * 100)), max_value=int(round(view.confidence_max * 100)),
-        value=int(round((view.confidence_min + view.confidence_max) * 50)),
-        step=max(1, int(round(view.confidence_step * 100))), key=f"{prefix}confidence",
-    )
+def _messages(session: RaterSession) -> None:
+    if session.notice:
+        st.toast(session.notice)
+        session.notice = None
+    if session.error:
+        st.error(session.error)
+        session.error = None
+
+
+def _item_body(view: RaterView, item: ItemView) -> None:
+    with st.container(key="item"):
+        if item.context:
+            st.caption("Question to the AI")
+            st.html(plain(item.context))
+        st.caption("The AI's answer: is it correct?")
+        with st.container(border=True, key="claim"):
+            st.html(plain(item.claim, css="font-size: 1.15rem; font-weight: 600;"))
+        if view.show_sources and item.sources:
+            _sources(item)
+
+
+def _answer_form(session: RaterSession, view: RaterView, item: ItemView, *, stage: str) -> None:
+    """The label + confidence form; ``stage`` is ``initial``, ``final`` or ``only``."""
+    prefix = "initial_" if stage == "initial" else ""
+    title = {"initial": "Your answer (before any AI assistance)", "final": "Your final answer"}.get(stage, "Your answer")
+    keep = stage == "final"
+    with st.form(f"answer_{prefix or 'final'}", border=False):
+        st.subheader(title)
+        st.radio(
+            "Is the AI's answer correct?" if view.labels == ["correct", "incorrect"] else "Your label",
+            view.labels, key=f"{prefix}label", horizontal=True,
+            index=view.labels.index(item.initial_label) if keep and item.initial_label in view.labels else None,
+        )
+        lo, hi = round(view.confidence_min * 100), round(view.confidence_max * 100)
+        start = round((item.initial_confidence or 0) * 100) if keep and item.initial_confidence else round((lo + hi) / 2)
+        st.slider(f"How sure are you? ({lo}% = a guess, {hi}% = certain)", min_value=lo, max_value=hi, value=start,
+                  step=max(1, round(view.confidence_step * 100)), key=f"{prefix}confidence")
+        activity_key = f"activity_{item.assignment_id}_{prefix or 'final'}"
+        if stage == "initial":
+            st.form_submit_button("Submit and show the AI assistance", key="reveal", type="primary",
+                                  on_click=_on_reveal, args=(session, item.assignment_id))
+        else:
+            st.form_submit_button("Submit", key="submit", type="primary",
+                                  on_click=_on_submit, args=(session, item.assignment_id, activity_key))
+        _client_components()["activity"](
+            key=activity_key, data={"id": item.assignment_id}, on_activity_change=_noop, height=0,
+        )
+
+
+def _noop() -> None:
+    """Registers the activity state with Streamlit; nothing to do on change."""
 
 
 def _read_answer(prefix: str) -> tuple[str | None, float]:
     label = st.session_state.get(f"{prefix}label")
     conf = float(st.session_state.get(f"{prefix}confidence", 75)) / 100.0
     return label, conf
+
+
+def _read_activity(key: str) -> tuple[int | None, datetime | None]:
+    """Active milliseconds and the client's clock at submit, when the browser sent them."""
+    state = st.session_state.get(key)
+    activity = state.get("activity") if isinstance(state, dict) else getattr(state, "activity", None)
+    if not isinstance(activity, dict):
+        return None, None
+    ms = activity.get("active_ms")
+    active_ms = int(ms) if isinstance(ms, int | float) and 0 <= ms < 7 * 24 * 3600 * 1000 else None
+    try:
+        at = datetime.fromisoformat(str(activity.get("client_at")).replace("Z", "+00:00"))
+        client_at = at.astimezone(timezone.utc).replace(tzinfo=None)
+    except ValueError:
+        client_at = None
+    return active_ms, client_at
 
 
 def _clear_answers() -> None:
@@ -216,21 +365,36 @@ def _on_reveal(session: RaterSession, assignment_id: int) -> None:
         session.error = str(err)
 
 
-def _on_submit(session: RaterSession, assignment_id: int, stage: str) -> None:
+def _on_submit(session: RaterSession, assignment_id: int, activity_key: str) -> None:
     label, conf = _read_answer("")
     if label is None:
-        session.error = "Please choose an answer first."
-        return
+        if time.monotonic() - session.last_recorded_at > DOUBLE_CLICK_S:
+            session.error = "Please choose an answer first."
+        return  # else: the second click of a double click, landing on the next item
+    active_ms, client_at = _read_activity(activity_key)
     try:
         result = raters.submit_judgment(
-            engine(), session.token, assignment_id, label, conf, submission_key=f"{assignment_id}:{label}:{conf}"
+            engine(), session.token, assignment_id, label, conf, active_ms=active_ms,
+            client_submitted_at=client_at, submission_key=f"{assignment_id}:{label}:{conf}"[:64],
         )
     except service.ServiceError as err:
-        session.error = str(err)
+        session.error = _submit_problem(err)
         return
     _clear_answers()
+    if result.recorded:
+        session.last_recorded_at = time.monotonic()
+    elif assignment_id not in session.submitted:
+        session.notice = "That item was already answered (in another window); here is the next one."
+    session.submitted.add(assignment_id)
     if result.feedback and result.recorded:
         session.feedback = result
+
+
+def _submit_problem(err: Exception) -> str:
+    text = str(err)
+    if "time limit" in text:
+        return "The time limit has been reached, so this answer could not be saved."
+    return f"Your answer could not be saved: {text}"
 
 
 def _feedback(session: RaterSession) -> None:
@@ -254,55 +418,99 @@ def _sources(item: ItemView) -> None:
             st.html(plain(src["text"]))
 
 
-def _log_expand(session: RaterSession, assignment_id: int, index: int, key: str) -> None:
+def _log_expand(session: RaterSession, assignment_id: int, index: str, key: str) -> None:
     if st.session_state.get(key):
         raters.log_event(engine(), session.token, "quote_expand", {"quote": index}, assignment_id)
 
 
+def _quote_span(quote: dict[str, Any], source: str) -> tuple[int, int] | None:
+    """Where a verified quote sits in its source (offsets, else a verbatim search)."""
+    if not quote.get("verified"):
+        return None
+    start, end = quote.get("start"), quote.get("end")
+    if isinstance(start, int) and isinstance(end, int) and source[start:end] == quote.get("text"):
+        return start, end
+    found = source.find(str(quote.get("text") or "\0"))
+    return (found, found + len(quote["text"])) if found >= 0 else None
+
+
+def _md_escape(text: str) -> str:
+    """Item text inside a markdown element (captions): every markdown character literal."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:$])", r"\\\1", str(text))
+
+
 def _quotes(session: RaterSession, item: ItemView, quotes: list[dict[str, Any]], prefix: str) -> None:
+    if not quotes:
+        st.caption("No quotes.")
     for i, q in enumerate(quotes):
-        mark = "Verified: appears word for word in the source" if q.get("verified") else "NOT verified: not found in the source"
-        icon = "✅" if q.get("verified") else "⚠️"
-        st.html(plain(f"“{q.get('text', '')}”", css="font-style: italic;"))
-        st.caption(f"{icon} {mark} · {q.get('source_title') or 'source'}")
-        key = f"{prefix}quote_{item.assignment_id}_{i}"
-        with st.expander("Show in source", key=key, on_change=_log_expand, args=(session, item.assignment_id, i, key)):
+        with st.container(border=True):
+            st.html(plain(f"“{q.get('text', '')}”", css="font-style: italic;"))
+            verified = bool(q.get("verified"))
+            mark = "verified: appears word for word in the source" if verified else "NOT verified: not found word for word in the source"
+            icon = ":green[:material/verified:]" if verified else ":orange[:material/warning:]"
+            st.caption(f"{icon} {mark} · {_md_escape(q.get('source_title') or 'source')}")
             idx = q.get("source_index")
-            if isinstance(idx, int) and 0 <= idx < len(item.sources):
-                span = (q["start"], q["end"]) if q.get("verified") and q.get("start") is not None else None
-                st.html(plain(item.sources[idx]["text"], mark=span))
+            if not (isinstance(idx, int) and 0 <= idx < len(item.sources)):
+                continue
+            key = f"{prefix}_quote_{item.assignment_id}_{i}"
+            box = st.expander("Show in source", key=key, on_change=_log_expand,
+                              args=(session, item.assignment_id, f"{prefix}{i}", key))
+            if box.open:  # lazy: the source is sent only when the rater opens it
+                text = item.sources[idx]["text"]
+                box.html(plain(text, mark=_quote_span(q, text)))
 
 
 def _assistance(session: RaterSession, item: ItemView) -> None:
     content = item.assistance
     if item.assistance_kind == "none" or content is None:
         return
-    st.divider()
-    if item.assistance_kind == "evidence":
-        st.subheader("AI-selected evidence")
-        _quotes(session, item, content.get("quotes", []), "ev")
-    elif item.assistance_kind == "reasoning":
-        st.subheader("The AI's assessment")
-        pct = round(float(content.get("confidence", 0)) * 100)
-        st.html(plain(f"AI verdict: {content.get('label')} (confidence {pct}%)", css="font-weight: 600;"))
+    with st.container(key="assistance"):
+        if item.warning:
+            st.warning(item.warning)
+        if item.assistance_kind == "evidence":
+            st.subheader("AI-selected evidence")
+            st.caption("Quotes an AI picked from the sources. The AI gives no verdict.")
+            _quotes(session, item, content.get("quotes", []), "ev")
+        elif item.assistance_kind == "reasoning":
+            _reasoning(session, item, content)
+        elif item.assistance_kind == "debate":
+            _debate(session, item, content)
+
+
+def _reasoning(session: RaterSession, item: ItemView, content: dict[str, Any]) -> None:
+    st.subheader("The AI's assessment")
+    pct = round(float(content.get("confidence") or 0) * 100)
+    with st.container(border=True):
+        st.html(plain(f"AI verdict: {content.get('label')} · AI confidence: {pct}%", css="font-weight: 600;"))
         st.html(plain(content.get("reasoning", "")))
-        _quotes(session, item, content.get("quotes", []), "rs")
-    elif item.assistance_kind == "debate":
-        st.subheader("Two AI debaters")
-        cols = st.columns(2)
-        for i, (col, side) in enumerate(zip(cols, content.get("sides", []), strict=False)):
-            with col, st.container(border=True):
-                st.html(plain(f"Debater {'AB'[i]} argues: {side.get('label')}", css="font-weight: 600;"))
-                st.html(plain(side.get("argument", "")))
-                _quotes(session, item, side.get("quotes", []), f"db{i}")
-    st.divider()
+    st.caption("The AI's evidence")
+    _quotes(session, item, content.get("quotes", []), "rs")
+
+
+def _debate(session: RaterSession, item: ItemView, content: dict[str, Any]) -> None:
+    st.subheader("Two AI debaters")
+    st.caption("Each debater argues one answer. Neither is known to be right; decide for yourself.")
+    cols = st.columns(2)
+    for i, (col, side) in enumerate(zip(cols, content.get("sides", []), strict=False)):
+        with col, st.container(border=True, key=f"debater_{'ab'[i]}"):
+            st.html(plain(f"Debater {'AB'[i]} argues: {side.get('label')}", css="font-weight: 600;"))
+            st.html(plain(side.get("argument", "")))
+            _quotes(session, item, side.get("quotes", []), f"db{i}")
 
 
 def _exit_screen(session: RaterSession, view: RaterView) -> None:
     st.subheader("Almost done: two short questions")
-    st.slider("How much did you trust the AI assistance? (1 = not at all, 7 = completely)", 1, 7, 4, key="exit_trust")
-    st.text_area("Anything you want to tell us? (optional)", key="exit_comments", max_chars=2000)
-    if st.button("Finish", key="finish", type="primary"):
+    with st.form("exit", border=False):
+        question = (
+            "How much do you trust AI assistants to check claims like these?"
+            if view.assistance_kind == "none" and view.extra.get("design") != "within"
+            else "How much did you trust the AI assistance?"
+        )
+        st.radio(f"{question} (1 = not at all, 7 = completely)", [1, 2, 3, 4, 5, 6, 7], index=None,
+                 key="exit_trust", horizontal=True)
+        st.text_area("Anything you want to tell us? (optional)", key="exit_comments", max_chars=2000)
+        finished = st.form_submit_button("Finish", key="finish", type="primary")
+    if finished:
         raters.finish(engine(), session.token, {
             "trust_in_ai": st.session_state.get("exit_trust"),
             "comments": st.session_state.get("exit_comments", ""),
@@ -313,7 +521,7 @@ def _exit_screen(session: RaterSession, view: RaterView) -> None:
 _DONE_TEXT = {
     "completed": "Thank you! Your answers are saved.",
     "failed_attention": "This session has ended because attention-check items were not answered as asked.",
-    "timed_out": "This session has ended because the time limit was reached.",
+    "timed_out": "This session has ended because the time limit was reached. Your answers so far are saved.",
     "withdrawn": "You chose not to take part. Nothing more is needed; you may close this page.",
 }
 
@@ -325,9 +533,11 @@ def _done_screen(session: RaterSession, view: RaterView) -> None:
         with st.container(key="completion_code"):
             st.code(view.completion_code, language=None)
     if view.redirect_url:
-        st.link_button("Return to the study platform", view.redirect_url, type="primary")
-        # Automatic redirect once the code (and every answer) is on the server.
-        components.html(f"<script>window.top.location.href = {json.dumps(view.redirect_url)};</script>", height=0)
+        st.write(f"You will be taken back to the study platform in {REDIRECT_DELAY_S} seconds.")
+        st.link_button("Return to the study platform now", view.redirect_url, type="primary")
+        _client_components()["redirect"](
+            key="redirect", data={"url": view.redirect_url, "delay_ms": REDIRECT_DELAY_S * 1000}, height=0,
+        )
 
 
 def _closed_screen(session: RaterSession, view: RaterView) -> None:
