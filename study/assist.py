@@ -26,12 +26,19 @@ def assistance_config(settings: AssistanceSettings, seed: int) -> AssistanceConf
     """The pipeline config for a study's ``assistance:`` settings and seed."""
     from tasks.assistance import AssistanceConfig  # torch/transformers load only when needed
 
+    if settings.encoder in ("minilm", "transformers"):
+        encoder, path = "transformers", None
+    elif settings.encoder == "hashing":
+        encoder, path = "hashing", None
+    else:  # a local model directory
+        encoder, path = "transformers", settings.encoder
     return AssistanceConfig(
-        encoder=settings.encoder,
-        k=settings.quotes,
+        encoder=encoder,
+        encoder_path=path,
+        k_quotes=settings.quotes,
         folds=settings.folds,
         seed=seed,
-        generator_model=settings.generator_model,
+        generative_model_path=settings.generator_model,
         max_new_tokens=settings.max_new_tokens,
     )
 

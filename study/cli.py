@@ -194,6 +194,8 @@ def run(
     Example: oversight run --port 8501
     """
     engine = _engine(db)
+    if not any(st.name == "demo" for st in service.list_studies(engine)):
+        typer.echo("first start: creating the demo study and its AI assistance (about half a minute) ...")
     demo_mod.ensure_demo(engine)
     env = dict(os.environ, OVERSIGHT_DATABASE_URL=resolve_url(db))
     cmd = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),

@@ -124,7 +124,7 @@ class Assistance(Base):
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     package_versions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     seed: Mapped[int] = mapped_column(BigInteger, default=0)
-    content_hash: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

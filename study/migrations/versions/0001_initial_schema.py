@@ -72,7 +72,7 @@ def upgrade() -> None:
     sa.Column('parameters', sa.JSON(), nullable=False),
     sa.Column('package_versions', sa.JSON(), nullable=False),
     sa.Column('seed', sa.BigInteger(), nullable=False),
-    sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('content_hash', sa.String(length=80), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['item_pk'], ['item.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['study_id'], ['study.id'], ondelete='CASCADE'),
