@@ -135,7 +135,7 @@ class StudyConfig(_Strict):
     name: str = Field(description="Unique short name, used in links and the CLI.")
     title: str = Field(default="", description="Title shown to raters.")
     description: str = Field(default="", description="Notes for experimenters.")
-    seed: int = Field(default=0, description="Seed of every random choice in the study.")
+    seed: int = Field(default=0, ge=-(2**63), le=2**63 - 1, description="Seed of every random choice in the study.")
     labels: list[str] = Field(default_factory=lambda: ["correct", "incorrect"], min_length=2, description="Label set.")
     conditions: list[Condition] = Field(min_length=1, description="The assistance conditions.")
     design: Design = Field(default_factory=Design, description="Between/within subjects, two-stage trials.")
@@ -197,10 +197,28 @@ def _format_errors(err: ValidationError, origin: str) -> str:
     return "\n".join(lines)
 
 
+def _nul_field(data: Any, path: str = "") -> str | None:
+    """Dotted path of the first string (or key) holding a NUL character, if any."""
+    if isinstance(data, str):
+        return (path or "(top level)") if "\x00" in data else None
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and "\x00" in key:
+            return where
+        found = _nul_field(value, where)
+        if found is not None:
+            return found
+    return None
+
+
 def parse_config(data: Any, origin: str = "<config>") -> StudyConfig:
     """Validate a parsed mapping; raise :class:`ConfigError` naming every bad field."""
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: the config must be a mapping of settings, got {type(data).__name__}")
+    nul = _nul_field(data)
+    if nul is not None:  # PostgreSQL text cannot hold NUL; it is never meant anyway
+        raise ConfigError(f"{origin}: field '{nul}': contains a NUL character")
     try:
         return StudyConfig.model_validate(data)
     except ValidationError as err:
@@ -215,6 +233,10 @@ def parse_config_text(text: str, origin: str = "<config>") -> StudyConfig:
         mark = getattr(err, "problem_mark", None)
         where = f"{origin}:{mark.line + 1}" if mark is not None else origin
         raise ConfigError(f"{where}: not valid YAML: {getattr(err, 'problem', err)}") from None
+    except RecursionError:  # e.g. [[[[...]]]] thousands deep
+        raise ConfigError(f"{origin}: not a usable config: nested too deeply") from None
+    except ValueError as err:  # e.g. an integer with more digits than Python converts
+        raise ConfigError(f"{origin}: not a usable config: {err}") from None
     return parse_config(data, origin)
 
 

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from study import models as m
 from study.config import StudyConfig, parse_config
 from study.db import read_session, write_session
-from study.service import ServiceError, _study, plan_for_new_rater
+from study.service import ServiceError, StudySnapshot, _study, plan_for_new_rater, study_snapshot
 
 #: Characters allowed in an external rater id (Prolific ids are 24 hex chars).
 MAX_EXTERNAL_ID = 120
@@ -195,9 +195,7 @@ def _existing(engine: Engine, study_name: str, external_id: str) -> Enrolment | 
 def _rater(s: Session, token: str) -> m.Rater:
     if not token or len(token) > 64:
         raise ServiceError("unknown rater")
-    rater = s.scalars(
-        select(m.Rater).where(m.Rater.token == token).options(selectinload(m.Rater.assignments))
-    ).one_or_none()
+    rater = s.scalars(select(m.Rater).where(m.Rater.token == token)).one_or_none()
     if rater is None:
         raise ServiceError("unknown rater")
     return rater
@@ -216,19 +214,40 @@ def _time_out_if_due(rater: m.Rater, config: StudyConfig, now: datetime) -> bool
 
 
 def rater_view(engine: Engine, token: str, *, mark_shown: bool = True) -> RaterView:
-    """The rater's current screen; records when the current item was first shown."""
-    with write_session(engine) as s:
+    """The rater's current screen; records when the current item was first shown.
+
+    The view is read in a read transaction; the only writes (the first-shown time,
+    a time-out) are short transactions of their own, so showing an item holds
+    SQLite's single write lock for two statements rather than the whole page.
+    """
+    with read_session(engine) as s:
         rater = _rater(s, token)
-        study = s.get(m.Study, rater.study_id)
-        assert study is not None  # foreign key
-        config = parse_config(study.config)
+        study = study_snapshot(s, rater.study_id)
         now = m.utcnow()
-        if _time_out_if_due(rater, config, now):
-            s.add(m.Event(study_id=study.id, rater_id=rater.id, kind="timed_out"))
-        return _build_view(s, study, config, rater, now, mark_shown)
+        due = rater.status in ("enrolled", "active") and now > _deadline(rater, study.config)
+        if not due:
+            view, current = _build_view(s, study, study.config, rater, now)
+    if due:
+        with write_session(engine) as s:
+            rater = _rater(s, token)
+            study = study_snapshot(s, rater.study_id)
+            if _time_out_if_due(rater, study.config, now):
+                s.add(m.Event(study_id=study.id, rater_id=rater.id, kind="timed_out"))
+            view, current = _build_view(s, study, study.config, rater, now)
+    if mark_shown and view.screen == "item" and current is not None and current.shown_at is None:
+        with write_session(engine) as s:
+            first = s.execute(
+                update(m.Assignment)
+                .where(m.Assignment.id == current.id, m.Assignment.shown_at.is_(None))
+                .values(shown_at=now)
+            ).rowcount
+            if first:  # another tab may have shown it a moment ago
+                s.execute(insert(m.Event).values(study_id=study.id, rater_id=rater.id, assignment_id=current.id,
+                                                 kind="item_shown", payload={}, created_at=now))
+    return view
 
 
-def _screen(rater: m.Rater, current: m.Assignment | None, study: m.Study) -> str:
+def _screen(rater: m.Rater, current: m.Assignment | None, study: StudySnapshot) -> str:
     if rater.status in ("completed", "failed_attention", "timed_out", "withdrawn"):
         return "exit" if rater.status == "completed" and not rater.exit_answers else "done"
     if study.status != "live":
@@ -240,19 +259,40 @@ def _screen(rater: m.Rater, current: m.Assignment | None, study: m.Study) -> str
     return "item" if current is not None else "exit"
 
 
+def _unjudged(rater_id: int) -> Any:
+    """The rater's assignments that have no judgment yet."""
+    return (
+        select(m.Assignment)
+        .outerjoin(m.Judgment, m.Judgment.assignment_id == m.Assignment.id)
+        .where(m.Assignment.rater_id == rater_id, m.Judgment.id.is_(None))
+    )
+
+
+def _progress(s: Session, rater_id: int) -> tuple[int, int, int]:
+    """(assignments, judged, practice assignments) in one query."""
+    total, judged, practice = s.execute(
+        select(func.count(m.Assignment.id), func.count(m.Judgment.id),
+               func.coalesce(func.sum(case((m.Assignment.stage == "practice", 1), else_=0)), 0))
+        .select_from(m.Assignment)
+        .outerjoin(m.Judgment, m.Judgment.assignment_id == m.Assignment.id)
+        .where(m.Assignment.rater_id == rater_id)
+    ).one()
+    return int(total), int(judged), int(practice)
+
+
 def _build_view(
-    s: Session, study: m.Study, config: StudyConfig, rater: m.Rater, now: datetime, mark_shown: bool
-) -> RaterView:
-    judged = set(s.scalars(select(m.Judgment.assignment_id).where(m.Judgment.rater_id == rater.id)))
-    pending = [a for a in rater.assignments if a.id not in judged]
-    current = pending[0] if pending else None
+    s: Session, study: StudySnapshot, config: StudyConfig, rater: m.Rater, now: datetime
+) -> tuple[RaterView, m.Assignment | None]:
+    """The view, and the current (first unjudged) assignment."""
+    total, judged, n_practice = _progress(s, rater.id)
+    current = s.scalars(
+        _unjudged(rater.id).order_by(m.Assignment.position).limit(1)
+        .options(joinedload(m.Assignment.item).selectinload(m.Item.sources), joinedload(m.Assignment.condition))
+    ).first()
     screen = _screen(rater, current, study)
     cond = config.condition(_condition_key(rater)) if rater.condition_order else config.conditions[0]
     item_view = None
     if screen == "item" and current is not None:
-        if mark_shown and current.shown_at is None:
-            current.shown_at = now
-            s.add(m.Event(study_id=study.id, rater_id=rater.id, assignment_id=current.id, kind="item_shown"))
         item_view = _item_view(s, config, rater, current)
     code = _code(config, rater.status)
     left = max(0, int((_deadline(rater, config) - now).total_seconds()))
@@ -270,16 +310,16 @@ def _build_view(
         confidence_max=config.confidence.max,
         confidence_step=config.confidence.step,
         show_sources=config.show_sources,
-        position=len(judged),
-        total=len(rater.assignments),
-        n_practice=sum(a.stage == "practice" for a in rater.assignments),
+        position=judged,
+        total=total,
+        n_practice=n_practice,
         item=item_view,
         completion_code=code,
         redirect_url=(config.completion.redirect_url.replace("{code}", code) if code and config.completion.redirect_url else None),
         consent_text=config.consent_text,
         seconds_left=left if rater.status in ("enrolled", "active") else None,
         extra={"design": config.design.type},
-    )
+    ), current
 
 
 def _code(config: StudyConfig, status: str) -> str | None:
@@ -352,15 +392,19 @@ def _answer_checks(config: StudyConfig, label: str, confidence: float) -> None:
         raise ServiceError(f"confidence {confidence} is outside [{config.confidence.min}, {config.confidence.max}]")
 
 
-def _open_assignment(s: Session, token: str, assignment_id: int) -> tuple[m.Rater, m.Assignment, StudyConfig, m.Study]:
+def _open_assignment(
+    s: Session, token: str, assignment_id: int
+) -> tuple[m.Rater, m.Assignment, StudyConfig, StudySnapshot]:
     rater = _rater(s, token)
-    assignment = next((a for a in rater.assignments if a.id == assignment_id), None)
+    assignment = s.scalars(
+        select(m.Assignment)
+        .where(m.Assignment.id == assignment_id, m.Assignment.rater_id == rater.id)
+        .options(joinedload(m.Assignment.item), joinedload(m.Assignment.condition))
+    ).one_or_none()
     if assignment is None:
         raise ServiceError("that item is not assigned to you")
-    study = s.get(m.Study, rater.study_id)
-    assert study is not None
-    config = parse_config(study.config)
-    return rater, assignment, config, study
+    study = study_snapshot(s, rater.study_id)
+    return rater, assignment, study.config, study
 
 
 def submit_initial(engine: Engine, token: str, assignment_id: int, label: str, confidence: float) -> None:
@@ -377,7 +421,7 @@ def submit_initial(engine: Engine, token: str, assignment_id: int, label: str, c
             s.add(m.Event(study_id=study.id, rater_id=rater.id, assignment_id=a.id, kind="reveal"))
 
 
-def _ensure_open(s: Session, rater: m.Rater, config: StudyConfig, study: m.Study) -> None:
+def _ensure_open(s: Session, rater: m.Rater, config: StudyConfig, study: StudySnapshot) -> None:
     if _time_out_if_due(rater, config, m.utcnow()):
         s.commit()  # the time-out itself is a fact worth keeping
         raise ServiceError("time limit exceeded")
@@ -406,9 +450,11 @@ def submit_judgment(
     try:
         with write_session(engine) as s:
             rater, a, config, study = _open_assignment(s, token, assignment_id)
-            prior = s.scalars(select(m.Judgment).where(m.Judgment.assignment_id == a.id)).one_or_none()
+            prior = s.execute(
+                select(m.Judgment.id, m.Judgment.label).where(m.Judgment.assignment_id == a.id)
+            ).one_or_none()
             if prior is not None:
-                return _result(prior, a, rater, recorded=False)
+                return _result(prior.id, prior.label, a, rater, recorded=False)
             _answer_checks(config, label, confidence)
             _ensure_open(s, rater, config, study)
             # Two-stage trials need the unassisted first answer, except where there is no
@@ -417,7 +463,7 @@ def submit_judgment(
             if needs_initial and a.initial_label is None:
                 raise ServiceError("give your first answer before the final one")
             now = m.utcnow()
-            judgment = m.Judgment(
+            judgment_id = s.execute(insert(m.Judgment).returning(m.Judgment.id).values(
                 assignment_id=a.id,
                 rater_id=rater.id,
                 item_pk=a.item_pk,
@@ -430,17 +476,15 @@ def submit_judgment(
                 client_submitted_at=client_submitted_at,
                 submitted_at=now,
                 submission_key=submission_key,
-            )
-            s.add(judgment)
-            s.flush()
+            )).scalar_one()
             _after_judgment(s, rater, a, config, label, now)
-            return _result(judgment, a, rater, recorded=True)
+            return _result(judgment_id, label, a, rater, recorded=True)
     except IntegrityError:
         # A concurrent duplicate (another tab) won the unique constraint.
         with read_session(engine) as s:
             rater, a, _, _ = _open_assignment(s, token, assignment_id)
-            prior = s.scalars(select(m.Judgment).where(m.Judgment.assignment_id == a.id)).one()
-            return _result(prior, a, rater, recorded=False)
+            prior = s.execute(select(m.Judgment.id, m.Judgment.label).where(m.Judgment.assignment_id == a.id)).one()
+            return _result(prior.id, prior.label, a, rater, recorded=False)
 
 
 def _after_judgment(s: Session, rater: m.Rater, a: m.Assignment, config: StudyConfig, label: str, now: datetime) -> None:
@@ -450,21 +494,22 @@ def _after_judgment(s: Session, rater: m.Rater, a: m.Assignment, config: StudyCo
         kind = "attention_failed"
         if rater.attention_failures > config.max_attention_failures:
             rater.status, rater.finished_at = "failed_attention", now
-    s.add(m.Event(study_id=rater.study_id, rater_id=rater.id, assignment_id=a.id, kind=kind))
-    done = s.scalar(select(func.count()).where(m.Judgment.rater_id == rater.id)) or 0
-    if rater.status == "active" and done >= len(rater.assignments):
+    s.execute(insert(m.Event).values(study_id=rater.study_id, rater_id=rater.id, assignment_id=a.id, kind=kind,
+                                     payload={}, created_at=now))
+    left = s.scalar(select(func.count()).select_from(_unjudged(rater.id).subquery())) or 0
+    if rater.status == "active" and left == 0:
         rater.status, rater.finished_at = "completed", now
         s.add(m.Event(study_id=rater.study_id, rater_id=rater.id, kind="completed"))
     rater.last_seen_at = now
 
 
-def _result(j: m.Judgment, a: m.Assignment, rater: m.Rater, *, recorded: bool) -> SubmitResult:
+def _result(judgment_id: int, label: str, a: m.Assignment, rater: m.Rater, *, recorded: bool) -> SubmitResult:
     practice = a.stage == "practice"
     gold = a.item.gold_label
     return SubmitResult(
         recorded=recorded,
-        judgment_id=j.id,
-        correct=(j.label == gold) if practice else None,
+        judgment_id=judgment_id,
+        correct=(label == gold) if practice else None,
         gold_label=gold if practice else None,
         feedback=practice,
         status=rater.status,
@@ -478,7 +523,9 @@ def log_event(
     kind = kind[:40]
     with write_session(engine) as s:
         rater = _rater(s, token)
-        if assignment_id is not None and all(a.id != assignment_id for a in rater.assignments):
+        if assignment_id is not None and s.scalar(
+            select(m.Assignment.id).where(m.Assignment.id == assignment_id, m.Assignment.rater_id == rater.id)
+        ) is None:
             raise ServiceError("that item is not assigned to you")
         s.add(m.Event(study_id=rater.study_id, rater_id=rater.id, assignment_id=assignment_id, kind=kind, payload=payload or {}))
         rater.last_seen_at = m.utcnow()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, Text, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from study import models as m
@@ -38,6 +38,7 @@ __all__ = [
     "AssistanceRow",
     "ServiceError",
     "StudyFull",
+    "StudySnapshot",
     "add_assistance",
     "assistance_status",
     "create_study",
@@ -48,6 +49,7 @@ __all__ = [
     "list_studies",
     "missing_assistance",
     "set_status",
+    "study_snapshot",
 ]
 
 
@@ -88,6 +90,42 @@ def _study(session: Session, name: str, *, lock: bool = False) -> m.Study:
     if study is None:
         raise ServiceError(f"no study named {name!r}")
     return study
+
+
+@dataclass(frozen=True)
+class StudySnapshot:
+    """A study's row as the rater hot path needs it, with its validated config."""
+
+    id: int
+    name: str
+    title: str
+    status: str
+    config: StudyConfig
+
+
+#: Validated configs by (database URL, study id, sha256 of the stored JSON): the rater
+#: pages read the config on every request, and validating it each time was a
+#: measurable share of a request. A changed config has a new hash, so is re-validated.
+_CONFIG_CACHE: dict[tuple[str, int, str], StudyConfig] = {}
+_CONFIG_CACHE_SIZE = 256
+
+
+def study_snapshot(session: Session, study_id: int) -> StudySnapshot:
+    """Name, title, status (always read fresh) and the cached validated config."""
+    row = session.execute(
+        select(m.Study.name, m.Study.title, m.Study.status, cast(m.Study.config, Text)).where(m.Study.id == study_id)
+    ).one_or_none()
+    if row is None:
+        raise ServiceError(f"no study with id {study_id}")
+    name, title, status, text = row
+    key = (str(session.get_bind().url), study_id, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    config = _CONFIG_CACHE.get(key)
+    if config is None:
+        config = parse_config(json.loads(text), f"study {name}")
+        if len(_CONFIG_CACHE) >= _CONFIG_CACHE_SIZE:
+            _CONFIG_CACHE.clear()
+        _CONFIG_CACHE[key] = config
+    return StudySnapshot(study_id, name, title, status, config)
 
 
 def create_study(engine: Engine, config: StudyConfig) -> int:

@@ -123,6 +123,9 @@ class _Collector:
 
     def add(self, raw: Mapping[str, Any], line: int) -> None:
         self.errors.extend(_formula_errors(_text_fields(raw), self.path, line))
+        nul = _nul_field(raw)
+        if nul is not None:  # PostgreSQL text cannot store NUL; it is always a broken export
+            self.fail(line, nul, "contains a NUL character")
         n_before = len(self.errors)
         item_id = raw.get("item_id")
         if isinstance(item_id, str) and item_id in self._seen:
@@ -154,6 +157,39 @@ class _Collector:
         return ItemBank(self.items, path=self.path, lines=self.lines)
 
 
+def _nul_field(data: Any, path: str = "") -> str | None:
+    """Dotted path of the first string (or key) holding a NUL character, if any."""
+    if isinstance(data, str):
+        return (path or "(row)") if "\x00" in data else None
+    items = data.items() if isinstance(data, Mapping) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and "\x00" in key:
+            return where
+        found = _nul_field(value, where)
+        if found is not None:
+            return found
+    return None
+
+
+def _loads(text: str) -> Any:
+    """``json.loads`` whose failures are all :class:`ValueError` (JSONDecodeError first).
+
+    Besides malformed JSON, ``json`` raises RecursionError on very deep nesting and a
+    plain ValueError on integers longer than Python converts; both become clear errors.
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _json_problem(err: ValueError) -> str:
+    if isinstance(err, json.JSONDecodeError):
+        return f"invalid JSON: {err.msg} at column {err.colno}"
+    return f"unreadable JSON: {err}"
+
+
 def _text_fields(raw: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
     for key in ("item_id", "claim", "context", "gold_label", "ai_label", "ai_reasoning"):
         yield key, raw.get(key)
@@ -171,9 +207,11 @@ def _json_lines(text: str, col: _Collector) -> Iterable[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as err:
-            col.fail(number, "(json)", f"invalid JSON: {err.msg} at column {err.colno}")
+            value = _loads(line)
+        except ValueError as err:
+            col.fail(number, "(json)", _json_problem(err))
+            continue
+        yield number, value
 
 
 def parse_jsonl(text: str, path: str = "<jsonl>", labels: list[str] | None = None) -> ItemBank:
@@ -198,9 +236,9 @@ def _csv_row(row: dict[str, str | None], col: _Collector, line: int) -> dict[str
     for key in _CSV_JSON_FIELDS:
         if key in raw:
             try:
-                raw[key] = json.loads(raw[key])
-            except json.JSONDecodeError as err:
-                col.fail(line, key, f"invalid JSON in cell: {err.msg}")
+                raw[key] = _loads(raw[key])
+            except ValueError as err:
+                col.fail(line, key, f"{_json_problem(err)} in cell")
                 return None
     single = {k: raw.pop(f"source_{k}") for k in ("title", "text", "url") if f"source_{k}" in raw}
     if single:

@@ -12,6 +12,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import altair as alt
@@ -68,6 +69,12 @@ class ConsoleState:
         self.flash.append((kind, text))
 
 
+def _show(df: pd.DataFrame, key: str, **kwargs: Any) -> None:
+    """A table inside a keyed container (the key names it for tests and CSS)."""
+    with st.container(key=key):
+        st.dataframe(df, hide_index=True, **kwargs)
+
+
 def _state() -> ConsoleState:
     if "console" not in st.session_state:
         st.session_state["console"] = ConsoleState()
@@ -76,6 +83,7 @@ def _state() -> ConsoleState:
 
 def console_page() -> None:
     """Entry point of the console page."""
+    st.set_page_config(layout="wide")  # tables and charts side by side; the rater page stays centred
     st.title("Experimenter console")
     if not require_admin():
         return
@@ -165,8 +173,7 @@ def _new_study(state: ConsoleState) -> None:
     st.button("Create study", key="create_study", type="primary", on_click=_on_create, args=(state,))
     if state.config_errors:
         st.error(f"The config has {len(state.config_errors)} problem(s); nothing was created.")
-        st.dataframe(pd.DataFrame(state.config_errors, columns=["field", "problem"]), hide_index=True,
-                     key="config_errors")
+        _show(pd.DataFrame(state.config_errors, columns=["field", "problem"]), "config_errors")
 
 
 # --------------------------------------------------------------------------- set up
@@ -176,7 +183,7 @@ def _setup(state: ConsoleState, name: str) -> None:
     config = service.get_config(engine(), name)
     draft = service.get_study(engine(), name).status == "draft"
     st.subheader("Item bank")
-    st.dataframe(monitor.item_bank_summary(engine(), name), hide_index=True, key="bank_summary")
+    _show(monitor.item_bank_summary(engine(), name), "bank_summary")
     if draft:
         _import_items(state, name, config)
     else:
@@ -238,10 +245,10 @@ def _import_items(state: ConsoleState, name: str, config: StudyConfig) -> None:
     _parse_upload(state, name, config)
     if state.bank_errors:
         st.error(f"{len(state.bank_errors)} problem(s) in the file; nothing was imported. Fix them and upload again.")
-        st.dataframe(_errors_table(state.bank_errors), hide_index=True, key="bank_errors")
+        _show(_errors_table(state.bank_errors), "bank_errors")
     elif state.bank is not None:
         st.write(f"**{len(state.bank)} valid items** in `{state.bank.path}`. First rows:")
-        st.dataframe(_bank_preview(state.bank), hide_index=True, key="bank_preview")
+        _show(_bank_preview(state.bank), "bank_preview")
         st.button(f"Import {len(state.bank)} items", key="import_items", type="primary",
                   on_click=_on_import, args=(state, name))
 
@@ -250,7 +257,7 @@ def _assistance(state: ConsoleState, name: str, draft: bool) -> None:
     st.caption("Assistance is frozen before launch: every rater in a condition sees the same stored text. "
                "AI fields in the item bank (`ai_label`, `ai_confidence`, `ai_reasoning`, `ai_evidence`, `debate`) "
                "are used as they are; the pipeline generates the rest.")
-    st.dataframe(monitor.assistance_needs(engine(), name), hide_index=True, key="assistance_needs")
+    _show(monitor.assistance_needs(engine(), name), "assistance_needs")
     missing = len(service.missing_assistance(engine(), name))
     if draft and missing and st.button(f"Generate {missing} missing assistance rows", key="generate", type="primary"):
         bar = st.progress(0.0, text="Preparing the assistance pipeline ...")
@@ -270,7 +277,7 @@ def _assistance(state: ConsoleState, name: str, draft: bool) -> None:
     provenance = monitor.assistance_provenance(engine(), name)
     if len(provenance):
         st.write("**Provenance** (stored rows by generator, model and seed)")
-        st.dataframe(provenance, hide_index=True, key="provenance")
+        _show(provenance, "provenance")
 
 
 # --------------------------------------------------------------------------- preview
@@ -336,9 +343,9 @@ def _monitor_body(name: str) -> None:
     cols[4].metric("Ratings done", f"{snap.share_done:.0%}")
     st.caption(f"Study `{snap.study}` is {snap.status}. Updated {snap.taken_at:%H:%M:%S} UTC.")
     st.write("**Raters per condition**")
-    st.dataframe(snap.raters, hide_index=True, key="monitor_raters")
+    _show(snap.raters, "monitor_raters")
     st.write("**Ratings per item against the target** (main items; practice and attention checks left out)")
-    st.dataframe(snap.progress, hide_index=True, key="monitor_progress",
+    _show(snap.progress, "monitor_progress",
                  column_config={"share_done": st.column_config.ProgressColumn("share_done", min_value=0, max_value=1,
                                                                               format="percent"),
                                 "median_time_s": st.column_config.NumberColumn("median_time_s", format="%.1f")})
@@ -347,16 +354,16 @@ def _monitor_body(name: str) -> None:
     cols = st.columns(2)
     with cols[0]:
         st.write("**Condition balance**")
-        st.dataframe(snap.balance, hide_index=True, key="monitor_balance",
+        _show(snap.balance, "monitor_balance",
                      column_config={c: st.column_config.NumberColumn(c, format="%.2f")
                                     for c in ("share", "expected_share", "deviation")})
     with cols[1]:
         st.write("**Attention checks**")
-        st.dataframe(snap.attention, hide_index=True, key="monitor_attention")
+        _show(snap.attention, "monitor_attention")
     st.write("**Recent activity**")
-    st.dataframe(snap.activity, hide_index=True, key="monitor_activity")
+    _show(snap.activity, "monitor_activity")
     with st.expander("Ratings per item (table)"):
-        st.dataframe(snap.items, hide_index=True, key="monitor_items")
+        _show(snap.items, "monitor_items")
 
 
 def _base_url() -> str:
@@ -402,7 +409,7 @@ def _export(state: ConsoleState, name: str) -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         infos = [(i.filename.split("/")[-1], i.file_size) for i in zf.infolist()]
         files = {fname: zf.read(i) for (fname, _), i in zip(infos, zf.infolist(), strict=True)}
-    st.dataframe(pd.DataFrame(infos, columns=["file", "bytes"]), hide_index=True, key="export_files")
+    _show(pd.DataFrame(infos, columns=["file", "bytes"]), "export_files")
     cols = st.columns(3)
     for i, (fname, blob) in enumerate(files.items()):
         cols[i % 3].download_button(fname, data=blob, file_name=f"{name}-{fname}", key=f"export_{fname}",

@@ -34,6 +34,7 @@ def run_analysis(df: pd.DataFrame, rules_json: str | None, n_boot: int, seed: in
 
 def dashboard_page() -> None:
     """Entry point of the dashboard page."""
+    st.set_page_config(layout="wide")  # tables and charts side by side; the rater page stays centred
     st.title("Analyst dashboard")
     if not require_admin():
         return
@@ -125,7 +126,9 @@ def _fmt(df: pd.DataFrame) -> dict[str, st.column_config.NumberColumn]:
 
 
 def _table(df: pd.DataFrame, key: str) -> None:
-    st.dataframe(df, hide_index=True, key=key, column_config=_fmt(df))
+    """A table inside a keyed container (the key names it for tests and CSS)."""
+    with st.container(key=key):
+        st.dataframe(df, hide_index=True, column_config=_fmt(df))
 
 
 def _chart(chart: alt.TopLevelMixin | None, key: str) -> None:

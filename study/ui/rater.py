@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
@@ -21,8 +21,6 @@ from study.config import ASSISTANCE_KINDS
 from study.raters import ItemView, RaterView, SubmitResult
 from study.ui.common import engine, plain
 
-#: Widget keys cleared after every submission so the next item starts blank.
-ANSWER_KEYS = ("label", "confidence", "initial_label", "initial_confidence")
 #: A second click this soon after a recorded submission is a double click, not a new answer.
 DOUBLE_CLICK_S = 2.0
 #: Show the remaining time once less than this is left.
@@ -95,6 +93,7 @@ class RaterSession:
     notice: str | None = None
     last_recorded_at: float = 0.0
     submitted: set[int] = field(default_factory=set)
+    expanded: dict[str, float] = field(default_factory=dict)
 
 
 def _state() -> RaterSession | None:
@@ -295,31 +294,46 @@ def _item_body(view: RaterView, item: ItemView) -> None:
             _sources(item)
 
 
+def item_key(key: str, assignment_id: int) -> str:
+    """The widget key of contract element ``key`` for one item (see docs/automation.md).
+
+    The stable contract key goes on a container around the widget; the widget itself
+    is new for every item. A click or a form sent from a page that still shows the
+    previous item (the second click of a double click, a stale tab) then names
+    widgets that no longer exist, and Streamlit drops it, instead of applying its
+    answer to the item that is now current. New widgets also start blank.
+    """
+    return f"{key}-{assignment_id}"
+
+
 def _answer_form(session: RaterSession, view: RaterView, item: ItemView, *, stage: str) -> None:
     """The label + confidence form; ``stage`` is ``initial``, ``final`` or ``only``."""
+    aid = item.assignment_id
     prefix = "initial_" if stage == "initial" else ""
     title = {"initial": "Your answer (before any AI assistance)", "final": "Your final answer"}.get(stage, "Your answer")
     keep = stage == "final"
-    with st.form(f"answer_{prefix or 'final'}", border=False):
+    with st.form(item_key(f"answer_{stage}", aid), border=False):
         st.subheader(title)
-        st.radio(
-            "Is the AI's answer correct?" if view.labels == ["correct", "incorrect"] else "Your label",
-            view.labels, key=f"{prefix}label", horizontal=True,
-            index=view.labels.index(item.initial_label) if keep and item.initial_label in view.labels else None,
-        )
+        with st.container(key=f"{prefix}label"):
+            st.radio(
+                "Is the AI's answer correct?" if view.labels == ["correct", "incorrect"] else "Your label",
+                view.labels, key=item_key(f"{prefix}label", aid), horizontal=True,
+                index=view.labels.index(item.initial_label) if keep and item.initial_label in view.labels else None,
+            )
         lo, hi = round(view.confidence_min * 100), round(view.confidence_max * 100)
         start = round((item.initial_confidence or 0) * 100) if keep and item.initial_confidence else round((lo + hi) / 2)
-        st.slider(f"How sure are you? ({lo}% = a guess, {hi}% = certain)", min_value=lo, max_value=hi, value=start,
-                  step=max(1, round(view.confidence_step * 100)), key=f"{prefix}confidence")
-        activity_key = f"activity_{item.assignment_id}_{prefix or 'final'}"
-        if stage == "initial":
-            st.form_submit_button("Submit and show the AI assistance", key="reveal", type="primary",
-                                  on_click=_on_reveal, args=(session, item.assignment_id))
-        else:
-            st.form_submit_button("Submit", key="submit", type="primary",
-                                  on_click=_on_submit, args=(session, item.assignment_id, activity_key))
+        with st.container(key=f"{prefix}confidence"):
+            st.slider(f"How sure are you? ({lo}% = a guess, {hi}% = certain)", min_value=lo, max_value=hi, value=start,
+                      step=max(1, round(view.confidence_step * 100)), key=item_key(f"{prefix}confidence", aid))
+        button = "reveal" if stage == "initial" else "submit"
+        with st.container(key=button):
+            st.form_submit_button(
+                "Submit and show the AI assistance" if stage == "initial" else "Submit",
+                key=item_key(button, aid), type="primary",
+                on_click=_on_reveal if stage == "initial" else _on_submit, args=(session, aid, stage),
+            )
         _client_components()["activity"](
-            key=activity_key, data={"id": item.assignment_id}, on_activity_change=_noop, height=0,
+            key=item_key(f"activity_{stage}", aid), data={"id": aid}, on_activity_change=_noop, height=0,
         )
 
 
@@ -327,9 +341,9 @@ def _noop() -> None:
     """Registers the activity state with Streamlit; nothing to do on change."""
 
 
-def _read_answer(prefix: str) -> tuple[str | None, float]:
-    label = st.session_state.get(f"{prefix}label")
-    conf = float(st.session_state.get(f"{prefix}confidence", 75)) / 100.0
+def _read_answer(prefix: str, assignment_id: int) -> tuple[str | None, float]:
+    label = st.session_state.get(item_key(f"{prefix}label", assignment_id))
+    conf = float(st.session_state.get(item_key(f"{prefix}confidence", assignment_id), 75)) / 100.0
     return label, conf
 
 
@@ -343,19 +357,14 @@ def _read_activity(key: str) -> tuple[int | None, datetime | None]:
     active_ms = int(ms) if isinstance(ms, int | float) and 0 <= ms < 7 * 24 * 3600 * 1000 else None
     try:
         at = datetime.fromisoformat(str(activity.get("client_at")).replace("Z", "+00:00"))
-        client_at = at.astimezone(timezone.utc).replace(tzinfo=None)
+        client_at = at.astimezone(UTC).replace(tzinfo=None)
     except ValueError:
         client_at = None
     return active_ms, client_at
 
 
-def _clear_answers() -> None:
-    for key in ANSWER_KEYS:
-        st.session_state.pop(key, None)
-
-
-def _on_reveal(session: RaterSession, assignment_id: int) -> None:
-    label, conf = _read_answer("initial_")
+def _on_reveal(session: RaterSession, assignment_id: int, _stage: str) -> None:
+    label, conf = _read_answer("initial_", assignment_id)
     if label is None:
         session.error = "Please choose an answer first."
         return
@@ -365,13 +374,13 @@ def _on_reveal(session: RaterSession, assignment_id: int) -> None:
         session.error = str(err)
 
 
-def _on_submit(session: RaterSession, assignment_id: int, activity_key: str) -> None:
-    label, conf = _read_answer("")
+def _on_submit(session: RaterSession, assignment_id: int, stage: str) -> None:
+    label, conf = _read_answer("", assignment_id)
     if label is None:
         if time.monotonic() - session.last_recorded_at > DOUBLE_CLICK_S:
             session.error = "Please choose an answer first."
         return  # else: the second click of a double click, landing on the next item
-    active_ms, client_at = _read_activity(activity_key)
+    active_ms, client_at = _read_activity(item_key(f"activity_{stage}", assignment_id))
     try:
         result = raters.submit_judgment(
             engine(), session.token, assignment_id, label, conf, active_ms=active_ms,
@@ -380,7 +389,6 @@ def _on_submit(session: RaterSession, assignment_id: int, activity_key: str) -> 
     except service.ServiceError as err:
         session.error = _submit_problem(err)
         return
-    _clear_answers()
     if result.recorded:
         session.last_recorded_at = time.monotonic()
     elif assignment_id not in session.submitted:
@@ -419,7 +427,9 @@ def _sources(item: ItemView) -> None:
 
 
 def _log_expand(session: RaterSession, assignment_id: int, index: str, key: str) -> None:
-    if st.session_state.get(key):
+    # A resent page state (double click) can replay an expansion: log each one once a moment.
+    if st.session_state.get(key) and time.monotonic() - session.expanded.get(key, -1e9) > DOUBLE_CLICK_S:
+        session.expanded[key] = time.monotonic()
         raters.log_event(engine(), session.token, "quote_expand", {"quote": index}, assignment_id)
 
 

@@ -1,0 +1,72 @@
+"""Reliance analysis of human-AI oversight studies, on a tidy judgments DataFrame.
+
+Formulas are in :mod:`analysis.definitions` and docs/metrics.md. This package never
+imports ``study``: it works on a table from anywhere.
+"""
+
+from analysis.charts import (
+    accuracy_chart,
+    ai_split_chart,
+    hybrid_chart,
+    rair_rsr_chart,
+    reliability_chart,
+    reliability_table,
+    reliance_chart,
+)
+from analysis.definitions import METRIC_NAMES, METRICS, MetricDef
+from analysis.exclusions import ExclusionRules, attention_failures, prepare
+from analysis.hybrid import hybrid_curve, hybrid_summary
+from analysis.models import MODEL_COLUMNS, fit_models
+from analysis.power import power_analysis, raters_needed
+from analysis.reliance import condition_metrics
+from analysis.report import AnalysisResult, analyze, json_safe
+from analysis.routing import assign_folds
+from analysis.simulation import (
+    AIProfile,
+    ConditionProfile,
+    ConfidenceModel,
+    RaterPolicy,
+    SimItem,
+    SimulationProfile,
+    draw_rater_effect,
+    item_effect,
+    simulate_judgments,
+    simulate_response,
+)
+
+__all__ = [
+    "AIProfile",
+    "AnalysisResult",
+    "ConditionProfile",
+    "ConfidenceModel",
+    "ExclusionRules",
+    "METRICS",
+    "METRIC_NAMES",
+    "MODEL_COLUMNS",
+    "MetricDef",
+    "RaterPolicy",
+    "SimItem",
+    "SimulationProfile",
+    "accuracy_chart",
+    "ai_split_chart",
+    "analyze",
+    "assign_folds",
+    "attention_failures",
+    "condition_metrics",
+    "draw_rater_effect",
+    "fit_models",
+    "hybrid_chart",
+    "hybrid_curve",
+    "hybrid_summary",
+    "item_effect",
+    "json_safe",
+    "power_analysis",
+    "prepare",
+    "rair_rsr_chart",
+    "raters_needed",
+    "reliability_chart",
+    "reliability_table",
+    "reliance_chart",
+    "simulate_judgments",
+    "simulate_response",
+]

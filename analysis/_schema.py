@@ -1,0 +1,109 @@
+"""Column names of the tidy judgments table and small helpers to read it safely.
+
+The analysis package only ever sees a pandas DataFrame with one row per final
+judgment (see docs/architecture.md). Any column may be missing; helpers here turn
+"missing" into a value that makes dependent metrics null, never into a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+RATER = "rater_id"
+ITEM = "item_id"
+CONDITION = "condition"
+GOLD = "gold_label"
+AI_LABEL = "ai_label"
+AI_CONF = "ai_confidence"
+INITIAL = "initial_label"
+INITIAL_CONF = "initial_confidence"
+FINAL = "final_label"
+CONF = "confidence"
+TIME = "time_ms"
+PRACTICE = "is_practice"
+ATTENTION = "is_attention_check"
+STATUS = "rater_status"
+
+#: Row of the metrics table that pools every condition.
+OVERALL = "overall"
+#: Reference level of the condition factor in regression models, when present.
+REFERENCE_CONDITION = "none"
+
+
+def missing(df: pd.DataFrame, columns: Iterable[str]) -> list[str]:
+    """Return the names in ``columns`` that are absent from ``df``."""
+    return [c for c in columns if c not in df.columns]
+
+
+def labels(df: pd.DataFrame, column: str) -> pd.Series:
+    """Labels as strings with missing values kept as ``<NA>`` (pandas string dtype).
+
+    Labels are compared as strings so that e.g. ``1`` and ``"1"`` match.
+    An absent column yields an all-missing series.
+    """
+    if column not in df.columns:
+        return pd.Series(pd.NA, index=df.index, dtype="string")
+    col = df[column]
+    out = col.astype("string")
+    return out.where(col.notna(), pd.NA)
+
+
+def same(left: pd.Series, right: pd.Series) -> np.ndarray:
+    """Element-wise ``left == right`` as a bool array; a missing side is never equal."""
+    eq = (left == right).fillna(False)
+    return eq.to_numpy(dtype=bool)
+
+
+def label_codes(df: pd.DataFrame, columns: Iterable[str]) -> list[np.ndarray]:
+    """Integer codes of label columns on one shared vocabulary (compared as strings).
+
+    Missing values and absent columns get -1, so ``codes_a == codes_b`` is element-wise
+    label equality with "missing is never equal" once both are >= 0. Each column is
+    factorised on its own (fast on arrow strings) and the small vocabularies merged.
+    """
+    per_column = []
+    for column in columns:
+        if column not in df.columns:
+            per_column.append((np.full(len(df), -1, dtype=np.int64), np.array([], dtype=object)))
+            continue
+        # Raw values are factorised; their vocabularies are merged as strings, so 1 and "1" match.
+        codes, uniques = pd.factorize(df[column], use_na_sentinel=True)
+        per_column.append((np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object).astype(str)))
+    vocab = {v: i for i, v in enumerate(dict.fromkeys(v for _, u in per_column for v in u))}
+    out = []
+    for codes, uniques in per_column:
+        lookup = np.array([vocab[v] for v in uniques] + [-1], dtype=np.int64)
+        out.append(lookup[codes])  # code -1 indexes the trailing -1
+    return out
+
+
+def floats(df: pd.DataFrame, column: str) -> np.ndarray:
+    """A numeric column as float64 (NaN where missing or absent)."""
+    if column not in df.columns:
+        return np.full(len(df), np.nan)
+    return pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def flags(df: pd.DataFrame, column: str) -> np.ndarray:
+    """A boolean flag column (``True``/``1``/``"true"``); absent or missing -> False."""
+    if column not in df.columns:
+        return np.zeros(len(df), dtype=bool)
+    col = df[column]
+    if col.dtype == bool:
+        return col.to_numpy()
+    text = col.astype("string").str.strip().str.lower()
+    return text.isin(["true", "1", "1.0", "yes", "t"]).fillna(False).to_numpy(dtype=bool)
+
+
+def conditions_in(df: pd.DataFrame) -> list[str]:
+    """Conditions present, sorted with ``none`` first (the natural reference)."""
+    if CONDITION not in df.columns:
+        return []
+    found = sorted({str(c) for c in df[CONDITION].dropna().unique()})
+    if REFERENCE_CONDITION in found:
+        found.remove(REFERENCE_CONDITION)
+        found.insert(0, REFERENCE_CONDITION)
+    return found

@@ -1,0 +1,221 @@
+"""The metric definitions: one place, declared as data, with their formulas.
+
+Notation (DESIGN.md): y gold label, a AI label (defined for every item, shown or
+not), c AI confidence of the item, h0 the rater's initial label (two-stage trials
+only), h the final label, p the rater's confidence in h. The unit is one final
+judgment (practice and attention-check rows already dropped by ``prepare``).
+
+Every metric is a ratio of sums over judgments, so it can be computed for any
+weighting of the judgments (the bootstrap weights a judgment by how often its
+rater and its item were drawn). A sum is a *term* ``(row quantity, item factor)``:
+sum over judgments i of ``row_quantity[i] * item_factor[item(i)]``. Row quantities
+depend on the judgment; item factors depend only on the item (the AI's label and
+confidence and the gold label are item properties).
+
+Formulas:
+- accuracy = mean(h == y)
+- agreement_with_ai = mean(h == a)
+- over_reliance = mean(h == a | a != y)
+- under_reliance = mean(h != a | a == y)
+- accuracy_when_ai_correct = mean(h == y | a == y)
+- accuracy_when_ai_wrong = mean(h == y | a != y)
+- rair = #(h0 != y, a == y, h == a) / #(h0 != y, a == y)           (two-stage rows)
+- rsr = #(h0 == y, a != y, h == h0) / #(h0 == y, a != y)           (two-stage rows)
+- switch_rate = mean(h != h0 | two-stage)
+- rater_brier = mean((p - [h == y])^2)  (rater states h with confidence p = P(correct))
+- rater_ece = sum_b |sum_{i in b} (p_i - [h_i == y_i])| / n, b = 10 equal-width bins of p
+  (equal to sum_b n_b/n * |mean p in b - accuracy in b|)
+- ai_brier = mean((c - [a == y])^2), ai_ece as rater_ece with c and [a == y]
+- ai_only = mean(a == y); oracle = mean(a == y or h == y)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis import _schema as s
+
+N_BINS = 10
+
+ROW_QUANTITIES: tuple[str, ...] = (
+    "one",  # 1 for every judgment
+    "correct",  # h == y
+    "agree",  # h == a
+    "two_stage",  # h0 present
+    "initial_correct",  # h0 present and h0 == y
+    "fixed_by_ai",  # h0 present, h0 != y, h == a
+    "kept_initial",  # h0 == y and h == h0
+    "switched",  # h0 present and h != h0
+    "has_conf",  # p present and correctness known
+    "brier",  # (p - [h == y])^2 where has_conf
+    *(f"cal_{b}" for b in range(N_BINS)),  # (p - [h == y]) where p in bin b
+)
+ITEM_FACTORS: tuple[str, ...] = (
+    "all",  # 1 for every item
+    "ai_right",  # a == y (both known)
+    "ai_wrong",  # a != y (both known)
+    "has_ai_conf",  # c present and AI correctness known
+    "ai_brier",  # (c - [a == y])^2
+    *(f"ai_cal_{b}" for b in range(N_BINS)),  # (c - [a == y]) where c in bin b
+)
+Q = {name: i for i, name in enumerate(ROW_QUANTITIES)}
+F = {name: i for i, name in enumerate(ITEM_FACTORS)}
+
+Term = tuple[float, str, str]  # (coefficient, row quantity, item factor)
+
+_JUDGED = (s.GOLD, s.FINAL)
+_RELIANCE = (s.GOLD, s.AI_LABEL, s.FINAL)
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    """One metric = sum(numerator terms) / sum(denominator terms).
+
+    With ``absolute=True`` the numerator is sum_t |term_t| (used by ECE, one term per bin).
+    ``requires`` lists the columns without which the metric is null.
+    """
+
+    name: str
+    formula: str
+    numerator: tuple[Term, ...]
+    denominator: tuple[Term, ...]
+    requires: tuple[str, ...]
+    absolute: bool = False
+
+
+def _ratio(name: str, formula: str, num: list[Term], den: list[Term], req: tuple[str, ...]) -> MetricDef:
+    return MetricDef(name, formula, tuple(num), tuple(den), req)
+
+
+_ONE: list[Term] = [(1.0, "one", "all")]
+_AI_RIGHT: list[Term] = [(1.0, "one", "ai_right")]
+_AI_WRONG: list[Term] = [(1.0, "one", "ai_wrong")]
+
+METRICS: tuple[MetricDef, ...] = (
+    _ratio("accuracy", "mean(h == y)", [(1.0, "correct", "all")], _ONE, _JUDGED),
+    _ratio("agreement_with_ai", "mean(h == a)", [(1.0, "agree", "all")], _ONE, (s.AI_LABEL, s.FINAL)),
+    _ratio("over_reliance", "mean(h == a | a != y)", [(1.0, "agree", "ai_wrong")], _AI_WRONG, _RELIANCE),
+    _ratio(
+        "under_reliance",
+        "mean(h != a | a == y)",
+        [(1.0, "one", "ai_right"), (-1.0, "agree", "ai_right")],
+        _AI_RIGHT,
+        _RELIANCE,
+    ),
+    _ratio("accuracy_when_ai_correct", "mean(h == y | a == y)", [(1.0, "correct", "ai_right")], _AI_RIGHT, _RELIANCE),
+    _ratio("accuracy_when_ai_wrong", "mean(h == y | a != y)", [(1.0, "correct", "ai_wrong")], _AI_WRONG, _RELIANCE),
+    _ratio(
+        "rair",
+        "#(h0 != y, a == y, h == a) / #(h0 != y, a == y)",
+        [(1.0, "fixed_by_ai", "ai_right")],
+        [(1.0, "two_stage", "ai_right"), (-1.0, "initial_correct", "ai_right")],
+        (*_RELIANCE, s.INITIAL),
+    ),
+    _ratio(
+        "rsr",
+        "#(h0 == y, a != y, h == h0) / #(h0 == y, a != y)",
+        [(1.0, "kept_initial", "ai_wrong")],
+        [(1.0, "initial_correct", "ai_wrong")],
+        (*_RELIANCE, s.INITIAL),
+    ),
+    _ratio("switch_rate", "mean(h != h0 | two-stage)", [(1.0, "switched", "all")], [(1.0, "two_stage", "all")],
+           (s.INITIAL, s.FINAL)),
+    _ratio("rater_brier", "mean((p - [h == y])^2)", [(1.0, "brier", "all")], [(1.0, "has_conf", "all")],
+           (*_JUDGED, s.CONF)),
+    MetricDef(
+        "rater_ece",
+        "sum_b |sum_{i in b}(p_i - [h_i == y_i])| / n, 10 equal-width bins of p",
+        tuple((1.0, f"cal_{b}", "all") for b in range(N_BINS)),
+        ((1.0, "has_conf", "all"),),
+        (*_JUDGED, s.CONF),
+        absolute=True,
+    ),
+    _ratio("ai_brier", "mean((c - [a == y])^2)", [(1.0, "one", "ai_brier")], [(1.0, "one", "has_ai_conf")],
+           (s.GOLD, s.AI_LABEL, s.AI_CONF)),
+    MetricDef(
+        "ai_ece",
+        "sum_b |sum_{i in b}(c_i - [a_i == y_i])| / n, 10 equal-width bins of c",
+        tuple((1.0, "one", f"ai_cal_{b}") for b in range(N_BINS)),
+        ((1.0, "one", "has_ai_conf"),),
+        (s.GOLD, s.AI_LABEL, s.AI_CONF),
+        absolute=True,
+    ),
+)
+#: Reference rules of hybrid routing (h = human only, a = AI only, best of both).
+ROUTING_BASES: tuple[MetricDef, ...] = (
+    _ratio("human_only", "mean(h == y)", [(1.0, "correct", "all")], _ONE, _RELIANCE),
+    _ratio("ai_only", "mean(a == y)", [(1.0, "one", "ai_right")], _ONE, _RELIANCE),
+    _ratio(
+        "oracle",
+        "mean(a == y or h == y)",
+        [(1.0, "correct", "all"), (1.0, "one", "ai_right"), (-1.0, "correct", "ai_right")],
+        _ONE,
+        _RELIANCE,
+    ),
+)
+METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
+
+
+def evaluate(metric: MetricDef, sums: np.ndarray) -> np.ndarray:
+    """Metric values from term sums ``sums[..., q, f]``; NaN where the denominator is 0."""
+    num_terms = [c * sums[..., Q[q], F[f]] for c, q, f in metric.numerator]
+    # ECE: each bin's signed gap is taken in absolute value before summing the bins.
+    num = np.sum(np.abs(num_terms) if metric.absolute else num_terms, axis=0)
+    den = np.sum([c * sums[..., Q[q], F[f]] for c, q, f in metric.denominator], axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _bin(p: np.ndarray) -> np.ndarray:
+    """Equal-width bin index in 0..9 of a probability; p = 1 falls in the last bin."""
+    return np.clip(np.floor(np.nan_to_num(p, nan=0.0) * N_BINS), 0, N_BINS - 1).astype(np.int64)
+
+
+def row_quantities(df: pd.DataFrame) -> np.ndarray:
+    """The ``ROW_QUANTITIES`` of every judgment, shape (n_rows, len(ROW_QUANTITIES))."""
+    y, a, h0, h = s.label_codes(df, (s.GOLD, s.AI_LABEL, s.INITIAL, s.FINAL))
+    has_y, has_h, two = y >= 0, h >= 0, h0 >= 0
+    correct = has_y & (h == y)
+    agree = has_h & (a >= 0) & (h == a)
+    init_ok = two & (h0 == y)
+    init_bad = two & has_y & ~init_ok
+    p = s.floats(df, s.CONF)
+    has_conf = ~np.isnan(p) & has_y & has_h
+    gap = np.where(has_conf, np.nan_to_num(p) - correct, 0.0)
+    out = np.zeros((len(df), len(ROW_QUANTITIES)))
+    out[:, Q["one"]] = 1.0
+    out[:, Q["correct"]] = correct
+    out[:, Q["agree"]] = agree
+    out[:, Q["two_stage"]] = two
+    out[:, Q["initial_correct"]] = init_ok
+    out[:, Q["fixed_by_ai"]] = init_bad & agree
+    out[:, Q["kept_initial"]] = init_ok & has_h & (h == h0)
+    out[:, Q["switched"]] = two & has_h & (h != h0)
+    out[:, Q["has_conf"]] = has_conf
+    out[:, Q["brier"]] = gap**2
+    bins = _bin(p)
+    for b in range(N_BINS):
+        out[:, Q[f"cal_{b}"]] = np.where(bins == b, gap, 0.0)
+    return out
+
+
+def item_factors(ai_right: np.ndarray, known: np.ndarray, ai_conf: np.ndarray) -> np.ndarray:
+    """The ``ITEM_FACTORS`` of every item, shape (len(ITEM_FACTORS), n_items).
+
+    ``ai_right`` is [a == y], ``known`` says both labels are present, ``ai_conf`` is c.
+    """
+    has_c = known & ~np.isnan(ai_conf)
+    gap = np.where(has_c, np.nan_to_num(ai_conf) - ai_right, 0.0)
+    out = np.zeros((len(ITEM_FACTORS), len(ai_right)))
+    out[F["all"]] = 1.0
+    out[F["ai_right"]] = known & ai_right
+    out[F["ai_wrong"]] = known & ~ai_right
+    out[F["has_ai_conf"]] = has_c
+    out[F["ai_brier"]] = gap**2
+    bins = _bin(ai_conf)
+    for b in range(N_BINS):
+        out[F[f"ai_cal_{b}"]] = np.where(bins == b, gap, 0.0)
+    return out

@@ -1,0 +1,158 @@
+"""Rater page latency: from clicking Submit to the next item being visible, in Chromium.
+
+Starts ``streamlit run app.py`` on a temp SQLite file holding the demo study (fixture
+assistance, no practice or attention items, ``--items`` items per rater), enrols one
+rater per condition, and times every Submit in headless Debian chromium:
+
+- ``visible_ms``: pointer-down on Submit -> the next item's progress text and claim are
+  on screen with a usable Submit button (nothing stale or still loading);
+- ``settled_ms``: pointer-down on Submit -> Streamlit reports the script run finished.
+
+Both are measured inside the page (``performance.now()``, polled every animation frame),
+so Playwright's own overhead is not counted. Prints one JSON object.
+
+    python benchmarks/bench_rater_latency.py [--items 15] [--raters 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+
+from rater_bot import RaterBot, browser_problem, chromium, prepare_demo, streamlit_server  # noqa: E402
+
+_ARM_JS = """
+() => {
+  if (!window.__ovlArmed) {
+    document.addEventListener('pointerdown', (e) => {
+      if (e.target.closest('.st-key-submit')) window.__ovlT0 = performance.now();
+    }, true);
+    window.__ovlArmed = true;
+  }
+  window.__ovlT0 = null;
+}
+"""
+
+# Truthy (the elapsed ms) once the next item is visible and usable.
+_VISIBLE_JS = """
+(prev) => {
+  if (window.__ovlT0 === null) return false;
+  const text = (sel) => { const el = document.querySelector(sel); return el ? el.innerText : ''; };
+  const moved = text('.st-key-progress') !== prev.progress && text('.st-key-claim') !== prev.claim;
+  const done = document.querySelector('.st-key-finish button, .st-key-completion_code');
+  const button = document.querySelector('.st-key-submit button');
+  const ready = button && !button.closest('[data-stale="true"]')
+    && !document.querySelector('[data-testid="stSkeleton"]');
+  return ((moved && ready) || done) ? performance.now() - window.__ovlT0 : false;
+}
+"""
+
+_SETTLED_JS = """
+() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return app && app.getAttribute('data-test-script-state') !== 'running'
+    && !document.querySelector('[data-stale="true"]') ? performance.now() - window.__ovlT0 : false;
+}
+"""
+
+
+def _percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in [0, 100])."""
+    ordered = sorted(values)
+    rank = max(1, int(round(q / 100 * len(ordered) + 0.4999)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def _time_rater(bot: RaterBot, rater: str) -> list[dict[str, Any]]:
+    page = bot.page
+    bot.open(rater)
+    bot.click("consent")
+    bot.click("start")
+    samples = []
+    while bot.probe()["screen"] == "submit":
+        before = bot.probe()
+        bot.choose("", bot.pick_label(before))
+        bot.answered.append("x")
+        page.evaluate(_ARM_JS)
+        page.locator(".st-key-submit button").click()
+        visible = page.wait_for_function(_VISIBLE_JS, arg=before, polling="raf", timeout=20_000).json_value()
+        settled = page.wait_for_function(_SETTLED_JS, polling="raf", timeout=20_000).json_value()
+        samples.append({"rater": rater, "item": before["progress"], "visible_ms": visible, "settled_ms": settled})
+        bot.wait_screen(changed_from=before)
+    return samples
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    return {
+        "median": round(statistics.median(values), 1),
+        "p95": round(_percentile(values, 95), 1),
+        "max": round(max(values), 1),
+        "mean": round(statistics.fmean(values), 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--items", type=int, default=15, help="items per rater (demo bank has 64)")
+    parser.add_argument("--raters", type=int, default=4, help="raters (balanced over the 4 conditions)")
+    args = parser.parse_args(argv)
+    problem = browser_problem()
+    if problem:
+        raise SystemExit(problem)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'oversight.db'}"
+        prepare_demo(url, items_per_rater=args.items, practice_items=0, attention_checks=0)
+        started = time.perf_counter()
+        samples: list[dict[str, Any]] = []
+        with streamlit_server(url) as base, chromium() as browser:
+            for n in range(args.raters):
+                context = browser.new_context(viewport={"width": 1100, "height": 1400})
+                samples += _time_rater(RaterBot(context.new_page(), base), f"bench-{n}")
+                context.close()
+        from sqlalchemy import text
+
+        from study.db import get_engine
+
+        with get_engine(url).connect() as conn:
+            conditions = dict(conn.execute(text(
+                "select r.external_id, c.key from rater r join condition c on c.id = r.condition_id")).all())
+    by_condition: dict[str, list[float]] = {}
+    for s in samples:
+        s["condition"] = conditions[s["rater"]]
+        by_condition.setdefault(s["condition"], []).append(s["visible_ms"])
+    visible = [s["visible_ms"] for s in samples]
+    result = {
+        "benchmark": "rater_submit_to_next_item",
+        "browser": "Debian chromium (headless, Playwright)",
+        "database": "SQLite (WAL) temp file",
+        "n_submits": len(samples),
+        "visible_ms": _summary(visible),
+        "settled_ms": _summary([s["settled_ms"] for s in samples]),
+        "visible_p95_by_condition": {k: round(_percentile(v, 95), 1) for k, v in sorted(by_condition.items())},
+        "target_p95_ms": 300,
+        "meets_target": _percentile(visible, 95) < 300,
+        "wall_s": round(time.perf_counter() - started, 1),
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": _cpus()},
+    }
+    print(json.dumps(result, indent=2))
+    return result
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,461 @@
+"""Read-only monitor statistics of a running study, as tidy DataFrames.
+
+The experimenter console shows these; the CLI and notebooks can call them too. Every
+count is computed in SQL (one query per table) on the same tables the service layer
+writes; nothing here writes. Median times are taken in pandas because SQLite has no
+median aggregate.
+
+Rater states in the monitor (one per rater, so the columns of :func:`rater_counts`
+add up to ``started``):
+
+- ``in_progress``: enrolled or active and still inside the time limit;
+- ``completed``: answered every assigned item;
+- ``dropped``: withdrew (declined consent), timed out, or is past the time limit
+  without having been marked yet (they can no longer submit);
+- ``failed_attention``: the session ended on attention-check failures.
+
+``excluded`` counts raters the study's ``exclusions`` rules drop from analysis
+(status in ``exclude_statuses``, or more attention failures than allowed); it
+overlaps the columns above. Within-subjects raters are counted under their first block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import pandas as pd
+from sqlalchemy import Engine, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from study import models as m
+from study.config import StudyConfig, parse_config
+from study.db import read_session
+from study.raters import ItemView, RaterView
+from study.service import _study
+
+__all__ = [
+    "MonitorSnapshot",
+    "assistance_needs",
+    "item_bank_summary",
+    "item_roles",
+    "StudyLinks",
+    "assistance_provenance",
+    "attention_summary",
+    "condition_balance",
+    "item_preview",
+    "item_progress",
+    "progress_summary",
+    "rater_counts",
+    "recent_activity",
+    "snapshot",
+    "study_links",
+]
+
+#: Columns of :func:`rater_counts`.
+RATER_COLUMNS = ["condition", "started", "in_progress", "completed", "dropped", "failed_attention", "excluded"]
+#: Columns of :func:`item_progress`.
+ITEM_COLUMNS = ["condition", "item_id", "ratings", "target", "remaining", "median_time_s"]
+#: Columns of :func:`progress_summary`.
+PROGRESS_COLUMNS = ["condition", "items", "target_per_item", "ratings", "items_at_target",
+                    "min_ratings", "median_ratings", "share_done", "median_time_s"]
+#: Columns of :func:`attention_summary`.
+ATTENTION_COLUMNS = ["condition", "checks_answered", "checks_failed", "raters_with_failures", "raters_ended"]
+#: Columns of :func:`condition_balance`.
+BALANCE_COLUMNS = ["condition", "raters", "holding_slot", "share", "expected_share", "deviation"]
+#: Columns of :func:`recent_activity`.
+ACTIVITY_COLUMNS = ["time", "rater_id", "condition", "item_id", "event"]
+#: Columns of :func:`assistance_provenance`.
+PROVENANCE_COLUMNS = ["kind", "generator", "model", "model_version", "seed", "parameters", "rows"]
+
+_DROPPED = ("withdrawn", "timed_out")
+_OPEN = ("enrolled", "active")
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or m.utcnow()
+
+
+def _effective_status(config: StudyConfig, now: datetime) -> Any:
+    """Rater status with raters past the time limit counted as timed out (SQL expression)."""
+    cutoff = now - timedelta(minutes=config.time_limit_minutes)
+    return case(
+        (and_(m.Rater.status.in_(_OPEN), m.Rater.enrolled_at < cutoff), literal("timed_out")),
+        else_=m.Rater.status,
+    )
+
+
+def _excluded_clause(config: StudyConfig, status: Any) -> Any:
+    rules = config.exclusions
+    clauses = [status.in_(rules.exclude_statuses)] if rules.exclude_statuses else []
+    if rules.drop_failed_attention:
+        clauses.append(m.Rater.attention_failures > rules.max_attention_failures)
+    return or_(*clauses) if clauses else literal(False)
+
+
+def _conditions(s: Session, study: m.Study) -> list[tuple[int, str]]:
+    return list(s.execute(
+        select(m.Condition.id, m.Condition.key).where(m.Condition.study_id == study.id).order_by(m.Condition.position)
+    ).all())
+
+
+def _count(cond: Any) -> Any:
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+
+def _rater_counts(s: Session, study: m.Study, config: StudyConfig, now: datetime) -> pd.DataFrame:
+    status = _effective_status(config, now)
+    rows = s.execute(
+        select(
+            m.Condition.key,
+            func.count(m.Rater.id),
+            _count(status.in_(_OPEN)),
+            _count(status == "completed"),
+            _count(status.in_(_DROPPED)),
+            _count(status == "failed_attention"),
+            _count(_excluded_clause(config, status)),
+        )
+        .select_from(m.Condition)
+        .outerjoin(m.Rater, m.Rater.condition_id == m.Condition.id)
+        .where(m.Condition.study_id == study.id)
+        .group_by(m.Condition.id, m.Condition.key, m.Condition.position)
+        .order_by(m.Condition.position)
+    ).all()
+    return pd.DataFrame([[r[0], *(int(v) for v in r[1:])] for r in rows], columns=RATER_COLUMNS)
+
+
+def rater_counts(engine: Engine, name: str, now: datetime | None = None) -> pd.DataFrame:
+    """Raters per condition: started, in_progress, completed, dropped, failed_attention, excluded."""
+    with read_session(engine) as s:
+        study = _study(s, name)
+        return _rater_counts(s, study, parse_config(study.config), _now(now))
+
+
+def _main_judgment_rows(s: Session, study: m.Study) -> pd.DataFrame:
+    """(condition, item_id, time_ms) for every judgment on a main, non-attention item."""
+    cond = aliased(m.Condition)
+    rows = s.execute(
+        select(cond.key, m.Item.item_id, m.Judgment.time_ms)
+        .join(m.Assignment, m.Assignment.id == m.Judgment.assignment_id)
+        .join(cond, cond.id == m.Assignment.condition_id)
+        .join(m.Item, m.Item.id == m.Judgment.item_pk)
+        .where(m.Item.study_id == study.id, m.Assignment.stage == "main", m.Assignment.is_attention_check.is_(False))
+    ).all()
+    return pd.DataFrame(rows, columns=["condition", "item_id", "time_ms"])
+
+
+def _item_progress(s: Session, study: m.Study, config: StudyConfig) -> pd.DataFrame:
+    items = list(s.scalars(
+        select(m.Item.item_id).where(m.Item.study_id == study.id, m.Item.role == "main").order_by(m.Item.id)
+    ))
+    cond = aliased(m.Condition)
+    counts = s.execute(
+        select(cond.key, m.Item.item_id, func.count(m.Judgment.id))
+        .join(m.Assignment, m.Assignment.id == m.Judgment.assignment_id)
+        .join(cond, cond.id == m.Assignment.condition_id)
+        .join(m.Item, m.Item.id == m.Judgment.item_pk)
+        .where(m.Item.study_id == study.id, m.Assignment.stage == "main", m.Assignment.is_attention_check.is_(False))
+        .group_by(cond.key, m.Item.item_id)
+    ).all()
+    n = {(c, i): int(k) for c, i, k in counts}
+    times = _main_judgment_rows(s, study).groupby(["condition", "item_id"])["time_ms"].median()
+    target = config.target_ratings_per_item
+    records = []
+    for _, key in _conditions(s, study):
+        for item_id in items:
+            ratings = n.get((key, item_id), 0)
+            t = times.get((key, item_id))
+            records.append([key, item_id, ratings, target, max(0, target - ratings),
+                            None if t is None or pd.isna(t) else float(t) / 1000.0])
+    return pd.DataFrame(records, columns=ITEM_COLUMNS)
+
+
+def item_progress(engine: Engine, name: str) -> pd.DataFrame:
+    """Ratings per (condition, main item) against the target, and median seconds per rating."""
+    with read_session(engine) as s:
+        study = _study(s, name)
+        return _item_progress(s, study, parse_config(study.config))
+
+
+def _progress_summary(items: pd.DataFrame, times: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    records = []
+    for key in keys:
+        part = items[items["condition"] == key]
+        t = times.loc[times["condition"] == key, "time_ms"]
+        target = int(part["target"].iloc[0]) if len(part) else 0
+        wanted = target * len(part)
+        done = int(part["ratings"].clip(upper=target).sum()) if len(part) else 0
+        records.append([
+            key, len(part), target, int(part["ratings"].sum()), int((part["ratings"] >= target).sum()),
+            int(part["ratings"].min()) if len(part) else 0,
+            float(part["ratings"].median()) if len(part) else 0.0,
+            done / wanted if wanted else 0.0,
+            float(t.median()) / 1000.0 if len(t) else None,
+        ])
+    return pd.DataFrame(records, columns=PROGRESS_COLUMNS)
+
+
+def progress_summary(engine: Engine, name: str) -> pd.DataFrame:
+    """Per condition: items, ratings, items at target, share done, median seconds per rating.
+
+    ``share_done`` = sum(min(ratings, target)) / (items * target).
+    """
+    with read_session(engine) as s:
+        study = _study(s, name)
+        items = _item_progress(s, study, parse_config(study.config))
+        return _progress_summary(items, _main_judgment_rows(s, study), [k for _, k in _conditions(s, study)])
+
+
+def _attention_summary(s: Session, study: m.Study) -> pd.DataFrame:
+    cond = aliased(m.Condition)
+    checks = dict(
+        (key, (int(n), int(bad))) for key, n, bad in s.execute(
+            select(cond.key, func.count(m.Judgment.id), _count(m.Judgment.label != m.Item.gold_label))
+            .join(m.Assignment, m.Assignment.id == m.Judgment.assignment_id)
+            .join(cond, cond.id == m.Assignment.condition_id)
+            .join(m.Item, m.Item.id == m.Judgment.item_pk)
+            .where(m.Item.study_id == study.id, m.Assignment.is_attention_check.is_(True))
+            .group_by(cond.key)
+        ).all()
+    )
+    raters = dict(
+        (key, (int(a), int(b))) for key, a, b in s.execute(
+            select(m.Condition.key, _count(m.Rater.attention_failures > 0), _count(m.Rater.status == "failed_attention"))
+            .join(m.Rater, m.Rater.condition_id == m.Condition.id)
+            .where(m.Rater.study_id == study.id)
+            .group_by(m.Condition.key)
+        ).all()
+    )
+    records = [[key, *checks.get(key, (0, 0)), *raters.get(key, (0, 0))] for _, key in _conditions(s, study)]
+    return pd.DataFrame(records, columns=ATTENTION_COLUMNS)
+
+
+def attention_summary(engine: Engine, name: str) -> pd.DataFrame:
+    """Attention checks answered and failed per condition (of the check), raters with a
+    failure and raters whose session ended on failures (per the rater's condition)."""
+    with read_session(engine) as s:
+        return _attention_summary(s, _study(s, name))
+
+
+def _balance(counts: pd.DataFrame, s: Session, study: m.Study, config: StudyConfig, now: datetime) -> pd.DataFrame:
+    status = _effective_status(config, now)
+    holding = dict(
+        (key, int(n)) for key, n in s.execute(
+            select(m.Condition.key, func.count(m.Rater.id))
+            .join(m.Rater, m.Rater.condition_id == m.Condition.id)
+            .where(m.Rater.study_id == study.id, status.in_((*_OPEN, "completed")))
+            .group_by(m.Condition.key)
+        ).all()
+    )
+    total = sum(holding.values())
+    expected = 1.0 / len(counts) if len(counts) else 0.0
+    out = pd.DataFrame({"condition": counts["condition"], "raters": counts["started"]})
+    out["holding_slot"] = [holding.get(k, 0) for k in out["condition"]]
+    out["share"] = out["holding_slot"] / total if total else 0.0
+    out["expected_share"] = expected
+    out["deviation"] = out["share"] - expected if total else 0.0
+    return out[BALANCE_COLUMNS]
+
+
+def condition_balance(engine: Engine, name: str, now: datetime | None = None) -> pd.DataFrame:
+    """Raters per condition and the share holding a slot (completed or in progress, the
+    count the balancer equalises) against an equal split."""
+    with read_session(engine) as s:
+        study = _study(s, name)
+        config = parse_config(study.config)
+        counts = _rater_counts(s, study, config, _now(now))
+        return _balance(counts, s, study, config, _now(now))
+
+
+def _recent(s: Session, study: m.Study, limit: int) -> pd.DataFrame:
+    rows = s.execute(
+        select(m.Event.created_at, m.Rater.external_id, m.Condition.key, m.Item.item_id, m.Event.kind)
+        .outerjoin(m.Rater, m.Rater.id == m.Event.rater_id)
+        .outerjoin(m.Assignment, m.Assignment.id == m.Event.assignment_id)
+        .outerjoin(m.Item, m.Item.id == m.Assignment.item_pk)
+        .outerjoin(m.Condition, m.Condition.id == func.coalesce(m.Assignment.condition_id, m.Rater.condition_id))
+        .where(m.Event.study_id == study.id)
+        .order_by(m.Event.id.desc())
+        .limit(limit)
+    ).all()
+    return pd.DataFrame(rows, columns=ACTIVITY_COLUMNS)
+
+
+def recent_activity(engine: Engine, name: str, limit: int = 20) -> pd.DataFrame:
+    """The latest ``limit`` events, newest first: time (UTC), rater, condition, item, event kind."""
+    with read_session(engine) as s:
+        return _recent(s, _study(s, name), limit)
+
+
+@dataclass(frozen=True)
+class MonitorSnapshot:
+    """Every monitor table of one study at one moment (what the console shows)."""
+
+    study: str
+    status: str
+    taken_at: datetime
+    raters: pd.DataFrame
+    progress: pd.DataFrame
+    items: pd.DataFrame
+    attention: pd.DataFrame
+    balance: pd.DataFrame
+    activity: pd.DataFrame
+
+    @property
+    def judgments(self) -> int:
+        """Judgments on main items (practice and attention checks left out)."""
+        return int(self.progress["ratings"].sum())
+
+    @property
+    def share_done(self) -> float:
+        """Share of the wanted ratings (items x conditions x target) that exist."""
+        wanted = int((self.progress["items"] * self.progress["target_per_item"]).sum())
+        done = int(self.items["ratings"].clip(upper=self.items["target"]).sum())
+        return done / wanted if wanted else 0.0
+
+
+def snapshot(engine: Engine, name: str, now: datetime | None = None, activity: int = 20) -> MonitorSnapshot:
+    """All monitor tables from one read transaction (consistent with each other)."""
+    when = _now(now)
+    with read_session(engine) as s:
+        study = _study(s, name)
+        config = parse_config(study.config)
+        keys = [k for _, k in _conditions(s, study)]
+        counts = _rater_counts(s, study, config, when)
+        items = _item_progress(s, study, config)
+        return MonitorSnapshot(
+            study=study.name,
+            status=study.status,
+            taken_at=when,
+            raters=counts,
+            progress=_progress_summary(items, _main_judgment_rows(s, study), keys),
+            items=items,
+            attention=_attention_summary(s, study),
+            balance=_balance(counts, s, study, config, when),
+            activity=_recent(s, study, activity),
+        )
+
+
+def assistance_provenance(engine: Engine, name: str) -> pd.DataFrame:
+    """Stored assistance rows grouped by kind and provenance (generator, model, version, seed)."""
+    with read_session(engine) as s:
+        study = _study(s, name)
+        rows = s.execute(
+            select(m.Assistance.kind, m.Assistance.generator, m.Assistance.model, m.Assistance.model_version,
+                   m.Assistance.seed, m.Assistance.parameters)
+            .where(m.Assistance.study_id == study.id)
+            .order_by(m.Assistance.kind, m.Assistance.id)
+        ).all()
+    frame = pd.DataFrame(rows, columns=PROVENANCE_COLUMNS[:-1])
+    if frame.empty:
+        return pd.DataFrame(columns=PROVENANCE_COLUMNS)
+    frame["parameters"] = frame["parameters"].map(lambda p: ", ".join(f"{k}={v}" for k, v in sorted((p or {}).items())))
+    keys = PROVENANCE_COLUMNS[:-1]
+    return frame.groupby(keys, sort=False, dropna=False).size().reset_index(name="rows")[PROVENANCE_COLUMNS]
+
+
+def item_bank_summary(engine: Engine, name: str) -> pd.DataFrame:
+    """Items per role, and how many carry AI fields made elsewhere (``ai_label`` set)."""
+    with read_session(engine) as s:
+        study = _study(s, name)
+        external = m.Item.data["ai_label"].as_string().is_not(None)
+        rows = dict(
+            (role, (int(n), int(ext))) for role, n, ext in s.execute(
+                select(m.Item.role, func.count(), _count(external)).where(m.Item.study_id == study.id)
+                .group_by(m.Item.role)
+            ).all()
+        )
+    roles = ("main", "practice", "attention_check")
+    return pd.DataFrame([[r, *rows.get(r, (0, 0))] for r in roles], columns=["role", "items", "with_ai_fields"])
+
+
+def item_roles(engine: Engine, name: str) -> dict[str, str]:
+    """item_id -> role, in import order."""
+    with read_session(engine) as s:
+        study = _study(s, name)
+        return dict(s.execute(
+            select(m.Item.item_id, m.Item.role).where(m.Item.study_id == study.id).order_by(m.Item.id)
+        ).all())
+
+
+def assistance_needs(engine: Engine, name: str) -> pd.DataFrame:
+    """Per assistance kind the study needs (the AI verdict plus each condition's kind):
+    rows needed (one per non-attention item), stored and missing."""
+    with read_session(engine) as s:
+        study = _study(s, name)
+        kinds = ["verdict", *sorted({c.assistance for c in study.conditions} - {"none"})]
+        needed = s.scalar(select(func.count()).where(m.Item.study_id == study.id, m.Item.role != "attention_check"))
+        stored = dict(
+            (kind, int(n)) for kind, n in s.execute(
+                select(m.Assistance.kind, func.count()).join(m.Item, m.Item.id == m.Assistance.item_pk)
+                .where(m.Assistance.study_id == study.id, m.Item.role != "attention_check")
+                .group_by(m.Assistance.kind)
+            ).all()
+        )
+    n = int(needed or 0)
+    rows = [[k, n, stored.get(k, 0), max(0, n - stored.get(k, 0))] for k in kinds]
+    return pd.DataFrame(rows, columns=["kind", "needed", "stored", "missing"])
+
+
+@dataclass(frozen=True)
+class StudyLinks:
+    """Links that open the rater page of a study."""
+
+    plain: str  #: replace RATER_ID by each rater's id
+    prolific: str  #: paste into Prolific as the study URL (it fills the placeholders)
+    completion: str | None  #: where a rater is sent at the end (from the config), if set
+
+
+def study_links(name: str, base_url: str, completion_url: str | None = None) -> StudyLinks:
+    """Plain and Prolific links for ``name`` served at ``base_url`` (e.g. https://host:8501)."""
+    base = base_url.rstrip("/") + "/"
+    study = quote(name, safe="")
+    prolific = "&".join(f"{p}={{{{%{p}%}}}}" for p in ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID"))
+    return StudyLinks(plain=f"{base}?study={study}&rater=RATER_ID", prolific=f"{base}?study={study}&{prolific}",
+                      completion=completion_url)
+
+
+def item_preview(engine: Engine, name: str, item_id: str, condition: str, *, debate_flip: bool = False,
+                 initial: tuple[str, float] | None = None) -> RaterView:
+    """The item screen a rater in ``condition`` gets for ``item_id`` (nothing is recorded).
+
+    Built from the same rows as :func:`study.raters.rater_view`: the assistance of the
+    condition's kind (none for attention checks), debate sides swapped when
+    ``debate_flip`` (raters alternate). ``initial`` = (label, confidence) shows a
+    two-stage trial after the first answer, i.e. with the assistance revealed.
+    The item's ``assignment_id`` is 0.
+    """
+    with read_session(engine) as s:
+        study = _study(s, name)
+        config = parse_config(study.config)
+        cond = config.condition(condition)
+        item = s.scalars(select(m.Item).where(m.Item.study_id == study.id, m.Item.item_id == item_id)).one()
+        attention = item.role == "attention_check"
+        content = None
+        if cond.assistance != "none" and not attention:
+            content = s.scalars(select(m.Assistance.content).where(
+                m.Assistance.item_pk == item.id, m.Assistance.kind == cond.assistance)).one_or_none()
+        if content is not None and cond.assistance == "debate" and debate_flip:
+            content = {**content, "sides": list(reversed(content.get("sides", [])))}
+        view = ItemView(
+            assignment_id=0, item_id=item.item_id, position=0,
+            stage="practice" if item.role == "practice" else "main", is_attention_check=attention,
+            claim=item.claim, context=item.context,
+            sources=[{"title": src.title, "text": src.text, "url": src.url} for src in item.sources],
+            condition=cond.key, assistance_kind=cond.assistance,
+            assistance=dict(content) if content is not None else None,
+            initial_label=initial[0] if initial else None, initial_confidence=initial[1] if initial else None,
+            instructions=cond.instructions, warning=cond.warning,
+        )
+    n_practice = config.practice_items
+    return RaterView(
+        study_name=study.name, study_title=study.title, screen="item", status="active", condition=cond.key,
+        assistance_kind=cond.assistance, condition_instructions=cond.instructions, two_stage=config.design.two_stage,
+        labels=list(config.labels), confidence_min=config.confidence.min, confidence_max=config.confidence.max,
+        confidence_step=config.confidence.step, show_sources=config.show_sources,
+        position=0 if view.stage == "practice" else n_practice,
+        total=n_practice + config.items_per_rater + config.attention_checks, n_practice=n_practice,
+        item=view, consent_text=config.consent_text, extra={"design": config.design.type},
+    )

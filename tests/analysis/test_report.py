@@ -1,0 +1,139 @@
+"""analyze(): JSON shape, null-with-reason for missing columns, HTML report, charts, exclusions."""
+
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import pandas as pd
+import pytest
+from analysis_tables import hand_table
+
+from analysis import (
+    ExclusionRules,
+    accuracy_chart,
+    analyze,
+    attention_failures,
+    condition_metrics,
+    hybrid_chart,
+    hybrid_curve,
+    hybrid_summary,
+    prepare,
+    reliability_chart,
+    reliability_table,
+    simulate_judgments,
+)
+
+CONDITION_KEYS = {"condition", "n", "accuracy", "agreement_with_ai", "over_reliance", "under_reliance",
+                  "accuracy_when_ai_correct", "accuracy_when_ai_wrong", "rair", "rsr"}
+HYBRID_KEYS = {"condition", "human_only", "ai_only", "oracle", "curve", "cv_threshold", "cv_accuracy",
+               "cv_accuracy_ci", "complementarity"}
+
+
+@pytest.fixture(scope="module")
+def result():
+    return analyze(simulate_judgments(24, 20, seed=1, two_stage=True), n_boot=50, seed=0, k=3)
+
+
+def test_json_shape(result) -> None:
+    out = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert {"conditions", "hybrid", "models", "notes"} <= set(out)
+    for row in out["conditions"]:
+        assert set(row) >= CONDITION_KEYS
+        for key in CONDITION_KEYS - {"condition", "n"}:
+            assert len(row[f"{key}_ci"]) == 2
+    for row in out["hybrid"]:
+        assert set(row) >= HYBRID_KEYS
+        assert len(row["cv_accuracy_ci"]) == 2
+        assert set(row["curve"][0]) == {"threshold", "share_ai", "accuracy"}
+    assert {r["condition"] for r in out["conditions"]} == {"none", "evidence", "reasoning", "debate", "overall"}
+    assert out["models"] and {"model", "outcome", "term", "estimate", "se", "ci_low", "ci_high",
+                              "p_value"} <= set(out["models"][0])
+
+
+def test_missing_columns_null_with_reason() -> None:
+    df = simulate_judgments(12, 10, seed=2).drop(columns=["initial_label", "ai_confidence", "confidence"])
+    res = analyze(df, n_boot=20, fit=False)
+    out = res.to_dict()
+    json.dumps(out, allow_nan=False)
+    row = out["conditions"][0]
+    for name in ("rair", "rsr", "switch_rate", "rater_brier", "rater_ece", "ai_brier", "ai_ece"):
+        assert row[name] is None and row[f"{name}_ci"] == [None, None]
+        assert any(note.startswith(f"{name}: null, missing column") for note in out["notes"])
+    assert row["accuracy"] is not None
+    assert all(h["cv_accuracy"] is None for h in out["hybrid"])
+    assert any("hybrid routing: null" in note for note in out["notes"])
+
+
+def test_missing_identifiers_do_not_crash() -> None:
+    df = simulate_judgments(6, 5, seed=2).drop(columns=["rater_id", "condition", "gold_label"])
+    out = analyze(df, n_boot=10).to_dict()
+    assert out["conditions"][0]["accuracy"] is None
+    assert out["conditions"][0]["agreement_with_ai"] is not None
+    assert any("rater_id missing" in n for n in out["notes"])
+    assert any("model" in n for n in out["notes"])
+
+
+def test_empty_denominator_noted() -> None:
+    df = hand_table().drop(columns=["initial_label"]).assign(initial_label=None)
+    res = analyze(df, n_boot=10, fit=False)
+    assert res.metrics.set_index("condition").loc["reasoning", "rair"] != res.metrics.set_index(
+        "condition").loc["reasoning", "rair"]  # NaN
+    assert any(n.startswith("rair: null in condition reasoning") for n in res.notes)
+
+
+def test_html_is_self_contained(result) -> None:
+    page = result.to_html()
+    assert page.startswith("<!doctype html>") and "vegaEmbed(" in page
+    assert "https://cdn" not in page and "<script src=" not in page
+    assert "over_reliance" in page
+
+
+def test_charts_compile_to_valid_vega_lite(result) -> None:
+    import vl_convert as vlc
+
+    for name, chart in result.charts().items():
+        assert isinstance(chart, alt.TopLevelMixin), name
+        assert vlc.vegalite_to_svg(chart.to_dict()).lstrip().startswith("<svg"), name
+
+
+def test_chart_functions_take_tidy_tables() -> None:
+    df = simulate_judgments(8, 8, seed=3)
+    assert isinstance(accuracy_chart(condition_metrics(df, n_boot=10)), alt.LayerChart)
+    assert isinstance(hybrid_chart(hybrid_curve(df), hybrid_summary(df, n_boot=10, k=2)), alt.HConcatChart)
+    table = reliability_table(df)
+    assert set(table["source"]) == {"rater", "ai"} and (table["n"] > 0).all()
+    assert isinstance(reliability_chart(table), alt.LayerChart)
+
+
+def _raw() -> pd.DataFrame:
+    df = simulate_judgments(6, 4, seed=8, conditions=["none"])
+    att = df.groupby("rater_id").head(1).copy()
+    att["is_attention_check"] = True
+    att["item_id"] = "attn"
+    att["final_label"] = att["gold_label"]
+    att.loc[att.index[0], "final_label"] = "other"  # rater r00000 fails one check
+    prac = df.groupby("rater_id").head(1).copy().assign(is_practice=True, item_id="prac")
+    df.loc[df["rater_id"] == "r00001", "rater_status"] = "timed_out"
+    df.loc[df.index[-1], "time_ms"] = 5
+    return pd.concat([df, att, prac], ignore_index=True)
+
+
+def test_prepare_applies_rules_in_order() -> None:
+    raw = _raw()
+    assert attention_failures(raw).to_dict()["r00000"] == 1
+    plain = prepare(raw)
+    assert not plain["is_practice"].any() and not plain["is_attention_check"].any()
+    assert len(plain) == 24
+    rules = ExclusionRules(min_time_ms=100, max_attention_failures=0)
+    kept = prepare(raw, rules)
+    assert set(kept["rater_id"]) == {"r00002", "r00003", "r00004", "r00005"}
+    assert len(kept) == 4 * 4 - 1  # the 5 ms judgment is gone too
+    lenient = prepare(raw, ExclusionRules(max_attention_failures=1, exclude_statuses=[]))
+    assert set(lenient["rater_id"]) == {f"r0000{i}" for i in range(6)}
+
+
+def test_exclusion_rules_match_config_field_names() -> None:
+    rules = ExclusionRules.model_validate({"drop_failed_attention": False, "max_attention_failures": 2,
+                                           "min_time_ms": 1, "max_time_ms": 9, "exclude_statuses": ["x"]})
+    assert rules.max_time_ms == 9 and prepare(_raw(), rules).shape[0] < _raw().shape[0]

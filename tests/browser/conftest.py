@@ -1,0 +1,10 @@
+"""Real-browser tests: make the scripted rater (rater_bot.py) importable."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)

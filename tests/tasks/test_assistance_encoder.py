@@ -1,0 +1,90 @@
+"""Encoders: hashing stand-in, and the real all-MiniLM-L6-v2 against sentence-transformers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tasks.assistance import (
+    Encoder,
+    HashingEncoder,
+    TextEncoder,
+    default_model_path,
+    encode,
+    get_encoder,
+    model_files_hash,
+)
+
+TEXTS = [
+    "Global warming is driving polar bears toward extinction.",
+    "The Arctic is warming about four times faster than the global average.",
+    "CO2",
+    "Volcanoes emit far less carbon dioxide than human activity does, by a factor of about one hundred, "
+    "according to the US Geological Survey's estimates of annual emissions from subaerial and submarine volcanoes.",
+    "I had pancakes for breakfast.",
+]
+
+
+def test_hashing_encoder_is_deterministic_normalised_and_lexical() -> None:
+    encoder = get_encoder("hashing")
+    assert isinstance(encoder, TextEncoder) and isinstance(encoder, HashingEncoder)
+    a, b = encoder.encode(TEXTS), HashingEncoder().encode(TEXTS)
+    assert a.dtype == np.float32 and a.shape == (5, 512)
+    assert np.array_equal(a, b)
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    sims = a @ a.T
+    assert sims[0, 1] > sims[0, 4]  # shared words beat none
+    assert encoder.encode([]).shape == (0, 512)
+
+
+def test_unknown_encoder_name_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown encoder 'bert'"):
+        get_encoder("bert")
+
+
+def test_missing_model_directory_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(FileNotFoundError, match="encoder model directory not found"):
+        Encoder(tmp_path / "absent")
+
+
+def test_model_hash_changes_with_file_content(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "a.bin").write_bytes(b"one")
+    first = model_files_hash(tmp_path)
+    assert first == model_files_hash(tmp_path)
+    (tmp_path / "a.bin").write_bytes(b"two")
+    assert model_files_hash(tmp_path) != first
+
+
+@pytest.fixture(scope="module")
+def assist_real_encoder() -> Encoder:
+    return Encoder()
+
+
+def test_real_encoder_agrees_with_sentence_transformers(assist_real_encoder: Encoder) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(str(default_model_path()), device="cpu").encode(TEXTS, normalize_embeddings=True)
+    ours = assist_real_encoder.encode(TEXTS)
+    assert ours.dtype == np.float32 and ours.shape == (5, 384)
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    cosine = (ours * reference).sum(axis=1)
+    assert cosine.min() >= 0.99, cosine
+    # order of the input must not matter (we sort by length internally)
+    assert np.allclose(assist_real_encoder.encode(TEXTS[::-1])[::-1], ours, atol=1e-5)
+    assert np.allclose(encode(TEXTS[:2]), ours[:2], atol=1e-5)  # module-level cached default
+
+
+def test_real_encoder_ranks_related_text_higher(assist_real_encoder: Encoder) -> None:
+    vecs = assist_real_encoder.encode(TEXTS)
+    assert vecs[0] @ vecs[1] > vecs[0] @ vecs[4]
+    assert assist_real_encoder.version == model_files_hash(default_model_path())
+
+
+def test_quantised_encoder_is_kept_only_when_it_agrees(assist_real_encoder: Encoder) -> None:
+    quantised = Encoder(quantize=True)
+    assert quantised.agreement is not None
+    assert quantised.quantized == (quantised.agreement >= 0.99)
+    cosine = (quantised.encode(TEXTS) * assist_real_encoder.encode(TEXTS)).sum(axis=1)
+    assert cosine.min() >= 0.98
+    if quantised.quantized:
+        assert quantised.version.endswith("+int8-attention")

@@ -1,0 +1,70 @@
+"""Previewing an item as a rater in each condition sees it (nothing recorded)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, func, select
+
+from study import models as m
+from study.db import read_session
+from study.testing import ready_study, small_config
+
+
+def _html(at) -> str:  # noqa: ANN001
+    return "\n".join(str(h.proto.body) for h in at.get("html"))
+
+
+def _events(engine: Engine) -> int:
+    with read_session(engine) as s:
+        return int(s.scalar(select(func.count()).select_from(m.Event)) or 0)
+
+
+def test_preview_shows_each_condition_like_the_rater_page(ui_engine: Engine, ui, console) -> None:
+    ready_study(ui_engine, small_config("pv", conditions=[
+        {"key": "none", "assistance": "none"},
+        {"key": "reasoning", "assistance": "reasoning", "warning": "The AI can be wrong."},
+        {"key": "debate", "assistance": "debate"},
+    ]))
+    at = console()
+    at.radio(key="console_section").set_value("Preview")
+    at = ui.ok(at.run())
+    at.selectbox(key="preview_item").set_value("item-001")
+    at.selectbox(key="preview_condition").set_value("none")
+    at = ui.ok(at.run())
+    html = _html(at)
+    assert "Claim number 1 states that quantity 1 equals 4." in html and "Reference 1" in html
+    assert "AI verdict" not in html and "Debater" not in html
+    assert at.radio(key="label").options == ["correct", "incorrect"]
+
+    at.selectbox(key="preview_condition").set_value("reasoning")
+    at = ui.ok(at.run())
+    html = _html(at)
+    assert "The source suggests the claim is" in html
+    assert "The AI can be wrong." in [w.value for w in at.warning]
+
+    at.selectbox(key="preview_condition").set_value("debate")
+    at = ui.ok(at.run())
+    before = _html(at)
+    at.toggle(key="preview_flip").set_value(True)
+    at = ui.ok(at.run())
+    after = _html(at)
+    assert before.index("The claim is correct.") < before.index("The claim is incorrect.")
+    assert after.index("The claim is incorrect.") < after.index("The claim is correct.")
+
+    events = _events(ui_engine)
+    at.radio(key="label").set_value("correct")
+    at = ui.ok(at.button(key="submit").click().run())
+    with read_session(ui_engine) as s:
+        assert s.scalar(select(func.count()).select_from(m.Judgment)) == 0
+    assert _events(ui_engine) == events
+
+
+def test_preview_of_attention_check_has_no_assistance(ui_engine: Engine, ui, console) -> None:
+    ready_study(ui_engine, small_config("pv"))
+    at = console()
+    at.radio(key="console_section").set_value("Preview")
+    at = ui.ok(at.run())
+    at.selectbox(key="preview_item").set_value("attention-0")
+    at.selectbox(key="preview_condition").set_value("reasoning")
+    at = ui.ok(at.run())
+    html = _html(at)
+    assert "Attention check: please answer" in html and "The source suggests" not in html

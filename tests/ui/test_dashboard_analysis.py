@@ -1,0 +1,95 @@
+"""The analyst dashboard: study or uploaded CSV, exclusion filters, every table of the analysis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+import analysis
+from analysis import ExclusionRules
+from study import service
+from study.export import judgments_frame
+
+N_BOOT = 100
+
+
+def _fast(at, ui):  # noqa: ANN001, ANN202 - fewer bootstrap replicates so the test is quick
+    at.number_input(key="dash_n_boot").set_value(N_BOOT)
+    return ui.ok(at.run())
+
+
+def test_study_tables_equal_the_python_api(ui_engine: Engine, ui, dashboard) -> None:
+    driver = ui.monitor_driver()
+    driver.simulate_study(ui_engine, "dash", n_raters=16, n_timed_out=1, seed=4)
+    at = _fast(ui.ok(dashboard()), ui)
+    assert at.selectbox(key="dashboard_study").value == "dash"
+    rules = ExclusionRules.model_validate(service.get_config(ui_engine, "dash").exclusions.model_dump())
+    want = analysis.analyze(judgments_frame(ui_engine, "dash"), exclusions=rules, n_boot=N_BOOT, seed=0, k=5)
+
+    acc = ui.frame(at, "table_accuracy")
+    cols = ["condition", "n", "accuracy", "accuracy_ci_low", "accuracy_ci_high"]
+    pd.testing.assert_frame_equal(acc[cols].reset_index(drop=True), want.metrics[cols].reset_index(drop=True),
+                                  check_dtype=False)
+    rel = ui.frame(at, "table_reliance")
+    assert np.allclose(rel["over_reliance"], want.metrics["over_reliance"], equal_nan=True)
+    split = ui.frame(at, "table_ai_split")
+    assert np.allclose(split["accuracy_when_ai_wrong"], want.metrics["accuracy_when_ai_wrong"], equal_nan=True)
+    hybrid = ui.frame(at, "table_hybrid")
+    assert np.allclose(hybrid["cv_accuracy"], want.hybrid["cv_accuracy"], equal_nan=True)
+    assert len(ui.frame(at, "table_models")) == len(want.models)
+    assert len(ui.frame(at, "table_calibration")) == len(want.metrics)
+    assert "RAIR and RSR need two-stage trials" in ui.texts(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Judgments analysed"] == str(want.settings["n_analysed_rows"])
+    report = next(b for b in at.get("download_button") if b.key == "report_html")
+    assert report.label == "Download the HTML report"
+    charts = at.get("arrow_vega_lite_chart") + at.get("vega_lite_chart")
+    assert len(charts) >= 5
+
+
+def test_exclusion_filters_change_what_is_analysed(ui_engine: Engine, ui, dashboard) -> None:
+    driver = ui.monitor_driver()
+    driver.simulate_study(ui_engine, "dash", n_raters=16, n_timed_out=1, seed=4)
+    at = _fast(ui.ok(dashboard()), ui)
+    applied = int({m.label: m.value for m in at.metric}["Judgments analysed"])
+    toggle = next(t for t in at.toggle if t.key.startswith("ex_apply_"))
+    toggle.set_value(False)
+    at = ui.ok(at.run())
+    everything = int({m.label: m.value for m in at.metric}["Judgments analysed"])
+    jf = judgments_frame(ui_engine, "dash")
+    assert everything == int((~jf["is_practice"] & ~jf["is_attention_check"]).sum())
+    assert applied < everything  # the simulation has failed and timed-out raters
+    want = analysis.analyze(jf, exclusions=None, n_boot=N_BOOT).metrics["accuracy"]
+    assert np.allclose(ui.frame(at, "table_accuracy")["accuracy"], want, equal_nan=True)
+
+
+def test_uploaded_two_stage_csv_shows_rair_and_rsr(ui_engine: Engine, ui, dashboard) -> None:
+    df = analysis.simulate_judgments(40, 24, seed=2, two_stage=True, items_per_rater=12)
+    at = ui.ok(dashboard())
+    at.radio(key="dash_source").set_value("Upload a judgments CSV")
+    at = ui.ok(at.run())
+    at.file_uploader(key="dash_upload").set_value(("sim.csv", df.to_csv(index=False).encode(), "text/csv"))
+    at = _fast(ui.ok(at.run()), ui)
+    table = ui.frame(at, "table_rair_rsr")
+    want = analysis.analyze(df, exclusions=ExclusionRules(), n_boot=N_BOOT).metrics
+    assert np.allclose(table["rair"], want["rair"], equal_nan=True)
+    assert np.allclose(table["rsr"], want["rsr"], equal_nan=True)
+    assert table["rair"].notna().any()
+
+
+def test_unreadable_upload_is_reported(ui_engine: Engine, ui, dashboard) -> None:
+    at = ui.ok(dashboard())
+    at.radio(key="dash_source").set_value("Upload a judgments CSV")
+    at = ui.ok(at.run())
+    at.file_uploader(key="dash_upload").set_value(("bad.csv", b"\xff\xfe\x00garbage\x00", "text/csv"))
+    at = ui.ok(at.run())
+    assert at.error and "bad.csv" in at.error[0].value
+
+
+def test_study_without_judgments_says_so(ui_engine: Engine, ui, dashboard) -> None:
+    from study.testing import ready_study, small_config
+
+    ready_study(ui_engine, small_config("empty"))
+    at = ui.ok(dashboard())
+    assert "has no judgments yet" in ui.texts(at)
