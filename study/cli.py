@@ -263,6 +263,7 @@ def analyze(
     out: Annotated[Path | None, typer.Option("--out", help="Output file (stdout when omitted).")] = None,
     n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap replicates.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap/cross-fitting seed.")] = 0,
+    models: Annotated[bool, typer.Option("--models/--no-models", help="Fit the regression models (slow on big studies).")] = True,
     db: DbOption = None,
 ) -> None:
     """Reliance metrics, hybrid routing and regression models, as JSON or an HTML report.
@@ -289,7 +290,7 @@ def analyze(
             df = pd.read_csv(from_csv)
         except (OSError, ValueError) as err:
             raise service.ServiceError(f"{from_csv}: cannot read CSV: {err}") from None
-    result = analysis.analyze(df, exclusions=exclusions, n_boot=n_boot, seed=seed)
+    result = analysis.analyze(df, exclusions=exclusions, n_boot=n_boot, seed=seed, fit=models)
     text = json.dumps(result.to_dict(), indent=2) if fmt == "json" else result.to_html()
     if out is None:
         typer.echo(text)

@@ -1,6 +1,6 @@
 """Every metric against a hand computation on a 6-row table (tests/analysis/analysis_tables.py).
 
-Hand computation (rows 1..6 of HAND_ROWS; AI right on items i1, i3, wrong on i2):
+Hand computation (rows 1..6 of HAND_ROWS in conftest.py; AI right on items i1, i3, wrong on i2):
 - correct h == y: rows 1, 3, 5, 6 -> accuracy 4/6
 - agree h == a: rows 1, 2, 3, 6 -> agreement 4/6
 - AI wrong rows {2, 5}: agree on 2 -> over_reliance 1/2; correct on 5 -> acc_when_ai_wrong 1/2
@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from analysis_tables import hand_table
 
 from analysis import condition_metrics, hybrid_curve, hybrid_summary
 
@@ -40,9 +39,9 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
-def table() -> pd.DataFrame:
-    return condition_metrics(hand_table(), n_boot=50, seed=1)
+@pytest.fixture
+def table(make_hand_table) -> pd.DataFrame:
+    return condition_metrics(make_hand_table(), n_boot=50, seed=1)
 
 
 @pytest.mark.parametrize("metric", sorted(EXPECTED))
@@ -58,10 +57,10 @@ def test_counts_and_overall_row(table: pd.DataFrame) -> None:
     assert row["accuracy"] == pytest.approx(4 / 6)
 
 
-def test_overall_pools_conditions() -> None:
+def test_overall_pools_conditions(make_hand_table) -> None:
     # Condition B: rater r9 gets both items wrong where the AI is right (2 more judgments).
-    b = hand_table("none").iloc[[0, 2]].assign(rater_id="r9", final_label=["F", "T"])
-    both = pd.concat([hand_table(), b], ignore_index=True)
+    b = make_hand_table("none").iloc[[0, 2]].assign(rater_id="r9", final_label=["F", "T"])
+    both = pd.concat([make_hand_table(), b], ignore_index=True)
     out = condition_metrics(both, n_boot=0).set_index("condition")
     assert out.loc["none", "accuracy"] == 0.0
     assert out.loc["overall", "accuracy"] == pytest.approx(4 / 8)
@@ -69,22 +68,22 @@ def test_overall_pools_conditions() -> None:
     assert np.isnan(out.loc["none", "accuracy_ci_low"])  # n_boot = 0 -> no interval
 
 
-def test_hybrid_reference_rules_and_curve_by_hand() -> None:
+def test_hybrid_reference_rules_and_curve_by_hand(make_hand_table) -> None:
     # oracle: AI right on rows 1, 3, 4, 6, human right on 5 -> 5/6.
-    summary = hybrid_summary(hand_table(), k=2, n_boot=20).iloc[0]
+    summary = hybrid_summary(make_hand_table(), k=2, n_boot=20).iloc[0]
     assert summary["human_only"] == pytest.approx(4 / 6)
     assert summary["ai_only"] == pytest.approx(4 / 6)
     assert summary["oracle"] == pytest.approx(5 / 6)
     # T=0: all AI (4/6); T=.6: i2 to humans (rows 2 wrong, 5 right) -> 5/6;
     # T=.8: i2, i3 to humans -> 1 + 2 human-correct + 2 AI-correct = 5/6; T=.9: all humans 4/6.
-    curve = hybrid_curve(hand_table())
+    curve = hybrid_curve(make_hand_table())
     assert curve["threshold"].tolist() == [0.0, 0.6, 0.8, 0.9]
     assert curve["share_ai"].tolist() == pytest.approx([1.0, 4 / 6, 2 / 6, 0.0])
     assert curve["accuracy"].tolist() == pytest.approx([4 / 6, 5 / 6, 5 / 6, 4 / 6])
 
 
-def test_ratio_of_sums_not_mean_of_means() -> None:
+def test_ratio_of_sums_not_mean_of_means(make_hand_table) -> None:
     # Rater r1 judged 3 items (all right), r2 one item (wrong): pooled 3/4, not (1 + 0)/2.
-    df = hand_table().iloc[[0, 2, 4, 3]].copy()
+    df = make_hand_table().iloc[[0, 2, 4, 3]].copy()
     df["rater_id"] = ["r1", "r1", "r1", "r2"]
     assert condition_metrics(df, n_boot=0)["accuracy"].iloc[0] == pytest.approx(3 / 4)

@@ -7,7 +7,6 @@ import json
 import altair as alt
 import pandas as pd
 import pytest
-from analysis_tables import hand_table
 
 from analysis import (
     ExclusionRules,
@@ -74,8 +73,8 @@ def test_missing_identifiers_do_not_crash() -> None:
     assert any("model" in n for n in out["notes"])
 
 
-def test_empty_denominator_noted() -> None:
-    df = hand_table().drop(columns=["initial_label"]).assign(initial_label=None)
+def test_empty_denominator_noted(make_hand_table) -> None:
+    df = make_hand_table().drop(columns=["initial_label"]).assign(initial_label=None)
     res = analyze(df, n_boot=10, fit=False)
     assert res.metrics.set_index("condition").loc["reasoning", "rair"] != res.metrics.set_index(
         "condition").loc["reasoning", "rair"]  # NaN

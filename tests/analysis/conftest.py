@@ -1,8 +1,11 @@
-"""Small hand-built tables shared by the analysis tests (not a test module)."""
+"""Fixtures for the analysis tests: a small hand-built table (see test_metrics_hand.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
+import pytest
 
 # One condition, two raters, three items, two-stage. Columns: rater, item, gold y,
 # AI label a, AI confidence c, initial h0, final h, rater confidence p.
@@ -26,3 +29,9 @@ def hand_table(condition: str = "reasoning") -> pd.DataFrame:
     df["is_practice"] = False
     df["is_attention_check"] = False
     return df
+
+
+@pytest.fixture
+def make_hand_table() -> Callable[..., pd.DataFrame]:
+    """The hand table builder (a fixture, since tests run with --import-mode=importlib)."""
+    return hand_table
