@@ -75,3 +75,22 @@ def test_cli_simulate_and_analyze(sqlite_url: str, tmp_path) -> None:  # type: i
     assert {c["condition"]: c["accuracy"] for c in again["conditions"]} == acc
     res = runner.invoke(app, ["analyze", "--from-csv", str(tmp_path / "missing.csv")])
     assert res.exit_code == 2 and "cannot read CSV" in res.stderr
+
+
+def test_cli_power(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    profile = tmp_path / "p.yaml"
+    profile.write_text(
+        "conditions:\n"
+        "  evidence: {skill: 0.8}\n"
+        "  reasoning: {skill: 0.7, shows_ai_label: true, reliance: 0.6}\n"
+    )
+    res = CliRunner().invoke(app, ["power", "--a", "evidence", "--b", "reasoning", "--profile", str(profile),
+                                   "--grid", "4,30", "--items", "20", "--sims", "40", "--seed", "1"])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert lines[0].split()[:2] == ["n_raters", "power"]
+    powers = [float(line.split()[1]) for line in lines[1:3]]
+    assert powers[1] > powers[0]  # more raters, more power
+    assert lines[-1].startswith("raters per condition for 80% power: ")
+    bad = CliRunner().invoke(app, ["power", "--a", "evidence", "--b", "nope", "--profile", str(profile), "--sims", "10"])
+    assert bad.exit_code == 2 and "nope" in bad.stderr
