@@ -34,7 +34,7 @@ def _metric_points(metrics: pd.DataFrame, names: list[str], title: str) -> alt.L
         tooltip=["condition", "metric", alt.Tooltip("value:Q", format=".3f"),
                  alt.Tooltip("ci_low:Q", format=".3f"), alt.Tooltip("ci_high:Q", format=".3f")],
     )
-    bars = base.mark_errorbar(ticks=True).encode(y="ci_low:Q", y2="ci_high:Q")
+    bars = base.mark_errorbar(ticks=True).encode(y=alt.Y("ci_low:Q", title="proportion"), y2="ci_high:Q")
     return (points + bars).properties(title=title, width=320, height=220)
 
 

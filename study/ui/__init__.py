@@ -19,10 +19,10 @@ def run() -> None:
     from study.ui.dashboard import dashboard_page
     from study.ui.rater import rater_page
 
-    st.set_page_config(page_title="oversight-lab", layout="centered")
     rater = st.Page(rater_page, title="Rate items", icon=":material/fact_check:", url_path="rate", default=True)
     if any(p in st.query_params for p in RATER_PARAMS):
         # A rater link: no way to the experimenter pages from here.
+        st.set_page_config(page_title="oversight-lab", layout="centered")
         st.navigation([rater], position="hidden").run()
         return
     pages = [
@@ -30,4 +30,7 @@ def run() -> None:
         st.Page(console_page, title="Experimenter console", icon=":material/science:", url_path="console"),
         st.Page(dashboard_page, title="Analyst dashboard", icon=":material/monitoring:", url_path="dashboard"),
     ]
-    st.navigation(pages).run()
+    page = st.navigation(pages)
+    # One page config per run: tables and charts need the width; the rater page stays centred.
+    st.set_page_config(page_title="oversight-lab", layout="centered" if page.title == rater.title else "wide")
+    page.run()

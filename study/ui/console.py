@@ -83,7 +83,6 @@ def _state() -> ConsoleState:
 
 def console_page() -> None:
     """Entry point of the console page."""
-    st.set_page_config(layout="wide")  # tables and charts side by side; the rater page stays centred
     st.title("Experimenter console")
     if not require_admin():
         return
@@ -351,13 +350,13 @@ def _monitor_body(name: str) -> None:
                                 "median_time_s": st.column_config.NumberColumn("median_time_s", format="%.1f")})
     if len(snap.items):
         st.altair_chart(_ratings_chart(snap.items, list(snap.raters["condition"])), width="content")
-    cols = st.columns(2)
-    with cols[0]:
+    left, right = st.columns(2)
+    with left:
         st.write("**Condition balance**")
         _show(snap.balance, "monitor_balance",
                      column_config={c: st.column_config.NumberColumn(c, format="%.2f")
                                     for c in ("share", "expected_share", "deviation")})
-    with cols[1]:
+    with right:
         st.write("**Attention checks**")
         _show(snap.attention, "monitor_attention")
     st.write("**Recent activity**")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zlib
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -34,7 +35,6 @@ def run_analysis(df: pd.DataFrame, rules_json: str | None, n_boot: int, seed: in
 
 def dashboard_page() -> None:
     """Entry point of the dashboard page."""
-    st.set_page_config(layout="wide")  # tables and charts side by side; the rater page stays centred
     st.title("Analyst dashboard")
     if not require_admin():
         return
@@ -121,7 +121,7 @@ def _metric_table(metrics: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     return metrics[cols]
 
 
-def _fmt(df: pd.DataFrame) -> dict[str, st.column_config.NumberColumn]:
+def _fmt(df: pd.DataFrame) -> dict[str, Any]:
     return {c: st.column_config.NumberColumn(c, format="%.3f") for c in df.columns if df[c].dtype.kind == "f"}
 
 
@@ -131,9 +131,11 @@ def _table(df: pd.DataFrame, key: str) -> None:
         st.dataframe(df, hide_index=True, column_config=_fmt(df))
 
 
-def _chart(chart: alt.TopLevelMixin | None, key: str) -> None:
+def _chart(chart: Any, key: str) -> None:
     if chart is not None:
-        st.altair_chart(chart, width="content", key=key)
+        # theme=None: drawn as the analysis package styles them (the same as the HTML report);
+        # the Streamlit theme squeezes the point-and-interval charts.
+        st.altair_chart(chart, width="content", theme=None, key=key)
 
 
 def _results(label: str, result: AnalysisResult) -> None:
@@ -190,7 +192,14 @@ def _rair_rsr(result: AnalysisResult, charts: dict[str, alt.TopLevelMixin]) -> N
 def _hybrid(result: AnalysisResult, charts: dict[str, alt.TopLevelMixin]) -> None:
     st.caption("Route each judgment to the AI when its confidence is above a threshold T, else to the human. "
                "Lines: AI only, human only, oracle; diamond: the cross-fitted threshold.")
-    _chart(charts.get("hybrid"), "chart_hybrid")
+    if "hybrid" in charts:
+        # One panel per condition, two a row: the combined chart is wider than the page.
+        conditions = list(result.hybrid["condition"])
+        panels = st.columns(2)
+        for i, cond in enumerate(conditions):
+            with panels[i % 2]:
+                _chart(analysis.hybrid_chart(result.curve[result.curve["condition"] == cond],
+                                             result.hybrid[result.hybrid["condition"] == cond]), f"chart_hybrid_{i}")
     cols = ["condition", "n", "human_only", "ai_only", "oracle", "cv_threshold", "cv_accuracy", "cv_accuracy_ci_low",
             "cv_accuracy_ci_high", "complementarity", "complementarity_ci_low", "complementarity_ci_high",
             "complementary"]
