@@ -9,15 +9,18 @@ rater per condition, and times every Submit in headless Debian chromium:
 - ``settled_ms``: pointer-down on Submit -> Streamlit reports the script run finished.
 
 Both are measured inside the page (``performance.now()``, polled every animation frame),
-so Playwright's own overhead is not counted. Prints one JSON object.
+so Playwright's own overhead is not counted. ``floor_visible_ms`` times a bare Streamlit
+page of the same shape (no database) the same way, right after: what the machine allows
+at that moment, so a busy machine is visible in the figures. Prints one JSON object.
 
-    python benchmarks/bench_rater_latency.py [--items 15] [--raters 4]
+    python benchmarks/bench_rater_latency.py [--items 15] [--raters 4] [--no-floor]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -66,6 +69,64 @@ _SETTLED_JS = """
 """
 
 
+# The floor: a bare Streamlit page of the same shape (progress, claim, 20 paragraphs, a
+# form with per-item widgets) with no database, timed the same way on the same machine.
+_FLOOR_APP = """
+import streamlit as st
+
+def _next():
+    st.session_state["n"] = st.session_state.get("n", 0) + 1
+
+n = st.session_state.get("n", 0)
+with st.container(key="progress"):
+    st.progress(n % 60 / 60, text=f"Item {n + 1}")
+with st.container(key="claim", border=True):
+    st.html(f"<div>Claim number {n}</div>")
+for i in range(20):
+    st.html(f"<div>Paragraph {i} of item {n}</div>")
+with st.form(f"answer-{n}", border=False):
+    st.radio("Is it correct?", ["correct", "incorrect"], index=None, key=f"label-{n}", horizontal=True)
+    st.slider("How sure?", 50, 100, 75, step=5, key=f"confidence-{n}")
+    with st.container(key="submit"):
+        st.form_submit_button("Submit", key=f"submit-{n}", on_click=_next)
+"""
+
+
+def _floor(samples: int) -> list[float]:
+    """Submit -> next page latency of the bare Streamlit page (what this machine allows)."""
+    import subprocess
+
+    from rater_bot import _wait_healthy, free_port
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = Path(tmp) / "floor_app.py"
+        app.write_text(_FLOOR_APP, encoding="utf-8")
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port), "--server.headless", "true",
+             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            _wait_healthy(f"http://127.0.0.1:{port}", proc)
+            with chromium() as browser:
+                page = browser.new_page(viewport={"width": 1100, "height": 1400})
+                bot = RaterBot(page, f"http://127.0.0.1:{port}")
+                page.goto(bot.base_url)
+                page.locator(".st-key-submit button").wait_for()
+                out = []
+                for _ in range(samples):
+                    bot.wait_screen()
+                    before = bot.probe()
+                    page.evaluate(_ARM_JS)
+                    page.locator(".st-key-submit button").click()
+                    out.append(page.wait_for_function(_VISIBLE_JS, arg=before, polling="raf").json_value())
+                return out
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
 def _percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in [0, 100])."""
     ordered = sorted(values)
@@ -105,6 +166,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=15, help="items per rater (demo bank has 64)")
     parser.add_argument("--raters", type=int, default=4, help="raters (balanced over the 4 conditions)")
+    parser.add_argument("--no-floor", action="store_true", help="skip timing the bare Streamlit page")
     args = parser.parse_args(argv)
     problem = browser_problem()
     if problem:
@@ -113,6 +175,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         url = f"sqlite:///{Path(tmp) / 'oversight.db'}"
         prepare_demo(url, items_per_rater=args.items, practice_items=0, attention_checks=0)
         started = time.perf_counter()
+        load_before = round(os.getloadavg()[0], 2)  # other work on the machine shows up in the figures
         samples: list[dict[str, Any]] = []
         with streamlit_server(url) as base, chromium() as browser:
             for n in range(args.raters):
@@ -139,18 +202,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "visible_ms": _summary(visible),
         "settled_ms": _summary([s["settled_ms"] for s in samples]),
         "visible_p95_by_condition": {k: round(_percentile(v, 95), 1) for k, v in sorted(by_condition.items())},
+        "floor_visible_ms": None if args.no_floor else _summary(_floor(30)),
         "target_p95_ms": 300,
         "meets_target": _percentile(visible, 95) < 300,
         "wall_s": round(time.perf_counter() - started, 1),
-        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": _cpus()},
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": _cpus(),
+                    "load_avg_1m_before_after": [load_before, round(os.getloadavg()[0], 2)]},
     }
     print(json.dumps(result, indent=2))
     return result
 
 
 def _cpus() -> int:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 0)
 
 

@@ -197,16 +197,24 @@ def _format_errors(err: ValidationError, origin: str) -> str:
     return "\n".join(lines)
 
 
-def _nul_field(data: Any, path: str = "") -> str | None:
-    """Dotted path of the first string (or key) holding a NUL character, if any."""
+def _nul_field(data: Any, path: str = "", seen: set[int] | None = None) -> str | None:
+    """Dotted path of the first string (or key) holding a NUL character, if any.
+
+    Containers are visited once each: YAML aliases share them, and a "billion laughs"
+    document would otherwise be walked exponentially many times.
+    """
     if isinstance(data, str):
         return (path or "(top level)") if "\x00" in data else None
+    seen = set() if seen is None else seen
+    if id(data) in seen:
+        return None
+    seen.add(id(data))
     items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
     for key, value in items:
         where = f"{path}.{key}" if path else str(key)
         if isinstance(key, str) and "\x00" in key:
             return where
-        found = _nul_field(value, where)
+        found = _nul_field(value, where, seen)
         if found is not None:
             return found
     return None

@@ -193,7 +193,7 @@ def _existing(engine: Engine, study_name: str, external_id: str) -> Enrolment | 
 
 
 def _rater(s: Session, token: str) -> m.Rater:
-    if not token or len(token) > 64:
+    if not token or len(token) > 64 or not token.isprintable():  # PostgreSQL refuses NUL outright
         raise ServiceError("unknown rater")
     rater = s.scalars(select(m.Rater).where(m.Rater.token == token)).one_or_none()
     if rater is None:
@@ -457,10 +457,7 @@ def submit_judgment(
                 return _result(prior.id, prior.label, a, rater, recorded=False)
             _answer_checks(config, label, confidence)
             _ensure_open(s, rater, config, study)
-            # Two-stage trials need the unassisted first answer, except where there is no
-            # assistance to reveal (attention checks, condition ``none``).
-            needs_initial = config.design.two_stage and not a.is_attention_check and a.condition.assistance != "none"
-            if needs_initial and a.initial_label is None:
+            if config.design.two_stage and not a.is_attention_check and a.initial_label is None:
                 raise ServiceError("give your first answer before the final one")
             now = m.utcnow()
             judgment_id = s.execute(insert(m.Judgment).returning(m.Judgment.id).values(

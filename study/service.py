@@ -83,6 +83,8 @@ def content_hash(content: dict[str, Any]) -> str:
 
 
 def _study(session: Session, name: str, *, lock: bool = False) -> m.Study:
+    if "\x00" in name:  # PostgreSQL refuses NUL in text; no study has one in its name
+        raise ServiceError(f"no study named {name!r}")
     stmt = select(m.Study).where(m.Study.name == name)
     if lock and not is_sqlite(session.get_bind()):  # type: ignore[arg-type]
         stmt = stmt.with_for_update()

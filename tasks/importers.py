@@ -260,6 +260,7 @@ def parse_csv(text: str, path: str = "<csv>", labels: list[str] | None = None) -
     col = _Collector(path, labels)
     csv.field_size_limit(MAX_TEXT_CHARS * 20)
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    start = 1  # line where the row being read began (csv errors can report an earlier one)
     try:
         header = reader.fieldnames or []
         missing = [f for f in ("item_id", "claim", "gold_label") if f not in header]
@@ -273,7 +274,7 @@ def parse_csv(text: str, path: str = "<csv>", labels: list[str] | None = None) -
                 col.add(raw, start)
             start = reader.line_num + 1
     except csv.Error as err:
-        col.fail(reader.line_num, "(csv)", f"malformed CSV: {err}")
+        col.fail(max(reader.line_num, start), "(csv)", f"malformed CSV: {err}")
     return col.result()
 
 

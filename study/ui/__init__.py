@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from study.ui.common import RATER_PARAMS
+from study.ui.common import RATER_PARAMS, freeze_startup_heap
 
 __all__ = ["run"]
 
@@ -19,6 +19,7 @@ def run() -> None:
     from study.ui.dashboard import dashboard_page
     from study.ui.rater import rater_page
 
+    freeze_startup_heap()
     rater = st.Page(rater_page, title="Rate items", icon=":material/fact_check:", url_path="rate", default=True)
     if any(p in st.query_params for p in RATER_PARAMS):
         # A rater link: no way to the experimenter pages from here.

@@ -89,6 +89,8 @@ class RaterSession:
     external_id: str
     token: str
     feedback: SubmitResult | None = None
+    feedback_item: tuple[str, str] = ("", "")  # (claim, the rater's answer) shown with the feedback
+    on_screen: tuple[int, str] = (0, "")  # (assignment id, claim) of the item last rendered
     error: str | None = None
     notice: str | None = None
     last_recorded_at: float = 0.0
@@ -227,9 +229,10 @@ def _instructions(session: RaterSession, view: RaterView) -> None:
         st.write(f"**AI assistance in this study:** {ASSISTANCE_KINDS[view.assistance_kind]}.")
         if view.condition_instructions:
             st.html(plain(view.condition_instructions))
-    if view.two_stage and view.assistance_kind != "none":
-        st.write("For each item you first answer on your own; then the AI assistance is shown and you "
-                 "give your final answer, which may be the same or different.")
+    if view.two_stage:
+        shown = "the AI assistance is shown and you" if view.assistance_kind != "none" else "you look again and"
+        st.write(f"For each item you first answer on your own; then {shown} give your final answer, "
+                 "which may be the same or different.")
     if view.n_practice:
         st.write(f"The first {view.n_practice} items are practice: after each you are told the right answer.")
     st.write("A few items check that you are reading carefully: do what they ask.")
@@ -251,7 +254,7 @@ def _progress(view: RaterView, item: ItemView) -> None:
 
 def _item_screen(session: RaterSession, view: RaterView) -> None:
     if session.feedback is not None:
-        _feedback(session)
+        _feedback(session, view)
         return
     item = view.item
     assert item is not None
@@ -259,16 +262,18 @@ def _item_screen(session: RaterSession, view: RaterView) -> None:
     _progress(view, item)
     if item.stage == "practice":
         st.info("Practice item: you will see the right answer after you submit.")
-    _item_body(view, item)
-    two_stage = view.two_stage and item.assistance_kind != "none" and not item.is_attention_check
+    _item_body(session, view, item)
+    # Condition `none` answers twice too: its revisions are the baseline for the others'.
+    two_stage = view.two_stage and not item.is_attention_check
     if two_stage and item.initial_label is None:
         _answer_form(session, view, item, stage="initial")
         return
     if two_stage:
-        st.info(f"Your first answer: {item.initial_label} ({round((item.initial_confidence or 0) * 100)}%). "
-                "Now look at the AI assistance below; you may keep your answer or change it.")
+        look = "at the AI assistance below" if item.assistance_kind != "none" else "at the item again"
+        st.info(f"Your first answer: {_md_escape(item.initial_label or '')} "
+                f"({round((item.initial_confidence or 0) * 100)}%). Now look {look}; you may keep your answer or change it.")
     if view.extra.get("design") == "within":
-        st.caption(f"AI assistance on this item: {ASSISTANCE_KINDS[item.assistance_kind]}.")
+        st.caption(f"AI assistance on this item: {ASSISTANCE_KINDS[item.assistance_kind]}. {_md_escape(item.instructions)}")
     _assistance(session, item)
     _answer_form(session, view, item, stage="final" if two_stage else "only")
 
@@ -282,7 +287,7 @@ def _messages(session: RaterSession) -> None:
         session.error = None
 
 
-def _item_body(view: RaterView, item: ItemView) -> None:
+def _item_body(session: RaterSession, view: RaterView, item: ItemView) -> None:
     with st.container(key="item"):
         if item.context:
             st.caption("Question to the AI")
@@ -290,6 +295,7 @@ def _item_body(view: RaterView, item: ItemView) -> None:
         st.caption("The AI's answer: is it correct?")
         with st.container(border=True, key="claim"):
             st.html(plain(item.claim, css="font-size: 1.15rem; font-weight: 600;"))
+        session.on_screen = (item.assignment_id, item.claim)  # for the practice feedback
         if view.show_sources and item.sources:
             _sources(item)
 
@@ -328,7 +334,8 @@ def _answer_form(session: RaterSession, view: RaterView, item: ItemView, *, stag
         button = "reveal" if stage == "initial" else "submit"
         with st.container(key=button):
             st.form_submit_button(
-                "Submit and show the AI assistance" if stage == "initial" else "Submit",
+                ("Submit and show the AI assistance" if item.assistance_kind != "none" else "Submit first answer")
+                if stage == "initial" else "Submit",
                 key=item_key(button, aid), type="primary",
                 on_click=_on_reveal if stage == "initial" else _on_submit, args=(session, aid, stage),
             )
@@ -396,6 +403,8 @@ def _on_submit(session: RaterSession, assignment_id: int, stage: str) -> None:
     session.submitted.add(assignment_id)
     if result.feedback and result.recorded:
         session.feedback = result
+        claim = session.on_screen[1] if session.on_screen[0] == assignment_id else ""
+        session.feedback_item = (claim, label)
 
 
 def _submit_problem(err: Exception) -> str:
@@ -405,13 +414,19 @@ def _submit_problem(err: Exception) -> str:
     return f"Your answer could not be saved: {text}"
 
 
-def _feedback(session: RaterSession) -> None:
+def _feedback(session: RaterSession, view: RaterView) -> None:
     fb = session.feedback
     assert fb is not None
+    claim, answer = session.feedback_item
+    st.subheader("Practice feedback")
+    if claim:
+        with st.container(border=True):
+            st.html(plain(claim, css="font-weight: 600;"))
+    gold, answer = _md_escape(fb.gold_label or ""), _md_escape(answer)
     if fb.correct:
-        st.success(f"Right: the answer is **{fb.gold_label}**.")
+        st.success(f"Right: the answer is “{gold}”.")
     else:
-        st.warning(f"Not quite: the right answer is **{fb.gold_label}**.")
+        st.warning(f"Not quite: you answered “{answer}”; the right answer is “{gold}”.")
     if st.button("Next", key="next", type="primary"):
         session.feedback = None
         st.rerun()
@@ -428,6 +443,8 @@ def _sources(item: ItemView) -> None:
 
 def _log_expand(session: RaterSession, assignment_id: int, index: str, key: str) -> None:
     # A resent page state (double click) can replay an expansion: log each one once a moment.
+    if not session.token:  # the console's preview renders this page without a rater
+        return
     if st.session_state.get(key) and time.monotonic() - session.expanded.get(key, -1e9) > DOUBLE_CLICK_S:
         session.expanded[key] = time.monotonic()
         raters.log_event(engine(), session.token, "quote_expand", {"quote": index}, assignment_id)
@@ -476,7 +493,7 @@ def _assistance(session: RaterSession, item: ItemView) -> None:
         return
     with st.container(key="assistance"):
         if item.warning:
-            st.warning(item.warning)
+            st.warning(_md_escape(item.warning))
         if item.assistance_kind == "evidence":
             st.subheader("AI-selected evidence")
             st.caption("Quotes an AI picked from the sources. The AI gives no verdict.")
@@ -539,7 +556,7 @@ _DONE_TEXT = {
 def _done_screen(session: RaterSession, view: RaterView) -> None:
     st.subheader(_DONE_TEXT.get(view.status, "This session has ended."))
     if view.completion_code:
-        st.write("Your completion code:")
+        st.write("Your completion code (copy it into the study platform, e.g. Prolific):")
         with st.container(key="completion_code"):
             st.code(view.completion_code, language=None)
     if view.redirect_url:

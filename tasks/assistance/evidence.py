@@ -23,7 +23,7 @@ from tasks.items import Item, Quote
 _APOSTROPHES = frozenset("'\u2019\u2018\u02bc`\u00b4")
 # Sentence end: . ! ? (optionally followed by closing quotes/brackets), then whitespace.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+")
-_MIN_SENTENCE_CHARS = 3
+_MIN_SENTENCE_CHARS = 3  # letters/digits a sentence needs to be a candidate quote
 
 
 class QuoteCheck(NamedTuple):
@@ -102,7 +102,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             a += 1
         while b > a and text[b - 1].isspace():
             b -= 1
-        if b - a >= _MIN_SENTENCE_CHARS:
+        # a span without words ("...", "[...]") could never verify as a quote: drop it
+        if sum(c.isalnum() for c in text[a:b]) >= _MIN_SENTENCE_CHARS:
             out.append((a, b))
     return out
 

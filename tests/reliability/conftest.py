@@ -19,7 +19,8 @@ for extra in (ROOT / "benchmarks", ROOT / "tests" / "browser"):
         sys.path.insert(0, str(extra))
 
 
-def require_browser() -> None:
+@pytest.fixture
+def browser_ready() -> None:
     """Skip (fail under CI=true) when Debian chromium or playwright is missing."""
     import os
 

@@ -82,6 +82,12 @@ def test_split_sentences_gives_spans_of_the_original_text() -> None:
     assert [text[a:b] for a, b in spans] == ["First one.", 'Second "quoted."', "Third?", "Fourth!", "last"]
 
 
+def test_split_sentences_drops_spans_without_words() -> None:
+    # Real Climate-FEVER evidence starts with "... "; such a span would be an unverifiable quote.
+    text = "... there is a strong body of evidence. [...] It is consistent."
+    assert [text[a:b] for a, b in split_sentences(text)] == ["there is a strong body of evidence.", "It is consistent."]
+
+
 def test_split_sentences_keeps_numbers_together() -> None:
     assert [s for s in split_sentences("Warming of 1.5 degrees is likely. Yes.")] == [(0, 33), (34, 38)]
 

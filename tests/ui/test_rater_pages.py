@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from study import models as m
 from study import raters, service
+from study.config import ASSISTANCE_KINDS
 from study.db import get_engine, upgrade
 from study.testing import fixture_items, ready_study, small_config
 
@@ -210,6 +211,23 @@ def test_each_condition_shows_its_assistance_and_completes(app_engine: Engine, k
     assert_one_judgment_per_assignment(app_engine, "alice", condition=kind)
 
 
+def test_within_subjects_items_show_their_own_condition(app_engine: Engine) -> None:
+    ready_study(app_engine, small_config("t", design={"type": "within"}, items_per_rater=8, practice_items=0,
+                                         attention_checks=0))
+    at = play(open_app(study="t", rater="alice"), app_engine, "alice", stop="submit")
+    shown = []
+    while screen(at) == "submit":
+        a, _ = pending(app_engine, "alice")
+        with Session(app_engine) as s:
+            kind = s.get(m.Condition, a.condition_id).assistance
+        assert any(f"AI assistance on this item: {ASSISTANCE_KINDS[kind]}" in c.value for c in at.caption)
+        assert ("assistance" in keys(at)) == (kind != "none")
+        shown.append(kind)
+        answer_item(at, app_engine, "alice")
+    assert set(shown) == set(KINDS)
+    assert_one_judgment_per_assignment(app_engine, "alice")
+
+
 def test_debate_sides_are_counterbalanced_across_raters(app_engine: Engine) -> None:
     ready_study(app_engine, one_condition("debate", practice_items=0, attention_checks=0))
     seen = []
@@ -262,12 +280,14 @@ def test_two_stage_stores_initial_and_final_answers(app_engine: Engine) -> None:
     assert all(j.initial_label is not None for j, _, _ in judgments(app_engine, "alice"))
 
 
-def test_two_stage_without_assistance_asks_once(app_engine: Engine) -> None:
+def test_two_stage_without_assistance_still_asks_twice(app_engine: Engine) -> None:
+    # condition `none` gives the baseline rate of revising an answer with no AI help
     ready_study(app_engine, one_condition("none", practice_items=0, design={"type": "between", "two_stage": True}))
-    at = play(open_app(study="t", rater="alice"), app_engine, "alice", stop="submit")
-    assert "reveal" not in keys(at)
+    at = play(open_app(study="t", rater="alice"), app_engine, "alice", stop="reveal")
+    assert widget(at, "button", "reveal").label == "Submit first answer"
     play(at, app_engine, "alice")
     assert_one_judgment_per_assignment(app_engine, "alice")
+    assert all((j.initial_label is None) == a.is_attention_check for j, a, _ in judgments(app_engine, "alice"))
 
 
 # --------------------------------------------------------------------------- practice, attention, time
