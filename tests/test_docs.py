@@ -59,3 +59,14 @@ def test_codebook_describes_unique_columns() -> None:
     df = codebook()
     assert not df.duplicated(["file", "name"]).any()
     assert all(c.description.endswith(".") for c in CODEBOOK)
+
+
+def test_relative_links_in_docs_exist() -> None:
+    broken = []
+    for md in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", md.read_text()):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (md.parent / target).exists():
+                broken.append(f"{md.name}: {target}")
+    assert broken == []
