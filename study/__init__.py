@@ -18,7 +18,6 @@ from study.raters import (
     submit_judgment,
 )
 from study.service import (
-    AssistanceRow,
     ServiceError,
     add_assistance,
     assistance_status,
@@ -34,7 +33,6 @@ from study.service import (
 )
 
 __all__ = [
-    "AssistanceRow",
     "ConfigError",
     "Enrolment",
     "ItemView",

@@ -7,7 +7,7 @@ pipeline is deterministic for a seed and model, so a resumed run equals a fresh 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -16,7 +16,7 @@ from study import service
 from study.config import AssistanceSettings
 
 if TYPE_CHECKING:
-    from tasks.assistance import AssistanceConfig, AssistanceRecord
+    from tasks.assistance import AssistanceConfig
 
 #: Rows written per transaction (a crash loses at most one batch of work).
 BATCH = 200
@@ -43,22 +43,6 @@ def assistance_config(settings: AssistanceSettings, seed: int) -> AssistanceConf
     )
 
 
-def _rows(records: Iterator[AssistanceRecord]) -> Iterator[service.AssistanceRow]:
-    for r in records:
-        yield service.AssistanceRow(
-            item_id=r.item_id,
-            kind=r.kind,
-            content=r.content,
-            generator=r.generator,
-            model=r.model,
-            model_version=r.model_version,
-            parameters=r.parameters,
-            package_versions=r.package_versions,
-            seed=r.seed,
-            content_hash=r.content_hash,
-        )
-
-
 def generate_for_study(
     engine: Engine, name: str, *, progress: Callable[[int, int], None] | None = None
 ) -> int:
@@ -76,7 +60,7 @@ def generate_for_study(
         items, cfg.labels, assistance_config(cfg.assistance, cfg.seed), skip=skip, progress=progress
     )
     added, batch = 0, []
-    for row in _rows(records):
+    for row in records:
         if (row.item_id, row.kind) not in missing:
             continue
         batch.append(row)

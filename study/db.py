@@ -17,7 +17,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -173,6 +173,72 @@ def _transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+_immediate_engines: dict[int, tuple[Engine, Engine]] = {}
+
+
+def _immediate(engine: Engine) -> Engine:
+    """``engine`` with ``BEGIN IMMEDIATE`` transactions (shares its pool), made once."""
+    hit = _immediate_engines.get(id(engine))
+    if hit is None or hit[0] is not engine:
+        hit = (engine, engine.execution_options(sqlite_begin="IMMEDIATE"))
+        if len(_immediate_engines) > 64:
+            _immediate_engines.clear()
+        _immediate_engines[id(engine)] = hit
+    return hit[1]
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """Like :func:`write_session`, but a Core connection (the rater hot path).
+
+    Same guarantees: SQLite writers queue (:class:`_WriterQueue`) and start with
+    ``BEGIN IMMEDIATE``; commits on success, rolls back on error.
+    """
+    if not is_sqlite(engine):
+        with engine.begin() as conn:
+            yield conn
+        return
+    queue = _writer_queue(engine)
+    if queue is None:
+        with _immediate(engine).begin() as conn:
+            yield conn
+        return
+    with queue.held(), _immediate(engine).begin() as conn:
+        yield conn
+
+
+@contextmanager
+def write_transaction(conn: Connection) -> Iterator[Connection]:
+    """A write transaction on an already checked-out connection (not in a transaction).
+
+    Lets a request read and then write on one pooled connection (one checkout, one
+    pre-ping) with the same guarantees as :func:`write_connection`.
+    """
+    engine = conn.engine
+    if not is_sqlite(engine):
+        with conn.begin():
+            yield conn
+        return
+    queue = _writer_queue(engine)
+    conn.execution_options(sqlite_begin="IMMEDIATE")  # in place, for this checkout only
+    try:
+        if queue is None:
+            with conn.begin():
+                yield conn
+        else:
+            with queue.held(), conn.begin():
+                yield conn
+    finally:
+        conn.execution_options(sqlite_begin="DEFERRED")
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A read transaction on a Core connection (rolled back on close)."""
+    with engine.connect() as conn:
+        yield conn
 
 
 @contextmanager

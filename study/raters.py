@@ -8,19 +8,37 @@ can read or write another rater's data.
 
 from __future__ import annotations
 
+import json
 import secrets
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, case, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from study import models as m
-from study.config import StudyConfig, parse_config
-from study.db import read_session, write_session
-from study.service import ServiceError, StudySnapshot, _study, plan_for_new_rater, study_snapshot
+from study.config import StudyConfig
+from study.db import is_sqlite, read_connection, write_connection, write_session, write_transaction
+from study.service import ServiceError, StudySnapshot, _study, cached_config, plan_for_new_rater, study_snapshot
 
 #: Characters allowed in an external rater id (Prolific ids are 24 hex chars).
 MAX_EXTERNAL_ID = 120
@@ -132,7 +150,7 @@ def enrol(
             again = _find_rater(s, study.id, external_id)
             if again is not None:
                 return Enrolment(again.token, again.id, _condition_key(again), created=False)
-            config = parse_config(study.config)
+            config = cached_config(_url_key(engine), study.id, study.name, json.dumps(study.config, sort_keys=True))
             index = study.enrol_counter
             study.enrol_counter = index + 1
             order, plan, _ = plan_for_new_rater(s, study, config, index)
@@ -140,33 +158,37 @@ def enrol(
             in_condition = s.scalar(
                 select(func.count()).where(m.Rater.study_id == study.id, m.Rater.condition_id == conditions[order[0]].id)
             ) or 0
-            rater = m.Rater(
-                study_id=study.id,
-                external_id=external_id,
-                prolific_pid=prolific_pid,
-                prolific_study_id=prolific_study_id,
-                prolific_session_id=prolific_session_id,
-                token=secrets.token_urlsafe(24),
-                condition_id=conditions[order[0]].id,
-                condition_order=order,
-                debate_flip=bool(in_condition % 2),
-                status="enrolled",
-            )
-            s.add(rater)
-            s.flush()
-            for p in plan:
-                s.add(
-                    m.Assignment(
-                        rater_id=rater.id,
-                        item_pk=p.item_pk,
-                        condition_id=conditions[p.condition_key].id,
-                        position=p.position,
-                        stage=p.stage,
-                        is_attention_check=p.is_attention_check,
-                    )
-                )
-            s.add(m.Event(study_id=study.id, rater_id=rater.id, kind="enrol", payload={"conditions": order}))
-            return Enrolment(rater.token, rater.id, order[0], created=True)
+            # Core inserts (one multi-row INSERT for the assignments): the study's lock
+            # is held for this whole transaction, so it should be short.
+            now = m.utcnow()
+            token = secrets.token_urlsafe(24)
+            rater_id = s.execute(insert(_R).returning(_R.c.id), {
+                "study_id": study.id,
+                "external_id": external_id,
+                "prolific_pid": prolific_pid,
+                "prolific_study_id": prolific_study_id,
+                "prolific_session_id": prolific_session_id,
+                "token": token,
+                "condition_id": conditions[order[0]].id,
+                "condition_order": order,
+                "debate_flip": bool(in_condition % 2),
+                "status": "enrolled",
+                "attention_failures": 0,
+                "enrolled_at": now,
+                "last_seen_at": now,
+                "exit_answers": {},
+            }).scalar_one()
+            s.execute(insert(_A), [{
+                "rater_id": rater_id,
+                "item_pk": p.item_pk,
+                "condition_id": conditions[p.condition_key].id,
+                "position": p.position,
+                "stage": p.stage,
+                "is_attention_check": p.is_attention_check,
+            } for p in plan])
+            s.execute(insert(_E), {"study_id": study.id, "rater_id": rater_id, "kind": "enrol",
+                                   "payload": {"conditions": order}, "created_at": now})
+            return Enrolment(token, rater_id, order[0], created=True)
     except IntegrityError:
         # Another process enrolled the same external id between our check and insert.
         again_ = _existing(engine, study_name, external_id)
@@ -184,12 +206,16 @@ def _condition_key(rater: m.Rater) -> str:
 
 
 def _existing(engine: Engine, study_name: str, external_id: str) -> Enrolment | None:
-    with read_session(engine) as s:
-        study = _study(s, study_name)
-        rater = _find_rater(s, study.id, external_id)
-        if rater is None:
-            return None
-        return Enrolment(rater.token, rater.id, _condition_key(rater), created=False)
+    if "\x00" in study_name:  # PostgreSQL refuses NUL in text; no study has one in its name
+        raise ServiceError(f"no study named {study_name!r}")
+    with read_connection(engine) as conn:
+        row = conn.execute(_Q_EXISTING, {"name": study_name, "ext": external_id}).one_or_none()
+    if row is None:
+        raise ServiceError(f"no study named {study_name!r}")
+    token, rater_id, order = row
+    if rater_id is None:
+        return None
+    return Enrolment(token, rater_id, order[0] if order else "", created=False)
 
 
 def _rater(s: Session, token: str) -> m.Rater:
@@ -213,94 +239,247 @@ def _time_out_if_due(rater: m.Rater, config: StudyConfig, now: datetime) -> bool
     return False
 
 
+# --------------------------------------------------------------------------- hot path
+#
+# ``rater_view`` and ``submit_judgment`` run once per judgment, so they use SQLAlchemy
+# Core statements built once here (compiled once per dialect, then served from the
+# statement cache) and plain rows instead of ORM objects: one query for the rater and
+# study, one for the rater's assignments (progress and current item together), and in
+# ``submit_judgment`` four statements inside the write transaction. Item text, sources
+# and frozen assistance come from a per-process cache (immutable once launched).
+
+_R, _S, _A, _J, _C = (m.Rater.__table__, m.Study.__table__, m.Assignment.__table__,
+                      m.Judgment.__table__, m.Condition.__table__)
+_I, _SRC, _AS, _E = m.Item.__table__, m.Source.__table__, m.Assistance.__table__, m.Event.__table__
+
+_Q_VIEW_RATER = (
+    select(_R.c.id, _R.c.study_id, _R.c.status, _R.c.condition_order, _R.c.debate_flip, _R.c.enrolled_at,
+           _R.c.consented_at.is_not(None), _R.c.started_at.is_not(None), _R.c.exit_answers,
+           _S.c.name, _S.c.title, _S.c.status, _S.c.launched_at, cast(_S.c.config, Text))
+    .join_from(_R, _S, _S.c.id == _R.c.study_id)
+    .where(_R.c.token == bindparam("token", type_=String))
+)
+#: Every assignment of the rater in order, with whether it is judged: progress and
+#: the current (first unjudged) item in one query.
+_Q_VIEW_ASSIGNMENTS = (
+    select(_A.c.id, _A.c.item_pk, _A.c.position, _A.c.stage, _A.c.is_attention_check, _A.c.shown_at.is_(None),
+           _A.c.initial_label, _A.c.initial_confidence, _C.c.key, _C.c.assistance, _J.c.id.is_not(None))
+    .select_from(_A.join(_C, _C.c.id == _A.c.condition_id).outerjoin(_J, _J.c.assignment_id == _A.c.id))
+    .where(_A.c.rater_id == bindparam("rater_id", type_=Integer))
+    .order_by(_A.c.position)
+)
+_Q_ITEM = select(_I.c.item_id, _I.c.claim, _I.c.context, _I.c.gold_label).where(_I.c.id == bindparam("pk", type_=Integer))
+_Q_SOURCES = (select(_SRC.c.title, _SRC.c.text, _SRC.c.url)
+              .where(_SRC.c.item_pk == bindparam("pk", type_=Integer)).order_by(_SRC.c.position))
+_Q_ASSISTANCE = select(cast(_AS.c.content, Text)).where(
+    _AS.c.item_pk == bindparam("pk", type_=Integer), _AS.c.kind == bindparam("kind", type_=String))
+_U_SHOWN = (update(_A).where(_A.c.id == bindparam("aid", type_=Integer), _A.c.shown_at.is_(None))
+            .values(shown_at=bindparam("now", type_=DateTime)))
+_U_TIME_OUT = (update(_R)
+               .where(_R.c.id == bindparam("rid", type_=Integer), _R.c.status.in_(("enrolled", "active")))
+               .values(status="timed_out", finished_at=bindparam("now", type_=DateTime)))
+_Q_PRIOR = select(_J.c.id, _J.c.label).where(_J.c.assignment_id == bindparam("aid", type_=Integer))
+_INS_EVENT = insert(_E)
+_Q_RATER_IDS = select(_R.c.id, _R.c.study_id).where(_R.c.token == bindparam("token", type_=String))
+_Q_EXISTING = (
+    select(_R.c.token, _R.c.id, _R.c.condition_order)
+    .select_from(_S.outerjoin(_R, and_(_R.c.study_id == _S.c.id, _R.c.external_id == bindparam("ext", type_=String))))
+    .where(_S.c.name == bindparam("name", type_=String))
+)
+_U_CONSENT = (update(_R).where(_R.c.id == bindparam("rid", type_=Integer), _R.c.consented_at.is_(None),
+                               _R.c.status == "enrolled")
+              .values(consented_at=bindparam("now", type_=DateTime), status="active"))
+_U_REFUSE = (update(_R).where(_R.c.id == bindparam("rid", type_=Integer), _R.c.consented_at.is_(None),
+                              _R.c.status == "enrolled")
+             .values(status="withdrawn", finished_at=bindparam("now", type_=DateTime)))
+_U_START = (update(_R).where(_R.c.id == bindparam("rid", type_=Integer), _R.c.started_at.is_(None),
+                             _R.c.status == "active")
+            .values(started_at=bindparam("now", type_=DateTime)))
+_INS_JUDGMENT = insert(_J).returning(_J.c.id)
+
+
+def _q_open() -> Any:
+    """Rater + study + the named assignment (if it is the rater's) + any prior judgment."""
+    return (
+        select(_R.c.id, _R.c.study_id, _R.c.status, _R.c.enrolled_at, _R.c.started_at.is_not(None),
+               _R.c.attention_failures, _R.c.finished_at,
+               _S.c.name, _S.c.title, _S.c.status, _S.c.launched_at, cast(_S.c.config, Text),
+               _A.c.id, _A.c.item_pk, _A.c.stage, _A.c.is_attention_check, _A.c.shown_at,
+               _A.c.initial_label, _A.c.initial_confidence, _J.c.id, _J.c.label)
+        .select_from(
+            _R.join(_S, _S.c.id == _R.c.study_id)
+            .outerjoin(_A, and_(_A.c.id == bindparam("aid", type_=Integer), _A.c.rater_id == _R.c.id))
+            .outerjoin(_J, _J.c.assignment_id == _A.c.id)
+        )
+        .where(_R.c.token == bindparam("token", type_=String))
+    )
+
+
+_Q_OPEN = _q_open()
+#: PostgreSQL: lock the rater's row, so two tabs of one rater submit one after the
+#: other (attention-failure count, completion); SQLite's write lock already does.
+_Q_OPEN_LOCKED = _q_open().with_for_update(of=_R)
+
+_a2, _j2 = _A.alias("a2"), _J.alias("j2")
+#: True when the rater has no unjudged assignment left (sees this transaction's insert).
+_ALL_JUDGED = ~exists().where(_a2.c.rater_id == _R.c.id, ~exists().where(_j2.c.assignment_id == _a2.c.id))
+_U_AFTER_ACTIVE = (
+    update(_R).where(_R.c.id == bindparam("rid", type_=Integer))
+    .values(attention_failures=bindparam("failures", type_=Integer),
+            last_seen_at=bindparam("now", type_=DateTime),
+            status=case((_ALL_JUDGED, "completed"), else_=_R.c.status),
+            finished_at=case((_ALL_JUDGED, bindparam("now", type_=DateTime)), else_=_R.c.finished_at))
+    .returning(_R.c.status)
+)
+_U_AFTER_FINAL = (
+    update(_R).where(_R.c.id == bindparam("rid", type_=Integer))
+    .values(attention_failures=bindparam("failures", type_=Integer), last_seen_at=bindparam("now", type_=DateTime),
+            status=bindparam("new_status", type_=String), finished_at=bindparam("now", type_=DateTime))
+    .returning(_R.c.status)
+)
+
+_URL_KEYS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def _url_key(engine: Engine) -> str:
+    key = _URL_KEYS.get(engine)
+    if key is None:
+        key = _URL_KEYS[engine] = str(engine.url)
+    return key
+
+
+#: Item text/sources and assistance JSON of launched studies, per process. Items can
+#: only be imported into draft studies and assistance is frozen at launch, so an entry
+#: never goes stale; the key includes the database URL, study id and launch time
+#: (a re-created database with reused ids has another launch time).
+_CONTENT_CACHE: dict[tuple[Any, ...], Any] = {}
+_CONTENT_CACHE_SIZE = 8192
+
+
+def _cache_put(key: tuple[Any, ...], value: Any) -> None:
+    if len(_CONTENT_CACHE) >= _CONTENT_CACHE_SIZE:
+        _CONTENT_CACHE.clear()
+    _CONTENT_CACHE[key] = value
+
+
+def _item_content(conn: Connection, stamp: tuple[Any, ...] | None, item_pk: int) -> tuple[str, str, str | None, str, tuple[tuple[str, str, str | None], ...]]:
+    """(item_id, claim, context, gold_label, sources) of an item."""
+    key = (*stamp, "item", item_pk) if stamp else None
+    hit = _CONTENT_CACHE.get(key) if key else None
+    if hit is None:
+        row = conn.execute(_Q_ITEM, {"pk": item_pk}).one()
+        sources = tuple(tuple(r) for r in conn.execute(_Q_SOURCES, {"pk": item_pk}))
+        hit = (row[0], row[1], row[2], row[3], sources)
+        if key:
+            _cache_put(key, hit)
+    return hit
+
+
+def _gold_label(conn: Connection, stamp: tuple[Any, ...] | None, item_pk: int) -> str:
+    key = (*stamp, "item", item_pk) if stamp else None
+    hit = _CONTENT_CACHE.get(key) if key else None
+    if hit is not None:
+        return hit[3]
+    return str(conn.execute(select(_I.c.gold_label).where(_I.c.id == item_pk)).scalar_one())
+
+
+def _assistance_json(conn: Connection, stamp: tuple[Any, ...] | None, item_pk: int, kind: str) -> str | None:
+    key = (*stamp, "assist", item_pk, kind) if stamp else None
+    if key and key in _CONTENT_CACHE:
+        return _CONTENT_CACHE[key]
+    text_ = conn.execute(_Q_ASSISTANCE, {"pk": item_pk, "kind": kind}).scalar_one_or_none()
+    if key:
+        _cache_put(key, text_)
+    return text_
+
+
+def _stamp(engine: Engine, study_id: int, launched_at: datetime | None) -> tuple[Any, ...] | None:
+    """Cache key prefix for a launched study's immutable content (None: do not cache)."""
+    return (_url_key(engine), study_id, launched_at) if launched_at is not None else None
+
+
+def _check_token(token: str) -> None:
+    if not token or not isinstance(token, str) or len(token) > 64 or not token.isprintable():
+        raise ServiceError("unknown rater")  # PostgreSQL refuses NUL outright
+
+
 def rater_view(engine: Engine, token: str, *, mark_shown: bool = True) -> RaterView:
     """The rater's current screen; records when the current item was first shown.
 
     The view is read in a read transaction; the only writes (the first-shown time,
     a time-out) are short transactions of their own, so showing an item holds
-    SQLite's single write lock for two statements rather than the whole page.
+    SQLite's single write lock for two statements rather than the whole page. All
+    run on one pooled connection.
     """
-    with read_session(engine) as s:
-        rater = _rater(s, token)
-        study = study_snapshot(s, rater.study_id)
-        now = m.utcnow()
-        due = rater.status in ("enrolled", "active") and now > _deadline(rater, study.config)
-        if not due:
-            view, current = _build_view(s, study, study.config, rater, now)
-    if due:
-        with write_session(engine) as s:
-            rater = _rater(s, token)
-            study = study_snapshot(s, rater.study_id)
-            if _time_out_if_due(rater, study.config, now):
-                s.add(m.Event(study_id=study.id, rater_id=rater.id, kind="timed_out"))
-            view, current = _build_view(s, study, study.config, rater, now)
-    if mark_shown and view.screen == "item" and current is not None and current.shown_at is None:
-        with write_session(engine) as s:
-            first = s.execute(
-                update(m.Assignment)
-                .where(m.Assignment.id == current.id, m.Assignment.shown_at.is_(None))
-                .values(shown_at=now)
-            ).rowcount
-            if first:  # another tab may have shown it a moment ago
-                s.execute(insert(m.Event).values(study_id=study.id, rater_id=rater.id, assignment_id=current.id,
-                                                 kind="item_shown", payload={}, created_at=now))
+    _check_token(token)
+    now = m.utcnow()
+    with engine.connect() as conn:
+        view, current, rater_id, study_id = _read_view(conn, token, now)
+        if view is None:  # past the time limit while enrolled/active: record the time-out
+            with write_transaction(conn):
+                if conn.execute(_U_TIME_OUT, {"rid": rater_id, "now": now}).rowcount:
+                    conn.execute(_INS_EVENT, {"study_id": study_id, "rater_id": rater_id, "kind": "timed_out",
+                                              "payload": {}, "created_at": now})
+            view, current, _, _ = _read_view(conn, token, now, allow_due=True)
+            assert view is not None
+        if mark_shown and current is not None:
+            with write_transaction(conn):
+                if conn.execute(_U_SHOWN, {"aid": current, "now": now}).rowcount:  # another tab may have shown it
+                    conn.execute(_INS_EVENT, {"study_id": study_id, "rater_id": rater_id, "assignment_id": current,
+                                              "kind": "item_shown", "payload": {}, "created_at": now})
     return view
 
 
-def _screen(rater: m.Rater, current: m.Assignment | None, study: StudySnapshot) -> str:
-    if rater.status in ("completed", "failed_attention", "timed_out", "withdrawn"):
-        return "exit" if rater.status == "completed" and not rater.exit_answers else "done"
-    if study.status != "live":
-        return "closed"
-    if rater.consented_at is None:
-        return "consent"
-    if rater.started_at is None:
-        return "instructions"
-    return "item" if current is not None else "exit"
+def _read_view(
+    conn: Connection, token: str, now: datetime, *, allow_due: bool = False
+) -> tuple[RaterView | None, int | None, int, int]:
+    """(view, id of the shown item if not yet marked shown, rater id, study id).
 
-
-def _unjudged(rater_id: int) -> Any:
-    """The rater's assignments that have no judgment yet."""
-    return (
-        select(m.Assignment)
-        .outerjoin(m.Judgment, m.Judgment.assignment_id == m.Assignment.id)
-        .where(m.Assignment.rater_id == rater_id, m.Judgment.id.is_(None))
-    )
-
-
-def _progress(s: Session, rater_id: int) -> tuple[int, int, int]:
-    """(assignments, judged, practice assignments) in one query."""
-    total, judged, practice = s.execute(
-        select(func.count(m.Assignment.id), func.count(m.Judgment.id),
-               func.coalesce(func.sum(case((m.Assignment.stage == "practice", 1), else_=0)), 0))
-        .select_from(m.Assignment)
-        .outerjoin(m.Judgment, m.Judgment.assignment_id == m.Assignment.id)
-        .where(m.Assignment.rater_id == rater_id)
-    ).one()
-    return int(total), int(judged), int(practice)
-
-
-def _build_view(
-    s: Session, study: StudySnapshot, config: StudyConfig, rater: m.Rater, now: datetime
-) -> tuple[RaterView, m.Assignment | None]:
-    """The view, and the current (first unjudged) assignment."""
-    total, judged, n_practice = _progress(s, rater.id)
-    current = s.scalars(
-        _unjudged(rater.id).order_by(m.Assignment.position).limit(1)
-        .options(joinedload(m.Assignment.item).selectinload(m.Item.sources), joinedload(m.Assignment.condition))
-    ).first()
-    screen = _screen(rater, current, study)
-    cond = config.condition(_condition_key(rater)) if rater.condition_order else config.conditions[0]
-    item_view = None
-    if screen == "item" and current is not None:
-        item_view = _item_view(s, config, rater, current)
-    code = _code(config, rater.status)
-    left = max(0, int((_deadline(rater, config) - now).total_seconds()))
-    return RaterView(
-        study_name=study.name,
-        study_title=study.title,
+    ``view`` is None when the rater is past the time limit but not yet timed out.
+    Reads in one transaction on ``conn`` (ended before returning).
+    """
+    engine = conn.engine
+    with conn.begin():
+        row = conn.execute(_Q_VIEW_RATER, {"token": token}).one_or_none()
+        if row is None:
+            raise ServiceError("unknown rater")
+        (rater_id, study_id, status, condition_order, debate_flip, enrolled_at, consented, started, exit_answers,
+         name, title, study_status, launched_at, config_text) = row
+        config = cached_config(_url_key(engine), study_id, name, config_text)
+        deadline = enrolled_at + timedelta(minutes=config.time_limit_minutes)
+        in_progress = status in ("enrolled", "active")
+        if in_progress and now > deadline and not allow_due:
+            return None, None, rater_id, study_id
+        rows = conn.execute(_Q_VIEW_ASSIGNMENTS, {"rater_id": rater_id}).all()
+        total, judged, n_practice, current = len(rows), 0, 0, None
+        for a in rows:
+            if a[10]:
+                judged += 1
+            elif current is None:
+                current = a
+            if a[3] == "practice":
+                n_practice += 1
+        if status in m.FINAL_RATER_STATUSES:
+            screen = "exit" if status == "completed" and not exit_answers else "done"
+        elif study_status != "live":
+            screen = "closed"
+        elif not consented:
+            screen = "consent"
+        elif not started:
+            screen = "instructions"
+        else:
+            screen = "item" if current is not None else "exit"
+        item_view = None
+        if screen == "item" and current is not None:
+            item_view = _item_view_row(conn, _stamp(engine, study_id, launched_at), config, bool(debate_flip), current)
+    cond = config.condition(condition_order[0]) if condition_order else config.conditions[0]
+    code = _code(config, status)
+    left = max(0, int((deadline - now).total_seconds()))
+    view = RaterView(
+        study_name=name,
+        study_title=title,
         screen=screen,
-        status=rater.status,
+        status=status,
         condition=cond.key,
         assistance_kind=cond.assistance,
         condition_instructions=cond.instructions,
@@ -317,9 +496,11 @@ def _build_view(
         completion_code=code,
         redirect_url=(config.completion.redirect_url.replace("{code}", code) if code and config.completion.redirect_url else None),
         consent_text=config.consent_text,
-        seconds_left=left if rater.status in ("enrolled", "active") else None,
+        seconds_left=left if status in ("enrolled", "active") else None,
         extra={"design": config.design.type},
-    ), current
+    )
+    unshown = current[0] if item_view is not None and current is not None and current[5] else None
+    return view, unshown, rater_id, study_id
 
 
 def _code(config: StudyConfig, status: str) -> str | None:
@@ -330,33 +511,33 @@ def _code(config: StudyConfig, status: str) -> str | None:
     }.get(status)
 
 
-def _item_view(s: Session, config: StudyConfig, rater: m.Rater, a: m.Assignment) -> ItemView:
-    item = a.item
-    cond = a.condition
+def _item_view_row(conn: Connection, stamp: tuple[Any, ...] | None, config: StudyConfig, debate_flip: bool, a: Any) -> ItemView:
+    (aid, item_pk, position, stage, is_check, _unshown, initial_label, initial_confidence, cond_key, kind, _judged) = a
+    item_id, claim, context, _gold, sources = _item_content(conn, stamp, item_pk)
     try:
-        cond_config = config.condition(cond.key)
+        cond_config = config.condition(cond_key)
     except KeyError:  # a condition row the config no longer names
         cond_config = None
     assistance = None
-    if cond.assistance != "none" and not a.is_attention_check:
-        row = s.scalars(select(m.Assistance).where(m.Assistance.item_pk == item.id, m.Assistance.kind == cond.assistance)).one_or_none()
-        assistance = dict(row.content) if row is not None else None
-        if assistance is not None and cond.assistance == "debate" and rater.debate_flip:
-            assistance = {**assistance, "sides": list(reversed(assistance.get("sides", [])))}
+    if kind != "none" and not is_check:
+        text_ = _assistance_json(conn, stamp, item_pk, kind)
+        assistance = json.loads(text_) if text_ is not None else None  # a fresh copy every time
+        if isinstance(assistance, dict) and kind == "debate" and debate_flip:
+            assistance["sides"] = list(reversed(assistance.get("sides", [])))
     return ItemView(
-        assignment_id=a.id,
-        item_id=item.item_id,
-        position=a.position,
-        stage=a.stage,
-        is_attention_check=a.is_attention_check,
-        claim=item.claim,
-        context=item.context,
-        sources=[{"title": src.title, "text": src.text, "url": src.url} for src in item.sources],
-        condition=cond.key,
-        assistance_kind=cond.assistance,
+        assignment_id=aid,
+        item_id=item_id,
+        position=position,
+        stage=stage,
+        is_attention_check=bool(is_check),
+        claim=claim,
+        context=context,
+        sources=[{"title": t, "text": x, "url": u} for t, x, u in sources],
+        condition=cond_key,
+        assistance_kind=kind,
         assistance=assistance,
-        initial_label=a.initial_label,
-        initial_confidence=a.initial_confidence,
+        initial_label=initial_label,
+        initial_confidence=initial_confidence,
         instructions=cond_config.instructions if cond_config else "",
         warning=cond_config.warning if cond_config else "",
     )
@@ -364,25 +545,32 @@ def _item_view(s: Session, config: StudyConfig, rater: m.Rater, a: m.Assignment)
 
 def consent(engine: Engine, token: str, agreed: bool = True) -> None:
     """Record consent (or its refusal, which withdraws the rater)."""
-    with write_session(engine) as s:
-        rater = _rater(s, token)
-        if rater.consented_at is None and rater.status == "enrolled":
-            if agreed:
-                rater.consented_at = m.utcnow()
-                rater.status = "active"
-            else:
-                rater.status = "withdrawn"
-                rater.finished_at = m.utcnow()
-            s.add(m.Event(study_id=rater.study_id, rater_id=rater.id, kind="consent", payload={"agreed": agreed}))
+    _check_token(token)
+    now = m.utcnow()
+    with write_connection(engine) as conn:
+        rater_id, study_id = _rater_ids(conn, token)
+        stmt = _U_CONSENT if agreed else _U_REFUSE
+        if conn.execute(stmt, {"rid": rater_id, "now": now}).rowcount:
+            conn.execute(_INS_EVENT, {"study_id": study_id, "rater_id": rater_id, "kind": "consent",
+                                      "payload": {"agreed": bool(agreed)}, "created_at": now})
 
 
 def start(engine: Engine, token: str) -> None:
     """The rater has read the instructions."""
-    with write_session(engine) as s:
-        rater = _rater(s, token)
-        if rater.started_at is None and rater.status == "active":
-            rater.started_at = m.utcnow()
-            s.add(m.Event(study_id=rater.study_id, rater_id=rater.id, kind="start"))
+    _check_token(token)
+    now = m.utcnow()
+    with write_connection(engine) as conn:
+        rater_id, study_id = _rater_ids(conn, token)
+        if conn.execute(_U_START, {"rid": rater_id, "now": now}).rowcount:
+            conn.execute(_INS_EVENT, {"study_id": study_id, "rater_id": rater_id, "kind": "start",
+                                      "payload": {}, "created_at": now})
+
+
+def _rater_ids(conn: Connection, token: str) -> tuple[int, int]:
+    row = conn.execute(_Q_RATER_IDS, {"token": token}).one_or_none()
+    if row is None:
+        raise ServiceError("unknown rater")
+    return row[0], row[1]
 
 
 def _answer_checks(config: StudyConfig, label: str, confidence: float) -> None:
@@ -446,70 +634,127 @@ def submit_judgment(
 
     A second submission for the same assignment (double click, resent form, second
     tab) returns the first judgment with ``recorded=False`` and changes nothing.
+
+    One write transaction of four statements: the joined ownership/state read (which
+    locks the rater's row on PostgreSQL), ``INSERT ... RETURNING`` of the judgment,
+    one ``UPDATE`` of the rater (attention failures, completion when nothing is left
+    unjudged, last seen), and the events in one insert.
     """
+    _check_token(token)
     try:
-        with write_session(engine) as s:
-            rater, a, config, study = _open_assignment(s, token, assignment_id)
-            prior = s.execute(
-                select(m.Judgment.id, m.Judgment.label).where(m.Judgment.assignment_id == a.id)
-            ).one_or_none()
-            if prior is not None:
-                return _result(prior.id, prior.label, a, rater, recorded=False)
-            _answer_checks(config, label, confidence)
-            _ensure_open(s, rater, config, study)
-            if config.design.two_stage and not a.is_attention_check and a.initial_label is None:
-                raise ServiceError("give your first answer before the final one")
+        assignment_id = int(assignment_id)
+    except (TypeError, ValueError):
+        raise ServiceError("that item is not assigned to you") from None
+    timed_out = False
+    try:
+        with write_connection(engine) as conn:
+            q = _Q_OPEN if is_sqlite(engine) else _Q_OPEN_LOCKED
+            row = _open_row(conn, q, token, assignment_id)
+            (rater_id, study_id, status, enrolled_at, started, failures, _finished, name, _title, study_status,
+             launched_at, config_text, aid, item_pk, stage, is_check, shown_at, initial_label, initial_confidence,
+             prior_id, prior_label) = row
+            stamp = _stamp(engine, study_id, launched_at)
+            if prior_id is not None:
+                return _result_of(prior_id, prior_label, stage, _gold_label(conn, stamp, item_pk), status, recorded=False)
+            config = cached_config(_url_key(engine), study_id, name, config_text)
             now = m.utcnow()
-            judgment_id = s.execute(insert(m.Judgment).returning(m.Judgment.id).values(
-                assignment_id=a.id,
-                rater_id=rater.id,
-                item_pk=a.item_pk,
-                label=label,
-                confidence=float(confidence),
-                initial_label=a.initial_label,
-                initial_confidence=a.initial_confidence,
-                time_ms=int(((now - (a.shown_at or now)).total_seconds()) * 1000),
-                active_ms=active_ms,
-                client_submitted_at=client_submitted_at,
-                submitted_at=now,
-                submission_key=submission_key,
-            )).scalar_one()
-            _after_judgment(s, rater, a, config, label, now)
-            return _result(judgment_id, label, a, rater, recorded=True)
+            refusal = _refusal(config, label, confidence, now, status, enrolled_at, started, study_status,
+                               is_check, initial_label)
+            if refusal is not None:
+                # On PostgreSQL the row lock may have waited for another tab of this rater,
+                # whose judgment the joined read (an older snapshot) did not see: a
+                # duplicate gets the first judgment back, as without the race.
+                prior = conn.execute(_Q_PRIOR, {"aid": aid}).one_or_none()
+                if prior is not None:
+                    return _result_of(prior[0], prior[1], stage, _gold_label(conn, stamp, item_pk), status,
+                                      recorded=False)
+                if refusal != "time limit exceeded":
+                    raise ServiceError(refusal)
+                conn.execute(_U_TIME_OUT, {"rid": rater_id, "now": now})  # a fact worth keeping: commit it
+                timed_out = True
+            else:
+                gold = _gold_label(conn, stamp, item_pk)
+                judgment_id = conn.execute(_INS_JUDGMENT, {
+                    "assignment_id": aid,
+                    "rater_id": rater_id,
+                    "item_pk": item_pk,
+                    "label": label,
+                    "confidence": float(confidence),
+                    "initial_label": initial_label,
+                    "initial_confidence": initial_confidence,
+                    "time_ms": int(((now - (shown_at or now)).total_seconds()) * 1000),
+                    "active_ms": active_ms,
+                    "client_submitted_at": client_submitted_at,
+                    "submitted_at": now,
+                    "submission_key": submission_key,
+                }).scalar_one()
+                kind = "judgment"
+                new_status = status
+                if is_check and label != gold:
+                    failures += 1
+                    kind = "attention_failed"
+                    if failures > config.max_attention_failures:
+                        new_status = "failed_attention"
+                if new_status == "active":
+                    final = conn.execute(_U_AFTER_ACTIVE, {"rid": rater_id, "failures": failures, "now": now}).scalar_one()
+                else:
+                    final = conn.execute(_U_AFTER_FINAL, {"rid": rater_id, "failures": failures, "now": now,
+                                                          "new_status": new_status}).scalar_one()
+                events = [{"study_id": study_id, "rater_id": rater_id, "assignment_id": aid, "kind": kind,
+                           "payload": {}, "created_at": now}]
+                if final == "completed":
+                    events.append({"study_id": study_id, "rater_id": rater_id, "assignment_id": None,
+                                   "kind": "completed", "payload": {}, "created_at": now})
+                conn.execute(_INS_EVENT, events)
+                return _result_of(judgment_id, label, stage, gold, final, recorded=True)
     except IntegrityError:
         # A concurrent duplicate (another tab) won the unique constraint.
-        with read_session(engine) as s:
-            rater, a, _, _ = _open_assignment(s, token, assignment_id)
-            prior = s.execute(select(m.Judgment.id, m.Judgment.label).where(m.Judgment.assignment_id == a.id)).one()
-            return _result(prior.id, prior.label, a, rater, recorded=False)
+        with read_connection(engine) as conn:
+            row = _open_row(conn, _Q_OPEN, token, assignment_id)
+            if row[19] is None:
+                raise
+            stamp = _stamp(engine, row[1], row[10])
+            return _result_of(row[19], row[20], row[14], _gold_label(conn, stamp, row[13]), row[2], recorded=False)
+    assert timed_out
+    raise ServiceError("time limit exceeded")
 
 
-def _after_judgment(s: Session, rater: m.Rater, a: m.Assignment, config: StudyConfig, label: str, now: datetime) -> None:
-    kind = "judgment"
-    if a.is_attention_check and label != a.item.gold_label:
-        rater.attention_failures += 1
-        kind = "attention_failed"
-        if rater.attention_failures > config.max_attention_failures:
-            rater.status, rater.finished_at = "failed_attention", now
-    s.execute(insert(m.Event).values(study_id=rater.study_id, rater_id=rater.id, assignment_id=a.id, kind=kind,
-                                     payload={}, created_at=now))
-    left = s.scalar(select(func.count()).select_from(_unjudged(rater.id).subquery())) or 0
-    if rater.status == "active" and left == 0:
-        rater.status, rater.finished_at = "completed", now
-        s.add(m.Event(study_id=rater.study_id, rater_id=rater.id, kind="completed"))
-    rater.last_seen_at = now
+def _refusal(config: StudyConfig, label: str, confidence: float, now: datetime, status: str, enrolled_at: datetime,
+             started: bool, study_status: str, is_check: bool, initial_label: str | None) -> str | None:
+    """Why this answer cannot be recorded (None: it can), checked in the original order."""
+    try:
+        _answer_checks(config, label, confidence)
+    except ServiceError as err:
+        return str(err)
+    if status in ("enrolled", "active") and now > enrolled_at + timedelta(minutes=config.time_limit_minutes):
+        return "time limit exceeded"
+    if status != "active" or not started:
+        return f"no more answers accepted (status {status})"
+    if study_status != "live":
+        return f"study is {study_status}"
+    if config.design.two_stage and not is_check and initial_label is None:
+        return "give your first answer before the final one"
+    return None
 
 
-def _result(judgment_id: int, label: str, a: m.Assignment, rater: m.Rater, *, recorded: bool) -> SubmitResult:
-    practice = a.stage == "practice"
-    gold = a.item.gold_label
+def _open_row(conn: Connection, query: Any, token: str, assignment_id: int) -> Any:
+    row = conn.execute(query, {"token": token, "aid": assignment_id}).one_or_none()
+    if row is None:
+        raise ServiceError("unknown rater")
+    if row[12] is None:
+        raise ServiceError("that item is not assigned to you")
+    return row
+
+
+def _result_of(judgment_id: int, label: str, stage: str, gold: str, status: str, *, recorded: bool) -> SubmitResult:
+    practice = stage == "practice"
     return SubmitResult(
         recorded=recorded,
         judgment_id=judgment_id,
         correct=(label == gold) if practice else None,
         gold_label=gold if practice else None,
         feedback=practice,
-        status=rater.status,
+        status=status,
     )
 
 

@@ -31,11 +31,12 @@ from study.assignment import (
 )
 from study.config import StudyConfig, parse_config
 from study.db import is_sqlite, read_session, write_session
+from tasks.assistance.pipeline import AssistanceRecord
 from tasks.importers import ItemBankError, RowError
 from tasks.items import Item
 
 __all__ = [
-    "AssistanceRow",
+    "AssistanceRecord",
     "ServiceError",
     "StudyFull",
     "StudySnapshot",
@@ -55,28 +56,6 @@ __all__ = [
 
 class ServiceError(RuntimeError):
     """A request the study cannot honour (unknown study, wrong state, bad answer...)."""
-
-
-@dataclass(frozen=True)
-class AssistanceRow:
-    """Assistance to store for one item and kind, with provenance."""
-
-    item_id: str
-    kind: str
-    content: dict[str, Any]
-    generator: str
-    model: str = ""
-    model_version: str = ""
-    parameters: dict[str, Any] | None = None
-    package_versions: dict[str, Any] | None = None
-    seed: int = 0
-    content_hash: str | None = None
-
-
-def content_hash(content: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON (sorted keys, no spaces) of assistance content."""
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 # --------------------------------------------------------------------------- studies
@@ -120,14 +99,23 @@ def study_snapshot(session: Session, study_id: int) -> StudySnapshot:
     if row is None:
         raise ServiceError(f"no study with id {study_id}")
     name, title, status, text = row
-    key = (str(session.get_bind().url), study_id, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return StudySnapshot(study_id, name, title, status, cached_config(str(session.get_bind().url), study_id, name, text))
+
+
+def cached_config(url: str, study_id: int, name: str, text: str) -> StudyConfig:
+    """The validated config for a study's stored config JSON ``text`` (cached per process).
+
+    Keyed by (database URL, study id, sha256 of ``text``), so an edited config is
+    validated afresh; used by :func:`study_snapshot` and the rater hot path.
+    """
+    key = (url, study_id, hashlib.sha256(text.encode("utf-8")).hexdigest())
     config = _CONFIG_CACHE.get(key)
     if config is None:
         config = parse_config(json.loads(text), f"study {name}")
         if len(_CONFIG_CACHE) >= _CONFIG_CACHE_SIZE:
             _CONFIG_CACHE.clear()
         _CONFIG_CACHE[key] = config
-    return StudySnapshot(study_id, name, title, status, config)
+    return config
 
 
 def create_study(engine: Engine, config: StudyConfig) -> int:
@@ -287,7 +275,7 @@ def assistance_status(engine: Engine, name: str) -> dict[str, int]:
         return {kind: int(n) for kind, n in rows}
 
 
-def add_assistance(engine: Engine, name: str, rows: Iterable[AssistanceRow]) -> int:
+def add_assistance(engine: Engine, name: str, rows: Iterable[AssistanceRecord]) -> int:
     """Freeze assistance rows (draft studies only). Existing (item, kind) rows are kept.
 
     Returns how many rows were added.
@@ -322,7 +310,7 @@ def add_assistance(engine: Engine, name: str, rows: Iterable[AssistanceRow]) -> 
                     parameters=row.parameters or {},
                     package_versions=row.package_versions or {},
                     seed=row.seed,
-                    content_hash=row.content_hash or content_hash(row.content),
+                    content_hash=row.content_hash,
                 )
             )
             added += 1

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from study import service
 from study.config import StudyConfig, parse_config
+from tasks.assistance.pipeline import AssistanceRecord, content_hash
 from tasks.items import Item, Source
 
 
@@ -47,7 +48,7 @@ def _quote(item: Item) -> dict[str, object]:
             "start": 0, "end": len(text), "score": 1.0}
 
 
-def fixture_assistance_rows(items: list[Item], labels: list[str], *, seed: int = 0, ai_accuracy: float = 0.75) -> list[service.AssistanceRow]:
+def fixture_assistance_rows(items: list[Item], labels: list[str], *, seed: int = 0, ai_accuracy: float = 0.75) -> list[AssistanceRecord]:
     """Assistance rows of every kind for ``items`` (AI right with prob. ``ai_accuracy``)."""
     rng = random.Random(seed)
     rows = []
@@ -68,8 +69,11 @@ def fixture_assistance_rows(items: list[Item], labels: list[str], *, seed: int =
             ]},
         }
         for kind, content in contents.items():
-            rows.append(service.AssistanceRow(item_id=it.item_id, kind=kind, content=content, generator="fixture",
-                                              model="fixture", parameters={"ai_accuracy": ai_accuracy}, seed=seed))
+            rows.append(AssistanceRecord(
+                item_id=it.item_id, kind=kind, content=content, generator="fixture", model="fixture",
+                model_version="", parameters={"ai_accuracy": ai_accuracy}, seed=seed, package_versions={},
+                content_hash=content_hash(content),
+            ))
     return rows
 
 

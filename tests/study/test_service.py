@@ -14,7 +14,7 @@ from study import raters, service
 from study.assignment import StudyFull
 from study.config import parse_config
 from study.db import read_session, write_session
-from study.testing import fixture_items, ready_study, small_config
+from study.testing import fixture_assistance_rows, fixture_items, ready_study, small_config
 from tasks.importers import ItemBankError
 
 
@@ -281,7 +281,8 @@ def test_closed_study_refuses_raters(engine: Engine) -> None:
 def test_assistance_frozen_after_launch(engine: Engine) -> None:
     ready_study(engine, small_config())
     with pytest.raises(service.ServiceError, match="frozen"):
-        service.add_assistance(engine, "t", [service.AssistanceRow("item-000", "verdict", {"label": "correct", "confidence": 0.9}, "x")])
+        rows = fixture_assistance_rows(fixture_items(1), ["correct", "incorrect"])
+        service.add_assistance(engine, "t", rows[:1])
     with pytest.raises(service.ServiceError, match="draft"):
         service.import_items(engine, "t", fixture_items(30)[24:25])
 
