@@ -26,23 +26,10 @@ GOLD = {"SUPPORTS": "correct", "REFUTES": "incorrect"}
 
 
 def load_items(path: Path, limit: int | None) -> list:
-    from tasks.items import Item, Source
+    """SUPPORTS/REFUTES claims through the official Climate-FEVER adapter."""
+    from tasks.importers import read_item_bank
 
-    items = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            if row["claim_label"] not in GOLD:
-                continue
-            sources = [Source(title=ev["article"], text=ev["evidence"]) for ev in row["evidences"]]
-            items.append(
-                Item(
-                    item_id=f"cf-{row['claim_id']}",
-                    claim=row["claim"],
-                    gold_label=GOLD[row["claim_label"]],
-                    sources=sources,
-                )
-            )
+    items = list(read_item_bank(path, "climate-fever", labels=["correct", "incorrect"]))
     return items[:limit] if limit else items
 
 

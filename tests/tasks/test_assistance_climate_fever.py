@@ -5,13 +5,13 @@ Skips when ../shared/datasets/climate-fever.jsonl is absent (a clone without it 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from tasks.assistance import AssistanceConfig, Encoder, generate_assistance, normalise, verdict_report
-from tasks.items import Item, Source
+from tasks.importers import read_item_bank
+from tasks.items import Item
 
 DATASET = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "climate-fever.jsonl"
 GOLD = {"SUPPORTS": "correct", "REFUTES": "incorrect"}
@@ -19,26 +19,10 @@ LABELS = ["correct", "incorrect"]
 
 
 def climate_fever_items(limit: int) -> list[Item]:
-    """Local stand-in for the official adapter: SUPPORTS/REFUTES claims, evidence as sources."""
+    """The first ``limit`` SUPPORTS/REFUTES claims, through the official adapter."""
     if not DATASET.exists():
         pytest.skip(f"Climate-FEVER dataset not found at {DATASET} (expected in ../shared/datasets)")
-    items = []
-    with open(DATASET, encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            if row["claim_label"] in GOLD:
-                sources = [Source(title=ev["article"], text=ev["evidence"]) for ev in row["evidences"]]
-                items.append(
-                    Item(
-                        item_id=f"cf-{row['claim_id']}",
-                        claim=row["claim"],
-                        gold_label=GOLD[row["claim_label"]],
-                        sources=sources,
-                    )
-                )
-            if len(items) == limit:
-                break
-    return items
+    return list(read_item_bank(DATASET, "climate-fever", labels=LABELS))[:limit]
 
 
 def test_real_model_assistance_on_climate_fever() -> None:
