@@ -8,7 +8,6 @@ is described in docs/rater-flow.md.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,10 +18,9 @@ import streamlit as st
 from study import raters, service
 from study.config import ASSISTANCE_KINDS
 from study.raters import ItemView, RaterView, SubmitResult
+from study.ui.assistance_view import DOUBLE_CLICK_S, assistance, md_escape, sources
 from study.ui.common import engine, plain
 
-#: A second click this soon after a recorded submission is a double click, not a new answer.
-DOUBLE_CLICK_S = 2.0
 #: Show the remaining time once less than this is left.
 SHOW_TIME_LEFT_S = 10 * 60
 #: Seconds the completion code stays on screen before the automatic redirect.
@@ -270,11 +268,11 @@ def _item_screen(session: RaterSession, view: RaterView) -> None:
         return
     if two_stage:
         look = "at the AI assistance below" if item.assistance_kind != "none" else "at the item again"
-        st.info(f"Your first answer: {_md_escape(item.initial_label or '')} "
+        st.info(f"Your first answer: {md_escape(item.initial_label or '')} "
                 f"({round((item.initial_confidence or 0) * 100)}%). Now look {look}; you may keep your answer or change it.")
     if view.extra.get("design") == "within":
-        st.caption(f"AI assistance on this item: {ASSISTANCE_KINDS[item.assistance_kind]}. {_md_escape(item.instructions)}")
-    _assistance(session, item)
+        st.caption(f"AI assistance on this item: {ASSISTANCE_KINDS[item.assistance_kind]}. {md_escape(item.instructions)}")
+    assistance(session, item)
     _answer_form(session, view, item, stage="final" if two_stage else "only")
 
 
@@ -297,7 +295,7 @@ def _item_body(session: RaterSession, view: RaterView, item: ItemView) -> None:
             st.html(plain(item.claim, css="font-size: 1.15rem; font-weight: 600;"))
         session.on_screen = (item.assignment_id, item.claim)  # for the practice feedback
         if view.show_sources and item.sources:
-            _sources(item)
+            sources(item)
 
 
 def item_key(key: str, assignment_id: int) -> str:
@@ -422,7 +420,7 @@ def _feedback(session: RaterSession, view: RaterView) -> None:
     if claim:
         with st.container(border=True):
             st.html(plain(claim, css="font-weight: 600;"))
-    gold, answer = _md_escape(fb.gold_label or ""), _md_escape(answer)
+    gold, answer = md_escape(fb.gold_label or ""), md_escape(answer)
     if fb.correct:
         st.success(f"Right: the answer is “{gold}”.")
     else:
@@ -430,99 +428,6 @@ def _feedback(session: RaterSession, view: RaterView) -> None:
     if st.button("Next", key="next", type="primary"):
         session.feedback = None
         st.rerun()
-
-
-def _sources(item: ItemView) -> None:
-    st.caption("Sources")
-    for src in item.sources:
-        with st.container(border=True):
-            if src.get("title"):
-                st.html(plain(src["title"], css="font-weight: 600;"))
-            st.html(plain(src["text"]))
-
-
-def _log_expand(session: RaterSession, assignment_id: int, index: str, key: str) -> None:
-    # A resent page state (double click) can replay an expansion: log each one once a moment.
-    if not session.token:  # the console's preview renders this page without a rater
-        return
-    if st.session_state.get(key) and time.monotonic() - session.expanded.get(key, -1e9) > DOUBLE_CLICK_S:
-        session.expanded[key] = time.monotonic()
-        raters.log_event(engine(), session.token, "quote_expand", {"quote": index}, assignment_id)
-
-
-def _quote_span(quote: dict[str, Any], source: str) -> tuple[int, int] | None:
-    """Where a verified quote sits in its source (offsets, else a verbatim search)."""
-    if not quote.get("verified"):
-        return None
-    start, end = quote.get("start"), quote.get("end")
-    if isinstance(start, int) and isinstance(end, int) and source[start:end] == quote.get("text"):
-        return start, end
-    found = source.find(str(quote.get("text") or "\0"))
-    return (found, found + len(quote["text"])) if found >= 0 else None
-
-
-def _md_escape(text: str) -> str:
-    """Item text inside a markdown element (captions): every markdown character literal."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:$])", r"\\\1", str(text))
-
-
-def _quotes(session: RaterSession, item: ItemView, quotes: list[dict[str, Any]], prefix: str) -> None:
-    if not quotes:
-        st.caption("No quotes.")
-    for i, q in enumerate(quotes):
-        with st.container(border=True):
-            st.html(plain(f"“{q.get('text', '')}”", css="font-style: italic;"))
-            verified = bool(q.get("verified"))
-            mark = "verified: appears word for word in the source" if verified else "NOT verified: not found word for word in the source"
-            icon = ":green[:material/verified:]" if verified else ":orange[:material/warning:]"
-            st.caption(f"{icon} {mark} · {_md_escape(q.get('source_title') or 'source')}")
-            idx = q.get("source_index")
-            if not (isinstance(idx, int) and 0 <= idx < len(item.sources)):
-                continue
-            key = f"{prefix}_quote_{item.assignment_id}_{i}"
-            box = st.expander("Show in source", key=key, on_change=_log_expand,
-                              args=(session, item.assignment_id, f"{prefix}{i}", key))
-            if box.open:  # lazy: the source is sent only when the rater opens it
-                text = item.sources[idx]["text"]
-                box.html(plain(text, mark=_quote_span(q, text)))
-
-
-def _assistance(session: RaterSession, item: ItemView) -> None:
-    content = item.assistance
-    if item.assistance_kind == "none" or content is None:
-        return
-    with st.container(key="assistance"):
-        if item.warning:
-            st.warning(_md_escape(item.warning))
-        if item.assistance_kind == "evidence":
-            st.subheader("AI-selected evidence")
-            st.caption("Quotes an AI picked from the sources. The AI gives no verdict.")
-            _quotes(session, item, content.get("quotes", []), "ev")
-        elif item.assistance_kind == "reasoning":
-            _reasoning(session, item, content)
-        elif item.assistance_kind == "debate":
-            _debate(session, item, content)
-
-
-def _reasoning(session: RaterSession, item: ItemView, content: dict[str, Any]) -> None:
-    st.subheader("The AI's assessment")
-    pct = round(float(content.get("confidence") or 0) * 100)
-    with st.container(border=True):
-        st.html(plain(f"AI verdict: {content.get('label')} · AI confidence: {pct}%", css="font-weight: 600;"))
-        st.html(plain(content.get("reasoning", "")))
-    st.caption("The AI's evidence")
-    _quotes(session, item, content.get("quotes", []), "rs")
-
-
-def _debate(session: RaterSession, item: ItemView, content: dict[str, Any]) -> None:
-    st.subheader("Two AI debaters")
-    st.caption("Each debater argues one answer. Neither is known to be right; decide for yourself.")
-    cols = st.columns(2)
-    for i, (col, side) in enumerate(zip(cols, content.get("sides", []), strict=False)):
-        with col, st.container(border=True, key=f"debater_{'ab'[i]}"):
-            st.html(plain(f"Debater {'AB'[i]} argues: {side.get('label')}", css="font-weight: 600;"))
-            st.html(plain(side.get("argument", "")))
-            _quotes(session, item, side.get("quotes", []), f"db{i}")
 
 
 def _exit_screen(session: RaterSession, view: RaterView) -> None:
