@@ -57,10 +57,19 @@ class WorkerSpec:
     go_file: str | None = None
     #: Seconds to sleep between judgments (0: as fast as possible).
     think_s: float = 0.0
+    #: Before the start barrier, take one rater of this (separate) study through its
+    #: items, so the measured run sees a warm app process (compiled statements, pooled
+    #: connection, parsed config), as a long-running server does. None: start cold.
+    warmup_study: str | None = None
 
 
 def ack_path(out_dir: str | Path, worker: int) -> Path:
     return Path(out_dir) / f"acks-{worker}.jsonl"
+
+
+def ready_path(out_dir: str | Path, worker: int) -> Path:
+    """Touched by a worker when it is ready to start (after any warm-up)."""
+    return Path(out_dir) / f"ready-{worker}"
 
 
 def outcome_path(out_dir: str | Path, worker: int) -> Path:
@@ -117,9 +126,13 @@ def run_worker(spec: WorkerSpec) -> None:
     acks = _AppendLog(ack_path(spec.out_dir, spec.worker), spec.fsync)
     outcomes = _AppendLog(outcome_path(spec.out_dir, spec.worker), False)
     counter: Counter[str] = Counter()
+    if spec.warmup_study:
+        _warm_up(engine, spec.warmup_study, f"warm-{spec.worker:02d}-{os.getpid()}", rng)
+    ready_path(spec.out_dir, spec.worker).touch()
     if spec.go_file:
         while not os.path.exists(spec.go_file):
             time.sleep(0.005)
+    cpu0 = time.process_time()
     for ext in spec.raters:
         t0 = time.perf_counter()
         try:
@@ -153,10 +166,22 @@ def run_worker(spec: WorkerSpec) -> None:
             done += 1
             if spec.think_s:
                 time.sleep(spec.think_s)
-    outcomes.write({"outcome": "worker_done", "retries": counter["retries"]})
+    outcomes.write({"outcome": "worker_done", "retries": counter["retries"], "cpu_s": time.process_time() - cpu0})
     acks.close()
     outcomes.close()
     engine.dispose()
+
+
+def _warm_up(engine: Engine, study: str, external_id: str, rng: random.Random) -> None:
+    """One rater of ``study`` through every item, untimed and unrecorded."""
+    from study import raters
+
+    token = raters.enrol(engine, study, external_id).token
+    raters.consent(engine, token)
+    raters.start(engine, token)
+    while (view := raters.rater_view(engine, token)).screen == "item":
+        label, conf = _answer(view, rng)
+        raters.submit_judgment(engine, token, view.item.assignment_id, label, conf)
 
 
 def worker_main(spec_json: str) -> None:
@@ -203,7 +228,11 @@ def start_workers(specs: list[WorkerSpec]) -> list[Any]:
 def run_load(specs: list[WorkerSpec], go_file: Path, timeout_s: float = 600) -> float:
     """Start the workers, open the barrier, wait; returns seconds from go to the last exit."""
     procs = start_workers(specs)
-    time.sleep(0.2)
+    deadline = time.perf_counter() + 120
+    while time.perf_counter() < deadline and any(p.is_alive() for p in procs) and not all(
+            ready_path(spec.out_dir, spec.worker).exists() for spec in specs):
+        time.sleep(0.01)  # every worker is connected (and warmed up, if asked): open the barrier
+    time.sleep(0.05)
     go_file.touch()
     t0 = time.perf_counter()
     for p in procs:

@@ -32,6 +32,7 @@ from _load_worker import (  # noqa: E402
     prepare_study,
     rater_ids,
     read_acks,
+    read_outcomes,
     run_load,
 )
 
@@ -58,7 +59,7 @@ def _drop_schema(schema: str) -> None:
     admin.dispose()
 
 
-def bench(url: str, workers: int, raters: int, items_per_rater: int, fsync: bool, out: Path) -> dict:
+def bench(url: str, workers: int, raters: int, items_per_rater: int, fsync: bool, out: Path, warm: bool = True) -> dict:
     conditions = 4
     total_raters = workers * raters
     per_condition = -(-total_raters // conditions)
@@ -66,11 +67,16 @@ def bench(url: str, workers: int, raters: int, items_per_rater: int, fsync: bool
     n_items = max(items_per_rater, -(-per_condition * items_per_rater // target))
     engine = prepare_study(url, "load", n_items=n_items, items_per_rater=items_per_rater,
                            target_ratings_per_item=target, practice_items=1, attention_checks=1)
+    if warm:  # a separate study, so the warm-up raters never touch the measured one
+        prepare_study(url, "warmup", n_items=max(8, workers), items_per_rater=2, target_ratings_per_item=workers,
+                      practice_items=1, attention_checks=1)
     engine.dispose()
     specs = [WorkerSpec(url=url, study="load", worker=w, raters=rater_ids(w, raters), out_dir=str(out),
-                        seed=w, fsync=fsync, go_file=str(out / "go")) for w in range(workers)]
+                        seed=w, fsync=fsync, go_file=str(out / "go"), warmup_study="warmup" if warm else None)
+             for w in range(workers)]
     elapsed = run_load(specs, out / "go")
     acks = read_acks(out)
+    worker_cpu = sum(o.get("cpu_s", 0.0) for o in read_outcomes(out) if o.get("outcome") == "worker_done")
     checks = check_guarantees(engine, "load", acks)
     engine.dispose()
     return {
@@ -82,7 +88,11 @@ def bench(url: str, workers: int, raters: int, items_per_rater: int, fsync: bool
         "seconds": round(elapsed, 3),
         "judgments_per_s": round(len(acks) / elapsed, 1),
         **latency_summary(acks),
+        # CPU of the worker processes (service layer + client) from the barrier to the end,
+        # per judgment (includes enrolment, consent and start); the database server's is not in it.
+        "worker_cpu_ms_per_judgment": round(1000 * worker_cpu / max(1, len(acks)), 3),
         "fsync_acks": fsync,
+        "warm_workers": warm,
         "checks": checks,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_average_1m_after": round(os.getloadavg()[0], 2)},
@@ -96,6 +106,8 @@ def main() -> None:
     ap.add_argument("--raters", type=int, default=8, help="raters per worker")
     ap.add_argument("--items-per-rater", type=int, default=20)
     ap.add_argument("--no-fsync", action="store_true", help="do not fsync the acknowledgement files")
+    ap.add_argument("--cold", action="store_true",
+                    help="no warm-up: each worker's one-time start-up (connect, statement compilation) is timed too")
     args = ap.parse_args()
     schema = None
     with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
@@ -107,7 +119,7 @@ def main() -> None:
         else:
             url = args.db
         try:
-            result = bench(url, args.workers, args.raters, args.items_per_rater, not args.no_fsync, out)
+            result = bench(url, args.workers, args.raters, args.items_per_rater, not args.no_fsync, out, not args.cold)
         finally:
             if schema:
                 from study.db import get_engine

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import typing
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Engine,
     Integer,
     String,
+    Table,
     Text,
     and_,
     bindparam,
@@ -29,7 +31,10 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
+    null,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -248,9 +253,10 @@ def _time_out_if_due(rater: m.Rater, config: StudyConfig, now: datetime) -> bool
 # ``submit_judgment`` four statements inside the write transaction. Item text, sources
 # and frozen assistance come from a per-process cache (immutable once launched).
 
-_R, _S, _A, _J, _C = (m.Rater.__table__, m.Study.__table__, m.Assignment.__table__,
-                      m.Judgment.__table__, m.Condition.__table__)
-_I, _SRC, _AS, _E = m.Item.__table__, m.Source.__table__, m.Assistance.__table__, m.Event.__table__
+_R, _S, _A, _J, _C, _I, _SRC, _AS, _E = (
+    typing.cast(Table, model.__table__)
+    for model in (m.Rater, m.Study, m.Assignment, m.Judgment, m.Condition, m.Item, m.Source, m.Assistance, m.Event)
+)
 
 _Q_VIEW_RATER = (
     select(_R.c.id, _R.c.study_id, _R.c.status, _R.c.condition_order, _R.c.debate_flip, _R.c.enrolled_at,
@@ -280,6 +286,16 @@ _U_TIME_OUT = (update(_R)
                .values(status="timed_out", finished_at=bindparam("now", type_=DateTime)))
 _Q_PRIOR = select(_J.c.id, _J.c.label).where(_J.c.assignment_id == bindparam("aid", type_=Integer))
 _INS_EVENT = insert(_E)
+_shown = (update(_A).where(_A.c.id == bindparam("aid", type_=Integer), _A.c.shown_at.is_(None))
+          .values(shown_at=bindparam("now", type_=DateTime)).returning(_A.c.id).cte("shown"))
+#: PostgreSQL: set the first-shown time and log ``item_shown`` in one statement (the
+#: event only if this request was the first to show it).
+_SHOWN_WITH_EVENT = insert(_E).from_select(
+    ["study_id", "rater_id", "assignment_id", "kind", "payload", "created_at"],
+    select(bindparam("sid", type_=Integer), bindparam("rid", type_=Integer), _shown.c.id,
+           literal("item_shown", String), bindparam("payload", type_=m.Event.__table__.c.payload.type),
+           bindparam("now", type_=DateTime)).select_from(_shown),
+)
 _Q_RATER_IDS = select(_R.c.id, _R.c.study_id).where(_R.c.token == bindparam("token", type_=String))
 _Q_EXISTING = (
     select(_R.c.token, _R.c.id, _R.c.condition_order)
@@ -337,6 +353,20 @@ _U_AFTER_FINAL = (
             status=bindparam("new_status", type_=String), finished_at=bindparam("now", type_=DateTime))
     .returning(_R.c.status)
 )
+
+_after = _U_AFTER_ACTIVE.cte("rater_after")
+_EVENT_COLS = ["study_id", "rater_id", "assignment_id", "kind", "payload", "created_at"]
+_PAYLOAD_T = _E.c.payload.type
+#: PostgreSQL: the rater update (completion when nothing is left unjudged) and its
+#: events in one statement; returns the kinds of the events written.
+_AFTER_WITH_EVENTS = insert(_E).from_select(_EVENT_COLS, union_all(
+    select(bindparam("sid", type_=Integer), bindparam("rid", type_=Integer), bindparam("aid", type_=Integer),
+           bindparam("kind", type_=String), bindparam("payload", type_=_PAYLOAD_T), bindparam("now", type_=DateTime))
+    .select_from(_after),
+    select(bindparam("sid", type_=Integer), bindparam("rid", type_=Integer), null(),
+           literal("completed", String), bindparam("payload", type_=_PAYLOAD_T), bindparam("now", type_=DateTime))
+    .select_from(_after).where(_after.c.status == "completed"),
+)).returning(_E.c.kind)
 
 _URL_KEYS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
@@ -406,28 +436,45 @@ def _check_token(token: str) -> None:
 def rater_view(engine: Engine, token: str, *, mark_shown: bool = True) -> RaterView:
     """The rater's current screen; records when the current item was first shown.
 
-    The view is read in a read transaction; the only writes (the first-shown time,
-    a time-out) are short transactions of their own, so showing an item holds
-    SQLite's single write lock for two statements rather than the whole page. All
-    run on one pooled connection.
+    SQLite: the view is read in a read transaction; the only writes (the first-shown
+    time, a time-out) are short transactions of their own, so showing an item holds
+    the single write lock for two statements rather than the whole page.
+    PostgreSQL (no single writer lock): one transaction, and the first-shown time and
+    its event are one statement. Either way, one pooled connection.
     """
     _check_token(token)
     now = m.utcnow()
     with engine.connect() as conn:
-        view, current, rater_id, study_id = _read_view(conn, token, now)
-        if view is None:  # past the time limit while enrolled/active: record the time-out
-            with write_transaction(conn):
-                if conn.execute(_U_TIME_OUT, {"rid": rater_id, "now": now}).rowcount:
-                    conn.execute(_INS_EVENT, {"study_id": study_id, "rater_id": rater_id, "kind": "timed_out",
-                                              "payload": {}, "created_at": now})
-            view, current, _, _ = _read_view(conn, token, now, allow_due=True)
-            assert view is not None
-        if mark_shown and current is not None:
-            with write_transaction(conn):
-                if conn.execute(_U_SHOWN, {"aid": current, "now": now}).rowcount:  # another tab may have shown it
-                    conn.execute(_INS_EVENT, {"study_id": study_id, "rater_id": rater_id, "assignment_id": current,
-                                              "kind": "item_shown", "payload": {}, "created_at": now})
+        if is_sqlite(engine):
+            with conn.begin():
+                view, current, rater_id, study_id = _read_view(conn, token, now)
+            if view is None:  # past the time limit while enrolled/active: record the time-out
+                with write_transaction(conn):
+                    _time_out(conn, rater_id, study_id, now)
+                with conn.begin():
+                    view, current, _, _ = _read_view(conn, token, now, allow_due=True)
+            if mark_shown and current is not None:
+                with write_transaction(conn):
+                    if conn.execute(_U_SHOWN, {"aid": current, "now": now}).rowcount:  # another tab may have shown it
+                        conn.execute(_INS_EVENT, {"study_id": study_id, "rater_id": rater_id, "assignment_id": current,
+                                                  "kind": "item_shown", "payload": {}, "created_at": now})
+        else:
+            with conn.begin():
+                view, current, rater_id, study_id = _read_view(conn, token, now)
+                if view is None:
+                    _time_out(conn, rater_id, study_id, now)
+                    view, current, _, _ = _read_view(conn, token, now, allow_due=True)
+                if mark_shown and current is not None:
+                    conn.execute(_SHOWN_WITH_EVENT, {"aid": current, "now": now, "sid": study_id, "rid": rater_id,
+                                                     "payload": {}})
+    assert view is not None
     return view
+
+
+def _time_out(conn: Connection, rater_id: int, study_id: int, now: datetime) -> None:
+    if conn.execute(_U_TIME_OUT, {"rid": rater_id, "now": now}).rowcount:
+        conn.execute(_INS_EVENT, {"study_id": study_id, "rater_id": rater_id, "kind": "timed_out",
+                                  "payload": {}, "created_at": now})
 
 
 def _read_view(
@@ -436,42 +483,41 @@ def _read_view(
     """(view, id of the shown item if not yet marked shown, rater id, study id).
 
     ``view`` is None when the rater is past the time limit but not yet timed out.
-    Reads in one transaction on ``conn`` (ended before returning).
+    Runs in the caller's transaction on ``conn``.
     """
     engine = conn.engine
-    with conn.begin():
-        row = conn.execute(_Q_VIEW_RATER, {"token": token}).one_or_none()
-        if row is None:
-            raise ServiceError("unknown rater")
-        (rater_id, study_id, status, condition_order, debate_flip, enrolled_at, consented, started, exit_answers,
-         name, title, study_status, launched_at, config_text) = row
-        config = cached_config(_url_key(engine), study_id, name, config_text)
-        deadline = enrolled_at + timedelta(minutes=config.time_limit_minutes)
-        in_progress = status in ("enrolled", "active")
-        if in_progress and now > deadline and not allow_due:
-            return None, None, rater_id, study_id
-        rows = conn.execute(_Q_VIEW_ASSIGNMENTS, {"rater_id": rater_id}).all()
-        total, judged, n_practice, current = len(rows), 0, 0, None
-        for a in rows:
-            if a[10]:
-                judged += 1
-            elif current is None:
-                current = a
-            if a[3] == "practice":
-                n_practice += 1
-        if status in m.FINAL_RATER_STATUSES:
-            screen = "exit" if status == "completed" and not exit_answers else "done"
-        elif study_status != "live":
-            screen = "closed"
-        elif not consented:
-            screen = "consent"
-        elif not started:
-            screen = "instructions"
-        else:
-            screen = "item" if current is not None else "exit"
-        item_view = None
-        if screen == "item" and current is not None:
-            item_view = _item_view_row(conn, _stamp(engine, study_id, launched_at), config, bool(debate_flip), current)
+    row = conn.execute(_Q_VIEW_RATER, {"token": token}).one_or_none()
+    if row is None:
+        raise ServiceError("unknown rater")
+    (rater_id, study_id, status, condition_order, debate_flip, enrolled_at, consented, started, exit_answers,
+     name, title, study_status, launched_at, config_text) = row
+    config = cached_config(_url_key(engine), study_id, name, config_text)
+    deadline = enrolled_at + timedelta(minutes=config.time_limit_minutes)
+    in_progress = status in ("enrolled", "active")
+    if in_progress and now > deadline and not allow_due:
+        return None, None, rater_id, study_id
+    rows = conn.execute(_Q_VIEW_ASSIGNMENTS, {"rater_id": rater_id}).all()
+    total, judged, n_practice, current = len(rows), 0, 0, None
+    for a in rows:
+        if a[10]:
+            judged += 1
+        elif current is None:
+            current = a
+        if a[3] == "practice":
+            n_practice += 1
+    if status in m.FINAL_RATER_STATUSES:
+        screen = "exit" if status == "completed" and not exit_answers else "done"
+    elif study_status != "live":
+        screen = "closed"
+    elif not consented:
+        screen = "consent"
+    elif not started:
+        screen = "instructions"
+    else:
+        screen = "item" if current is not None else "exit"
+    item_view = None
+    if screen == "item" and current is not None:
+        item_view = _item_view_row(conn, _stamp(engine, study_id, launched_at), config, bool(debate_flip), current)
     cond = config.condition(condition_order[0]) if condition_order else config.conditions[0]
     code = _code(config, status)
     left = max(0, int((deadline - now).total_seconds()))
@@ -638,7 +684,8 @@ def submit_judgment(
     One write transaction of four statements: the joined ownership/state read (which
     locks the rater's row on PostgreSQL), ``INSERT ... RETURNING`` of the judgment,
     one ``UPDATE`` of the rater (attention failures, completion when nothing is left
-    unjudged, last seen), and the events in one insert.
+    unjudged, last seen), and the events in one insert (on PostgreSQL the last two are
+    one statement).
     """
     _check_token(token)
     try:
@@ -648,7 +695,8 @@ def submit_judgment(
     timed_out = False
     try:
         with write_connection(engine) as conn:
-            q = _Q_OPEN if is_sqlite(engine) else _Q_OPEN_LOCKED
+            sqlite = is_sqlite(engine)
+            q = _Q_OPEN if sqlite else _Q_OPEN_LOCKED
             row = _open_row(conn, q, token, assignment_id)
             (rater_id, study_id, status, enrolled_at, started, failures, _finished, name, _title, study_status,
              launched_at, config_text, aid, item_pk, stage, is_check, shown_at, initial_label, initial_confidence,
@@ -695,6 +743,12 @@ def submit_judgment(
                     kind = "attention_failed"
                     if failures > config.max_attention_failures:
                         new_status = "failed_attention"
+                if new_status == "active" and not sqlite:
+                    kinds = conn.execute(_AFTER_WITH_EVENTS, {"rid": rater_id, "failures": failures, "now": now,
+                                                              "sid": study_id, "aid": aid, "kind": kind,
+                                                              "payload": {}}).scalars().all()
+                    final = "completed" if "completed" in kinds else "active"
+                    return _result_of(judgment_id, label, stage, gold, final, recorded=True)
                 if new_status == "active":
                     final = conn.execute(_U_AFTER_ACTIVE, {"rid": rater_id, "failures": failures, "now": now}).scalar_one()
                 else:
