@@ -8,7 +8,7 @@ pipeline is deterministic for a seed and model, so a resumed run equals a fresh 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Engine
 
@@ -26,6 +26,8 @@ def assistance_config(settings: AssistanceSettings, seed: int) -> AssistanceConf
     """The pipeline config for a study's ``assistance:`` settings and seed."""
     from tasks.assistance import AssistanceConfig  # torch/transformers load only when needed
 
+    encoder: Literal["transformers", "hashing"]
+    path: str | None
     if settings.encoder in ("minilm", "transformers"):
         encoder, path = "transformers", None
     elif settings.encoder == "hashing":

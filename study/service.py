@@ -99,7 +99,7 @@ def study_snapshot(session: Session, study_id: int) -> StudySnapshot:
     if row is None:
         raise ServiceError(f"no study with id {study_id}")
     name, title, status, text = row
-    return StudySnapshot(study_id, name, title, status, cached_config(str(session.get_bind().url), study_id, name, text))
+    return StudySnapshot(study_id, name, title, status, cached_config(str(session.get_bind().engine.url), study_id, name, text))
 
 
 def cached_config(url: str, study_id: int, name: str, text: str) -> StudyConfig:
@@ -195,7 +195,7 @@ def import_items(engine: Engine, name: str, items: Sequence[Item], *, origin: st
     :class:`~tasks.importers.ItemBank`) when an id already exists in the study.
     """
     batch = secrets.token_hex(8)
-    path = origin or getattr(items, "path", "<items>")
+    path: str = origin or str(getattr(items, "path", "<items>"))
     line_of = getattr(items, "line_of", lambda _id: 0)
     with write_session(engine) as s:
         study = _study(s, name, lock=True)
@@ -285,16 +285,17 @@ def add_assistance(engine: Engine, name: str, rows: Iterable[AssistanceRecord]) 
         if study.status != "draft":
             raise ServiceError(f"study {name!r} is {study.status}; assistance is frozen at launch")
         pks = dict(s.execute(select(m.Item.item_id, m.Item.id).where(m.Item.study_id == study.id)).all())
-        have = set(
-            s.execute(select(m.Assistance.item_pk, m.Assistance.kind).where(m.Assistance.study_id == study.id)).all()
-        )
+        have: set[tuple[int, str]] = {
+            (int(pk), str(kind))
+            for pk, kind in s.execute(select(m.Assistance.item_pk, m.Assistance.kind).where(m.Assistance.study_id == study.id))
+        }
         added = 0
         for row in rows:
             if row.item_id not in pks:
                 raise ServiceError(f"assistance for unknown item {row.item_id!r}")
             if row.kind not in m.ASSISTANCE_ROW_KINDS:
                 raise ServiceError(f"unknown assistance kind {row.kind!r}")
-            key = (pks[row.item_id], row.kind)
+            key = (int(pks[row.item_id]), str(row.kind))
             if key in have:
                 continue
             have.add(key)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, select
@@ -63,7 +64,7 @@ def _truth(engine: Engine, name: str) -> dict[str, tuple[str, str, float | None]
         study = _study(s, name)
         gold = dict(s.execute(select(m.Item.id, m.Item.gold_label).where(m.Item.study_id == study.id)).all())
         ids = dict(s.execute(select(m.Item.id, m.Item.item_id).where(m.Item.study_id == study.id)).all())
-        verdicts = dict(s.execute(select(m.Assistance.item_pk, m.Assistance.content).where(
+        verdicts: dict[int, dict[str, Any]] = dict(s.execute(select(m.Assistance.item_pk, m.Assistance.content).where(
             m.Assistance.study_id == study.id, m.Assistance.kind == "verdict")).all())
     out = {}
     for pk, item_id in ids.items():
@@ -95,7 +96,7 @@ def simulate_rater(
                       effect=item_effect(profile, item.item_id, seed))
         h0, c0, h, c = simulate_response(rng, profile, item.condition, effect, sim, view.two_stage)
         lo, hi = view.confidence_min, view.confidence_max
-        if view.two_stage and h0 is not None and item.initial_label is None:
+        if view.two_stage and h0 is not None and c0 is not None and item.initial_label is None:
             raters.submit_initial(engine, enrolment.token, item.assignment_id, h0, float(np.clip(c0, lo, hi)))
         raters.submit_judgment(engine, enrolment.token, item.assignment_id, h, float(np.clip(c, lo, hi)))
         n += 1

@@ -9,6 +9,7 @@ AI label is right with probability ``ai_accuracy`` (seeded). Real studies use
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -59,7 +60,7 @@ def fixture_assistance_rows(items: list[Item], labels: list[str], *, seed: int =
         label = it.gold_label if right else next(x for x in labels if x != it.gold_label)
         conf = round(0.55 + 0.4 * rng.random(), 3)
         q = _quote(it)
-        contents = {
+        contents: dict[str, dict[str, Any]] = {
             "verdict": {"label": label, "confidence": conf},
             "evidence": {"quotes": [q]},
             "reasoning": {"label": label, "confidence": conf, "reasoning": f"The source suggests the claim is {label}.", "quotes": [q]},
