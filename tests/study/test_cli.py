@@ -35,7 +35,10 @@ def test_help_has_examples() -> None:
     assert code == 0
     for cmd in ("db", "study", "items", "export", "demo", "run"):
         assert cmd in out
-    for sub in (("db", "upgrade"), ("study", "create"), ("study", "launch"), ("study", "close"), ("items", "import"), ("export",)):
+    commands = [("db", "upgrade"), ("study", "create"), ("study", "launch"), ("study", "pause"), ("study", "close"),
+                ("study", "list"), ("items", "import"), ("export",), ("demo",), ("run",), ("assist",), ("simulate",),
+                ("analyze",), ("power",)]
+    for sub in commands:
         code, out, _ = run(*sub, "--help")
         assert code == 0 and "Example: oversight" in out, sub
 
