@@ -12,7 +12,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
@@ -492,6 +492,41 @@ def _ensure_open(s: Session, rater: m.Rater, config: StudyConfig, study: StudySn
         raise ServiceError(f"study is {study.status}")
 
 
+class _Opened(NamedTuple):
+    """The joined ownership/state row of ``_Q_OPEN`` (column order of that query)."""
+
+    rater_id: int
+    study_id: int
+    status: str
+    enrolled_at: datetime
+    started: Any
+    failures: int
+    finished: Any
+    name: str
+    title: str
+    study_status: str
+    launched_at: datetime | None
+    config_text: str
+    aid: int
+    item_pk: int
+    stage: str
+    is_check: bool
+    shown_at: datetime | None
+    initial_label: str | None
+    initial_confidence: float | None
+    prior_id: int | None
+    prior_label: str | None
+
+
+@dataclass(frozen=True)
+class _Answer:
+    label: str
+    confidence: float
+    active_ms: int | None
+    client_submitted_at: datetime | None
+    submission_key: str | None
+
+
 def submit_judgment(
     engine: Engine,
     token: str,
@@ -519,85 +554,83 @@ def submit_judgment(
         assignment_id = int(assignment_id)
     except (TypeError, ValueError):
         raise ServiceError("that item is not assigned to you") from None
-    timed_out = False
+    answer = _Answer(label, confidence, active_ms, client_submitted_at, submission_key)
     try:
         with write_connection(engine) as conn:
             sqlite = is_sqlite(engine)
-            q = _Q_OPEN if sqlite else _Q_OPEN_LOCKED
-            row = _open_row(conn, q, token, assignment_id)
-            (rater_id, study_id, status, enrolled_at, started, failures, _finished, name, _title, study_status,
-             launched_at, config_text, aid, item_pk, stage, is_check, shown_at, initial_label, initial_confidence,
-             prior_id, prior_label) = row
-            stamp = _stamp(engine, study_id, launched_at)
-            if prior_id is not None:
-                return _result_of(prior_id, prior_label, stage, _gold_label(conn, stamp, item_pk), status, recorded=False)
-            config = cached_config(_url_key(engine), study_id, name, config_text)
+            o = _Opened(*_open_row(conn, _Q_OPEN if sqlite else _Q_OPEN_LOCKED, token, assignment_id))
+            stamp = _stamp(engine, o.study_id, o.launched_at)
+            if o.prior_id is not None:
+                return _result_of(o.prior_id, o.prior_label or "", o.stage, _gold_label(conn, stamp, o.item_pk),
+                                  o.status, recorded=False)
+            config = cached_config(_url_key(engine), o.study_id, o.name, o.config_text)
             now = m.utcnow()
-            refusal = _refusal(config, label, confidence, now, status, enrolled_at, started, study_status,
-                               is_check, initial_label)
-            if refusal is not None:
-                # On PostgreSQL the row lock may have waited for another tab of this rater,
-                # whose judgment the joined read (an older snapshot) did not see: a
-                # duplicate gets the first judgment back, as without the race.
-                prior = conn.execute(_Q_PRIOR, {"aid": aid}).one_or_none()
-                if prior is not None:
-                    return _result_of(prior[0], prior[1], stage, _gold_label(conn, stamp, item_pk), status,
-                                      recorded=False)
-                if refusal != "time limit exceeded":
-                    raise ServiceError(refusal)
-                conn.execute(_U_TIME_OUT, {"rid": rater_id, "now": now})  # a fact worth keeping: commit it
-                timed_out = True
-            else:
-                gold = _gold_label(conn, stamp, item_pk)
-                judgment_id = conn.execute(_INS_JUDGMENT, {
-                    "assignment_id": aid,
-                    "rater_id": rater_id,
-                    "item_pk": item_pk,
-                    "label": label,
-                    "confidence": float(confidence),
-                    "initial_label": initial_label,
-                    "initial_confidence": initial_confidence,
-                    "time_ms": int(((now - (shown_at or now)).total_seconds()) * 1000),
-                    "active_ms": active_ms,
-                    "client_submitted_at": client_submitted_at,
-                    "submitted_at": now,
-                    "submission_key": submission_key,
-                }).scalar_one()
-                kind = "judgment"
-                new_status = status
-                if is_check and label != gold:
-                    failures += 1
-                    kind = "attention_failed"
-                    if failures > config.max_attention_failures:
-                        new_status = "failed_attention"
-                if new_status == "active" and not sqlite:
-                    kinds = conn.execute(_AFTER_WITH_EVENTS, {"rid": rater_id, "failures": failures, "now": now,
-                                                              "sid": study_id, "aid": aid, "kind": kind,
-                                                              "payload": {}}).scalars().all()
-                    final = "completed" if "completed" in kinds else "active"
-                    return _result_of(judgment_id, label, stage, gold, final, recorded=True)
-                if new_status == "active":
-                    final = conn.execute(_U_AFTER_ACTIVE, {"rid": rater_id, "failures": failures, "now": now}).scalar_one()
-                else:
-                    final = conn.execute(_U_AFTER_FINAL, {"rid": rater_id, "failures": failures, "now": now,
-                                                          "new_status": new_status}).scalar_one()
-                events = [{"study_id": study_id, "rater_id": rater_id, "assignment_id": aid, "kind": kind,
-                           "payload": {}, "created_at": now}]
-                if final == "completed":
-                    events.append({"study_id": study_id, "rater_id": rater_id, "assignment_id": None,
-                                   "kind": "completed", "payload": {}, "created_at": now})
-                conn.execute(_INS_EVENT, events)
-                return _result_of(judgment_id, label, stage, gold, final, recorded=True)
+            refusal = _refusal(config, label, confidence, now, o.status, o.enrolled_at, o.started, o.study_status,
+                               o.is_check, o.initial_label)
+            if refusal is None:
+                return _record(conn, sqlite, config, _gold_label(conn, stamp, o.item_pk), now, o, answer)
+            # On PostgreSQL the row lock may have waited for another tab of this rater,
+            # whose judgment the joined read (an older snapshot) did not see: a
+            # duplicate gets the first judgment back, as without the race.
+            prior = conn.execute(_Q_PRIOR, {"aid": o.aid}).one_or_none()
+            if prior is not None:
+                return _result_of(prior[0], prior[1], o.stage, _gold_label(conn, stamp, o.item_pk), o.status,
+                                  recorded=False)
+            if refusal != "time limit exceeded":
+                raise ServiceError(refusal)
+            conn.execute(_U_TIME_OUT, {"rid": o.rater_id, "now": now})  # a fact worth keeping: committed
+        raise ServiceError("time limit exceeded")
     except IntegrityError:
         # A concurrent duplicate (another tab) won the unique constraint.
         with read_connection(engine) as conn:
-            row = _open_row(conn, _Q_OPEN, token, assignment_id)
-            if row[19] is None:
+            o = _Opened(*_open_row(conn, _Q_OPEN, token, assignment_id))
+            if o.prior_id is None:
                 raise
-            stamp = _stamp(engine, row[1], row[10])
-            return _result_of(row[19], row[20], row[14], _gold_label(conn, stamp, row[13]), row[2], recorded=False)
-    assert timed_out
-    raise ServiceError("time limit exceeded")
+            stamp = _stamp(engine, o.study_id, o.launched_at)
+            return _result_of(o.prior_id, o.prior_label or "", o.stage, _gold_label(conn, stamp, o.item_pk),
+                              o.status, recorded=False)
+
+
+def _record(conn: Connection, sqlite: bool, config: StudyConfig, gold: str, now: datetime, o: _Opened,
+            answer: _Answer) -> SubmitResult:
+    """Insert the judgment, update the rater (attention failures, completion) and log events."""
+    judgment_id = conn.execute(_INS_JUDGMENT, {
+        "assignment_id": o.aid,
+        "rater_id": o.rater_id,
+        "item_pk": o.item_pk,
+        "label": answer.label,
+        "confidence": float(answer.confidence),
+        "initial_label": o.initial_label,
+        "initial_confidence": o.initial_confidence,
+        "time_ms": int(((now - (o.shown_at or now)).total_seconds()) * 1000),
+        "active_ms": answer.active_ms,
+        "client_submitted_at": answer.client_submitted_at,
+        "submitted_at": now,
+        "submission_key": answer.submission_key,
+    }).scalar_one()
+    kind, failures, new_status = "judgment", o.failures, o.status
+    if o.is_check and answer.label != gold:
+        failures += 1
+        kind = "attention_failed"
+        if failures > config.max_attention_failures:
+            new_status = "failed_attention"
+    params = {"rid": o.rater_id, "failures": failures, "now": now}
+    if new_status == "active" and not sqlite:
+        kinds = conn.execute(_AFTER_WITH_EVENTS, {**params, "sid": o.study_id, "aid": o.aid, "kind": kind,
+                                                  "payload": {}}).scalars().all()
+        final = "completed" if "completed" in kinds else "active"
+    else:
+        if new_status == "active":
+            final = conn.execute(_U_AFTER_ACTIVE, params).scalar_one()
+        else:
+            final = conn.execute(_U_AFTER_FINAL, {**params, "new_status": new_status}).scalar_one()
+        events = [{"study_id": o.study_id, "rater_id": o.rater_id, "assignment_id": o.aid, "kind": kind,
+                   "payload": {}, "created_at": now}]
+        if final == "completed":
+            events.append({"study_id": o.study_id, "rater_id": o.rater_id, "assignment_id": None,
+                           "kind": "completed", "payload": {}, "created_at": now})
+        conn.execute(_INS_EVENT, events)
+    return _result_of(judgment_id, answer.label, o.stage, gold, final, recorded=True)
 
 
 def _refusal(config: StudyConfig, label: str, confidence: float, now: datetime, status: str, enrolled_at: datetime,
