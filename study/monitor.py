@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, aliased
 from study import models as m
 from study.config import StudyConfig, parse_config
 from study.db import read_session
-from study.raters import ItemView, RaterView
+from study.raters import RaterView, preview_item
 from study.service import _study
 
 __all__ = [
@@ -431,24 +431,10 @@ def item_preview(engine: Engine, name: str, item_id: str, condition: str, *, deb
         study = _study(s, name)
         config = parse_config(study.config)
         cond = config.condition(condition)
-        item = s.scalars(select(m.Item).where(m.Item.study_id == study.id, m.Item.item_id == item_id)).one()
-        attention = item.role == "attention_check"
-        content = None
-        if cond.assistance != "none" and not attention:
-            content = s.scalars(select(m.Assistance.content).where(
-                m.Assistance.item_pk == item.id, m.Assistance.kind == cond.assistance)).one_or_none()
-        if content is not None and cond.assistance == "debate" and debate_flip:
-            content = {**content, "sides": list(reversed(content.get("sides", [])))}
-        view = ItemView(
-            assignment_id=0, item_id=item.item_id, position=0,
-            stage="practice" if item.role == "practice" else "main", is_attention_check=attention,
-            claim=item.claim, context=item.context,
-            sources=[{"title": src.title, "text": src.text, "url": src.url} for src in item.sources],
-            condition=cond.key, assistance_kind=cond.assistance,
-            assistance=dict(content) if content is not None else None,
-            initial_label=initial[0] if initial else None, initial_confidence=initial[1] if initial else None,
-            instructions=cond.instructions, warning=cond.warning,
-        )
+        item_pk, role = s.execute(select(m.Item.id, m.Item.role).where(
+            m.Item.study_id == study.id, m.Item.item_id == item_id)).one()
+        view = preview_item(s.connection(), config, item_pk, role, cond.key, cond.assistance,
+                            debate_flip=debate_flip, initial=initial)
     n_practice = config.practice_items
     return RaterView(
         study_name=study.name, study_title=study.title, screen="item", status="active", condition=cond.key,

@@ -416,6 +416,19 @@ def _item_view_row(conn: Connection, stamp: tuple[Any, ...] | None, config: Stud
     )
 
 
+def preview_item(conn: Connection, config: StudyConfig, item_pk: int, role: str, condition: str, kind: str, *,
+                 debate_flip: bool = False, initial: tuple[str, float] | None = None) -> ItemView:
+    """The :class:`ItemView` a rater in ``condition`` gets for this item (nothing is recorded).
+
+    Built by the same code as the rater's own view; ``assignment_id`` is 0 and
+    ``initial`` = (label, confidence) shows a two-stage trial after the reveal.
+    """
+    stage = "practice" if role == "practice" else "main"
+    label, conf = initial if initial is not None else (None, None)
+    row = (0, item_pk, 0, stage, role == "attention_check", None, label, conf, condition, kind, None)
+    return _item_view_row(conn, None, config, debate_flip, row)
+
+
 def consent(engine: Engine, token: str, agreed: bool = True) -> None:
     """Record consent (or its refusal, which withdraws the rater)."""
     _check_token(token)
