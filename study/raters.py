@@ -54,6 +54,7 @@ from study._rater_sql import (
     _stamp,
     _url_key,
 )
+from study.assignment import PlannedItem
 from study.config import StudyConfig
 from study.db import is_sqlite, read_connection, write_connection, write_session, write_transaction
 from study.service import ServiceError, StudySnapshot, _study, cached_config, plan_for_new_rater, study_snapshot
@@ -171,41 +172,9 @@ def enrol(
             config = cached_config(_url_key(engine), study.id, study.name, json.dumps(study.config, sort_keys=True))
             index = study.enrol_counter
             study.enrol_counter = index + 1
-            order, plan, _ = plan_for_new_rater(s, study, config, index)
-            conditions = {c.key: c for c in study.conditions}
-            in_condition = s.scalar(
-                select(func.count()).where(m.Rater.study_id == study.id, m.Rater.condition_id == conditions[order[0]].id)
-            ) or 0
-            # Core inserts (one multi-row INSERT for the assignments): the study's lock
-            # is held for this whole transaction, so it should be short.
-            now = m.utcnow()
-            token = secrets.token_urlsafe(24)
-            rater_id = s.execute(insert(_R).returning(_R.c.id), {
-                "study_id": study.id,
-                "external_id": external_id,
-                "prolific_pid": prolific_pid,
-                "prolific_study_id": prolific_study_id,
-                "prolific_session_id": prolific_session_id,
-                "token": token,
-                "condition_id": conditions[order[0]].id,
-                "condition_order": order,
-                "debate_flip": bool(in_condition % 2),
-                "status": "enrolled",
-                "attention_failures": 0,
-                "enrolled_at": now,
-                "last_seen_at": now,
-                "exit_answers": {},
-            }).scalar_one()
-            s.execute(insert(_A), [{
-                "rater_id": rater_id,
-                "item_pk": p.item_pk,
-                "condition_id": conditions[p.condition_key].id,
-                "position": p.position,
-                "stage": p.stage,
-                "is_attention_check": p.is_attention_check,
-            } for p in plan])
-            s.execute(insert(_E), {"study_id": study.id, "rater_id": rater_id, "kind": "enrol",
-                                   "payload": {"conditions": order}, "created_at": now})
+            order, plan = plan_for_new_rater(s, study, config, index)
+            token, rater_id = _insert_rater(s, study, external_id, order, plan, prolific=(
+                prolific_pid, prolific_study_id, prolific_session_id))
             return Enrolment(token, rater_id, order[0], created=True)
     except IntegrityError:
         # Another process enrolled the same external id between our check and insert.
@@ -213,6 +182,49 @@ def enrol(
         if again_ is None:
             raise
         return again_
+
+
+def _insert_rater(s: Session, study: m.Study, external_id: str, order: list[str], plan: list[PlannedItem], *,
+                  prolific: tuple[str | None, str | None, str | None]) -> tuple[str, int]:
+    """Insert the rater, its assignments and the enrol event; returns (token, rater id).
+
+    Core inserts (one multi-row INSERT for the assignments): the study's lock is held
+    for the whole enrolment transaction, so it should be short. Debate sides alternate
+    within the rater's condition (left/right counterbalanced).
+    """
+    conditions = {c.key: c for c in study.conditions}
+    in_condition = s.scalar(
+        select(func.count()).where(m.Rater.study_id == study.id, m.Rater.condition_id == conditions[order[0]].id)
+    ) or 0
+    now = m.utcnow()
+    token = secrets.token_urlsafe(24)
+    rater_id = s.execute(insert(_R).returning(_R.c.id), {
+        "study_id": study.id,
+        "external_id": external_id,
+        "prolific_pid": prolific[0],
+        "prolific_study_id": prolific[1],
+        "prolific_session_id": prolific[2],
+        "token": token,
+        "condition_id": conditions[order[0]].id,
+        "condition_order": order,
+        "debate_flip": bool(in_condition % 2),
+        "status": "enrolled",
+        "attention_failures": 0,
+        "enrolled_at": now,
+        "last_seen_at": now,
+        "exit_answers": {},
+    }).scalar_one()
+    s.execute(insert(_A), [{
+        "rater_id": rater_id,
+        "item_pk": p.item_pk,
+        "condition_id": conditions[p.condition_key].id,
+        "position": p.position,
+        "stage": p.stage,
+        "is_attention_check": p.is_attention_check,
+    } for p in plan])
+    s.execute(insert(_E), {"study_id": study.id, "rater_id": rater_id, "kind": "enrol",
+                           "payload": {"conditions": order}, "created_at": now})
+    return token, rater_id
 
 
 def _find_rater(s: Session, study_id: int, external_id: str) -> m.Rater | None:

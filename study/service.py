@@ -378,8 +378,8 @@ def _item_loads(s: Session, study: m.Study, config: StudyConfig, now: datetime) 
     return loads
 
 
-def plan_for_new_rater(s: Session, study: m.Study, config: StudyConfig, enrol_index: int) -> tuple[list[str], list[PlannedItem], bool]:
-    """Condition order, item plan and debate side flip for the next rater."""
+def plan_for_new_rater(s: Session, study: m.Study, config: StudyConfig, enrol_index: int) -> tuple[list[str], list[PlannedItem]]:
+    """Condition order and item plan for the next rater."""
     now = m.utcnow()
     rng = rater_rng(study.seed, enrol_index)
     keys = [c.key for c in config.conditions]
@@ -401,4 +401,4 @@ def plan_for_new_rater(s: Session, study: m.Study, config: StudyConfig, enrol_in
         attention_items=attention,
         rng=rng,
     )
-    return order, plan, bool(enrol_index % 2)
+    return order, plan
