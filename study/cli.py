@@ -232,6 +232,27 @@ def assist(
         typer.echo("AI verdict (cross-fitted): " + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items()))
 
 
+def _load_profile(path: Path) -> Any:
+    """A simulation profile YAML, with errors naming the file, line or field."""
+    import yaml
+
+    from analysis.simulation import SimulationProfile
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise service.ServiceError(f"{path}: cannot read: {err}") from None
+    try:
+        return SimulationProfile.from_yaml(text + "\n")  # the newline marks it as YAML text, not a path
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise service.ServiceError(f"{where}: not valid YAML: {getattr(err, 'problem', err)}") from None
+    except ValidationError as err:
+        problems = "; ".join(f"field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in err.errors())
+        raise service.ServiceError(f"{path}: {problems}") from None
+
+
 @app.command("simulate")
 @clean_errors
 def simulate(
@@ -245,10 +266,9 @@ def simulate(
 
     Example: oversight simulate --study demo --raters 40 --seed 1 --profile profile.yaml
     """
-    from analysis.simulation import SimulationProfile
     from study.simulate import simulate_study
 
-    prof = SimulationProfile.from_yaml(profile) if profile else None
+    prof = _load_profile(profile) if profile else None
     report = simulate_study(_engine(db), study, raters, seed=seed, profile=prof)
     typer.echo(f"simulated {report.raters} raters, {report.judgments} judgments; "
                f"conditions {dict(sorted(report.by_condition.items()))}; statuses {dict(sorted(report.by_status.items()))}")
@@ -318,7 +338,7 @@ def power(
     import analysis
     from analysis.simulation import SimulationProfile
 
-    prof = SimulationProfile.from_yaml(profile) if profile else SimulationProfile()
+    prof = _load_profile(profile) if profile else SimulationProfile()
     try:
         sizes = [int(x) for x in grid.split(",") if x.strip()]
         table = analysis.power_analysis(prof, a, b, metric=metric, n_raters_grid=sizes,  # type: ignore[arg-type]

@@ -94,3 +94,14 @@ def test_cli_power(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert lines[-1].startswith("raters per condition for 80% power: ")
     bad = CliRunner().invoke(app, ["power", "--a", "evidence", "--b", "nope", "--profile", str(profile), "--sims", "10"])
     assert bad.exit_code == 2 and "nope" in bad.stderr
+
+
+def test_bad_profile_names_file_and_field(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "p.yaml"
+    bad.write_text("conditions:\n  evidence: {skill: 1.5}\n")
+    res = CliRunner().invoke(app, ["power", "--a", "evidence", "--b", "none", "--profile", str(bad), "--sims", "10"])
+    assert res.exit_code == 2 and f"{bad}: field 'conditions.evidence.skill'" in res.stderr
+    broken = tmp_path / "q.yaml"
+    broken.write_text("conditions: [\n  evidence\n")
+    res = CliRunner().invoke(app, ["power", "--a", "evidence", "--b", "none", "--profile", str(broken), "--sims", "10"])
+    assert res.exit_code == 2 and f"{broken}:" in res.stderr and "not valid YAML" in res.stderr
