@@ -1,7 +1,7 @@
 """Simulated raters that go through the same service layer as people.
 
-Each simulated rater enrols, consents, starts, reads every item from
-:func:`study.raters.rater_view` and submits through :func:`study.raters.submit_judgment`
+Each simulated rater is a :class:`study.driver.RaterDriver`: it enrols, consents,
+starts, reads every item from ``rater_view`` and submits through ``submit_judgment``
 (and ``submit_initial`` in two-stage studies), answering with the behaviour model of
 :mod:`analysis.simulation`. The simulator alone is allowed to look up gold labels and
 the AI verdict (it plays the role of a rater with a given skill, not of a real one).
@@ -26,9 +26,9 @@ from analysis.simulation import (
     simulate_response,
 )
 from study import models as m
-from study import raters
 from study.config import StudyConfig
 from study.db import read_session
+from study.driver import Answer, RaterDriver, RaterView
 from study.service import _study, get_config
 
 #: Default behaviour per assistance kind, used for conditions a profile does not name.
@@ -78,29 +78,24 @@ def simulate_rater(
     truth: dict[str, tuple[str, str, float | None]], *, seed: int, attention_pass: float = 0.98,
 ) -> tuple[str, str, int]:
     """Run one simulated rater to the end; returns (condition, final status, judgments)."""
-    enrolment = raters.enrol(engine, name, external_id)
-    raters.consent(engine, enrolment.token)
-    raters.start(engine, enrolment.token)
     effect = draw_rater_effect(rng, profile)
-    n = 0
-    while (view := raters.rater_view(engine, enrolment.token)).screen == "item":
+
+    def choose(view: RaterView) -> Answer:
         item = view.item
         assert item is not None
         gold, ai_label, ai_conf = truth[item.item_id]
         if item.is_attention_check:
             label = gold if rng.random() < attention_pass else next(x for x in view.labels if x != gold)
-            raters.submit_judgment(engine, enrolment.token, item.assignment_id, label, view.confidence_max)
-            n += 1
-            continue
+            return Answer(label, view.confidence_max)
         sim = SimItem(item_id=item.item_id, gold_label=gold, ai_label=ai_label, ai_confidence=ai_conf,
                       effect=item_effect(profile, item.item_id, seed))
         h0, c0, h, c = simulate_response(rng, profile, item.condition, effect, sim, view.two_stage)
         lo, hi = view.confidence_min, view.confidence_max
-        if view.two_stage and h0 is not None and c0 is not None and item.initial_label is None:
-            raters.submit_initial(engine, enrolment.token, item.assignment_id, h0, float(np.clip(c0, lo, hi)))
-        raters.submit_judgment(engine, enrolment.token, item.assignment_id, h, float(np.clip(c, lo, hi)))
-        n += 1
-    return enrolment.condition, view.status, n
+        initial = (h0, float(np.clip(c0, lo, hi))) if view.two_stage and h0 is not None and c0 is not None else None
+        return Answer(h, float(np.clip(c, lo, hi)), initial=initial)
+
+    run = RaterDriver(engine, name, external_id).run(choose)
+    return run.condition, run.view.status, run.judgments
 
 
 def simulate_study(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from support.app_db import app_engine  # noqa: F401 - the fixture, for every test directory
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIMATE_FEVER = ROOT.parent / "shared" / "datasets" / "climate-fever.jsonl"

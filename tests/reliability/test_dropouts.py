@@ -14,8 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from _load_worker import WorkerSpec, check_guarantees, prepare_study, rater_ids, read_acks, read_outcomes, run_load
 from sqlalchemy import select, update
+from support.load import WorkerSpec, check_guarantees, prepare_study, rater_ids, read_acks, read_outcomes, run_load
 
 from study import models as m
 from study import raters, service

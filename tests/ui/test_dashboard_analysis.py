@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
+from support import monitor_sim
 
 import analysis
 from analysis import ExclusionRules
@@ -19,13 +20,12 @@ def _fast(at, ui):  # noqa: ANN001, ANN202 - fewer bootstrap replicates so the t
     return ui.ok(at.run())
 
 
-def test_study_tables_equal_the_python_api(ui_engine: Engine, ui, dashboard) -> None:
-    driver = ui.monitor_driver()
-    driver.simulate_study(ui_engine, "dash", n_raters=16, n_timed_out=1, seed=4)
+def test_study_tables_equal_the_python_api(app_engine: Engine, ui, dashboard) -> None:
+    monitor_sim.simulate_study(app_engine, "dash", n_raters=16, n_timed_out=1, seed=4)
     at = _fast(ui.ok(dashboard()), ui)
     assert at.selectbox(key="dashboard_study").value == "dash"
-    rules = ExclusionRules.model_validate(service.get_config(ui_engine, "dash").exclusions.model_dump())
-    want = analysis.analyze(judgments_frame(ui_engine, "dash"), exclusions=rules, n_boot=N_BOOT, seed=0, k=5)
+    rules = ExclusionRules.model_validate(service.get_config(app_engine, "dash").exclusions.model_dump())
+    want = analysis.analyze(judgments_frame(app_engine, "dash"), exclusions=rules, n_boot=N_BOOT, seed=0, k=5)
 
     acc = ui.frame(at, "table_accuracy")
     cols = ["condition", "n", "accuracy", "accuracy_ci_low", "accuracy_ci_high"]
@@ -48,23 +48,22 @@ def test_study_tables_equal_the_python_api(ui_engine: Engine, ui, dashboard) -> 
     assert len(charts) >= 5
 
 
-def test_exclusion_filters_change_what_is_analysed(ui_engine: Engine, ui, dashboard) -> None:
-    driver = ui.monitor_driver()
-    driver.simulate_study(ui_engine, "dash", n_raters=16, n_timed_out=1, seed=4)
+def test_exclusion_filters_change_what_is_analysed(app_engine: Engine, ui, dashboard) -> None:
+    monitor_sim.simulate_study(app_engine, "dash", n_raters=16, n_timed_out=1, seed=4)
     at = _fast(ui.ok(dashboard()), ui)
     applied = int({m.label: m.value for m in at.metric}["Judgments analysed"])
     toggle = next(t for t in at.toggle if t.key.startswith("ex_apply_"))
     toggle.set_value(False)
     at = ui.ok(at.run())
     everything = int({m.label: m.value for m in at.metric}["Judgments analysed"])
-    jf = judgments_frame(ui_engine, "dash")
+    jf = judgments_frame(app_engine, "dash")
     assert everything == int((~jf["is_practice"] & ~jf["is_attention_check"]).sum())
     assert applied < everything  # the simulation has failed and timed-out raters
     want = analysis.analyze(jf, exclusions=None, n_boot=N_BOOT).metrics["accuracy"]
     assert np.allclose(ui.frame(at, "table_accuracy")["accuracy"], want, equal_nan=True)
 
 
-def test_uploaded_two_stage_csv_shows_rair_and_rsr(ui_engine: Engine, ui, dashboard) -> None:
+def test_uploaded_two_stage_csv_shows_rair_and_rsr(app_engine: Engine, ui, dashboard) -> None:
     df = analysis.simulate_judgments(40, 24, seed=2, two_stage=True, items_per_rater=12)
     at = ui.ok(dashboard())
     at.radio(key="dash_source").set_value("Upload a judgments CSV")
@@ -78,7 +77,7 @@ def test_uploaded_two_stage_csv_shows_rair_and_rsr(ui_engine: Engine, ui, dashbo
     assert table["rair"].notna().any()
 
 
-def test_unreadable_upload_is_reported(ui_engine: Engine, ui, dashboard) -> None:
+def test_unreadable_upload_is_reported(app_engine: Engine, ui, dashboard) -> None:
     at = ui.ok(dashboard())
     at.radio(key="dash_source").set_value("Upload a judgments CSV")
     at = ui.ok(at.run())
@@ -87,9 +86,9 @@ def test_unreadable_upload_is_reported(ui_engine: Engine, ui, dashboard) -> None
     assert at.error and "bad.csv" in at.error[0].value
 
 
-def test_study_without_judgments_says_so(ui_engine: Engine, ui, dashboard) -> None:
+def test_study_without_judgments_says_so(app_engine: Engine, ui, dashboard) -> None:
     from study.testing import ready_study, small_config
 
-    ready_study(ui_engine, small_config("empty"))
+    ready_study(app_engine, small_config("empty"))
     at = ui.ok(dashboard())
     assert "has no judgments yet" in ui.texts(at)
