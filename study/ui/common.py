@@ -1,4 +1,4 @@
-"""Shared UI helpers: the cached engine, plain-text rendering, the experimenter gate."""
+"""Shared UI helpers: the cached engine, literal text rendering, the experimenter gate."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import gc
 import hmac
 import html
 import os
+import re
 
 import streamlit as st
 from sqlalchemy import Engine
@@ -58,6 +59,11 @@ def plain(text: str | None, *, mark: tuple[int, int] | None = None, css: str = "
     else:
         body = html.escape(text)
     return f'<div style="white-space: pre-wrap; {css}">{body}</div>'
+
+
+def md_escape(text: str) -> str:
+    """Item text inside a markdown element (captions): every markdown character literal."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:$])", r"\\\1", str(text))
 
 
 def admin_password() -> str | None:

@@ -12,7 +12,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import altair as alt
@@ -23,8 +23,8 @@ from study import monitor, service
 from study.assist import generate_for_study
 from study.config import ConfigError, StudyConfig, parse_config_text
 from study.export import export_zip
-from study.ui import rater as rater_ui
 from study.ui.common import engine, require_admin
+from study.ui.item_view import render_item
 from tasks.importers import FORMATS, ItemBank, ItemBankError, RowError, read_item_bank
 
 SECTIONS = ("Monitor", "Set up", "Preview", "Export", "New study")
@@ -78,7 +78,7 @@ def _show(df: pd.DataFrame, key: str, **kwargs: Any) -> None:
 def _state() -> ConsoleState:
     if "console" not in st.session_state:
         st.session_state["console"] = ConsoleState()
-    return st.session_state["console"]
+    return cast(ConsoleState, st.session_state["console"])
 
 
 def console_page() -> None:
@@ -203,7 +203,7 @@ def _parse_upload(state: ConsoleState, name: str, config: StudyConfig) -> None:
     state.bank_key, state.bank, state.bank_errors = key, None, []
     try:
         state.bank = read_item_bank(
-            upload.name, None if fmt == "auto" else fmt, labels=config.labels,  # type: ignore[arg-type]
+            upload.name, None if fmt == "auto" else fmt, labels=config.labels,
             label_map=config.importing.label_map, max_sources=config.importing.max_sources, data=upload.getvalue(),
         )
     except ItemBankError as err:
@@ -305,8 +305,7 @@ def _preview(state: ConsoleState, name: str) -> None:
         st.warning("No assistance stored for this item yet: raters would see none. Generate it under Set up.")
     st.caption("Exactly what a rater sees (answers given here are not recorded).")
     with st.container(border=True, key="preview_screen"):
-        preview_session = rater_ui.RaterSession(study=name, external_id="(preview)", token="")
-        rater_ui._item_screen(preview_session, view)
+        render_item(view)  # no actions: the form and the quotes record nothing
 
 
 # --------------------------------------------------------------------------- monitor
