@@ -20,16 +20,13 @@ import os
 import platform
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from analysis import SimulationProfile, analyze, engine, fit_models, simulate_judgments  # noqa: E402
-from analysis.engine import STAT_NAMES  # noqa: E402
-from analysis.routing import assign_folds  # noqa: E402
+from analysis import SimulationProfile, analyze, engine, fit_models, simulate_judgments
+from analysis.engine import STAT_NAMES
+from analysis.routing import assign_folds
 
 
 def _ece(w: pd.Series, p: pd.Series, right: pd.Series) -> float:
