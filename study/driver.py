@@ -112,7 +112,8 @@ class RaterDriver:
         if item is None:
             raise RuntimeError(f"rater {self.external_id!r} has no item on screen ({view.screen})")
         aid = item.assignment_id
-        if answer.initial is not None and view.two_stage and item.initial_label is None:
+        # As on the page: attention checks are answered once, even in a two-stage study.
+        if answer.initial is not None and view.two_stage and not item.is_attention_check and item.initial_label is None:
             label0, conf0 = answer.initial
             self.caller(lambda: rater_api.submit_initial(self.engine, token, aid, label0, conf0))
         return self.caller(lambda: rater_api.submit_judgment(

@@ -30,6 +30,7 @@ from study import raters
 from study.cli import app
 from study.config import ConfigError, StudyConfig, parse_config_text
 from study.db import get_engine, upgrade
+from study.driver import Answer, RaterDriver
 from study.export import export_files
 from study.testing import fixture_items, ready_study, small_config
 from tasks.importers import ItemBank, ItemBankError, read_item_bank
@@ -255,13 +256,10 @@ def test_exports_neutralise_spreadsheet_formulas(engine: Engine) -> None:
     ready_study(engine, small_config("s", practice_items=0, attention_checks=0, items_per_rater=2))
     hostile = ["=1+2", "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3", "\t=tab"]
     for ext in hostile:
-        tok = raters.enrol(engine, "s", ext).token
-        raters.consent(engine, tok)
-        raters.start(engine, tok)
-        while (view := raters.rater_view(engine, tok)).screen == "item":
-            raters.submit_judgment(engine, tok, view.item.assignment_id, "correct", 0.8)  # type: ignore[union-attr]
-        raters.finish(engine, tok, {"comments": '=HYPERLINK("http://evil.example","click")'})
-        raters.log_event(engine, tok, "=cmd()", {"x": "=cmd()"})
+        driver = RaterDriver(engine, "s", ext)
+        driver.run(lambda view: Answer("correct", 0.8))
+        driver.finish({"comments": '=HYPERLINK("http://evil.example","click")'})
+        raters.log_event(engine, driver.token, "=cmd()", {"x": "=cmd()"})
     files = export_files(engine, "s")
     seen = set()
     for name in ("judgments.csv", "raters.csv", "events.csv"):
