@@ -3,7 +3,10 @@
 All state lives in the database (``study.raters``); the browser session only keeps
 the rater's token, so a reload, a lost connection or a second tab resumes at the
 same item. Widget keys are the automation contract of docs/automation.md; the flow
-is described in docs/rater-flow.md.
+is described in docs/rater-flow.md. The item screen itself is
+:func:`study.ui.item_view.render_item` (shared with the console's preview); this page
+adds the session and the callbacks that record answers and events. Its two client-side
+programs are ``activity.js`` and ``redirect.js`` next to this file.
 """
 
 from __future__ import annotations
