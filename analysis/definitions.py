@@ -1,6 +1,6 @@
 """The metric definitions: one place, declared as data, with their formulas.
 
-Notation (DESIGN.md): y gold label, a AI label (defined for every item, shown or
+Notation (docs/metrics.md): y gold label, a AI label (defined for every item, shown or
 not), c AI confidence of the item, h0 the rater's initial label (two-stage trials
 only), h the final label, p the rater's confidence in h. The unit is one final
 judgment (practice and attention-check rows already dropped by ``prepare``).
