@@ -11,8 +11,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from analysis import _schema as s
 from analysis import definitions as d
+from analysis import schema as s
 
 
 def _long(metrics: pd.DataFrame, names: list[str], overall: bool = False) -> pd.DataFrame:

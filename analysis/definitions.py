@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis import _schema as s
+from analysis import schema as s
 
 N_BINS = 10
 

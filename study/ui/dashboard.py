@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 import analysis
-from analysis import AnalysisResult, ExclusionRules
+from analysis import AnalysisResult, ExclusionRules, schema
 from study import service
 from study.export import judgments_frame
 from study.models import RATER_STATUSES
@@ -70,13 +70,12 @@ def _data_source() -> tuple[str, pd.DataFrame, ExclusionRules] | None:
             st.info("No studies yet. Upload a judgments CSV instead, or create a study in the console.")
             return None
         name = st.selectbox("Study", names, key="dashboard_study")
-        rules = ExclusionRules.model_validate(service.get_config(engine(), name).exclusions.model_dump())
-        return f"study `{name}`", judgments_frame(engine(), name), rules
+        config = service.get_config(engine(), name)
+        return f"study `{name}`", judgments_frame(engine(), name, config), config.exclusions
     upload = st.file_uploader("Tidy judgments CSV (one row per judgment; see codebook.csv)", type=["csv"],
                               key="dash_upload")
     if upload is None:
-        st.caption("Columns used: rater_id, item_id, condition, gold_label, ai_label, ai_confidence, final_label, "
-                   "confidence, and (optional) initial_label, time_ms, is_practice, is_attention_check, rater_status.")
+        st.caption(columns_caption())
         return None
     try:
         df = pd.read_csv(io.BytesIO(upload.getvalue()))
@@ -84,6 +83,13 @@ def _data_source() -> tuple[str, pd.DataFrame, ExclusionRules] | None:
         st.error(f"`{upload.name}` is not a readable CSV: {err}")
         return None
     return f"`{upload.name}`", df, ExclusionRules()
+
+
+def columns_caption() -> str:
+    """What the upload needs, from the tidy schema (:mod:`analysis.schema`)."""
+    return (f"Columns used: {', '.join(schema.columns_used('required'))}, "
+            f"and (optional) {', '.join(schema.columns_used('optional'))}. "
+            "Every column is described in the export's codebook.csv.")
 
 
 def _exclusion_filters(label: str, defaults: ExclusionRules) -> ExclusionRules | None:

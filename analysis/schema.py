@@ -1,13 +1,17 @@
-"""Column names of the tidy judgments table and small helpers to read it safely.
+"""The tidy judgments table: its columns (name, type, meaning) and helpers to read it.
 
 The analysis package only ever sees a pandas DataFrame with one row per final
-judgment (see docs/architecture.md). Any column may be missing; helpers here turn
+judgment (see docs/architecture.md). :data:`JUDGMENT_COLUMNS` declares every column
+once: the export writes exactly these columns and its codebook from them, and the
+dashboard names the ones analysis uses. Any column may be missing; helpers here turn
 "missing" into a value that makes dependent metrics null, never into a crash.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -26,6 +30,58 @@ TIME = "time_ms"
 PRACTICE = "is_practice"
 ATTENTION = "is_attention_check"
 STATUS = "rater_status"
+
+#: How analysis uses a column: ``required`` (analysis needs it), ``optional`` (used when
+#: present) or ``export`` (carried for the researcher; analysis does not read it).
+Use = Literal["required", "optional", "export"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the tidy judgments table."""
+
+    name: str
+    dtype: str  # string, integer, float, boolean or datetime
+    meaning: str
+    use: Use = "export"
+
+
+#: Every column of the tidy judgments table, in file order.
+JUDGMENT_COLUMNS: tuple[Column, ...] = (
+    Column("study", "string", "Study name."),
+    Column(RATER, "string", "External rater id (Prolific PID or the ?rater= value).", "required"),
+    Column(CONDITION, "string", "Assistance condition key the rater saw for this item.", "required"),
+    Column("assistance_kind", "string", "Kind of assistance shown: none, evidence, reasoning or debate."),
+    Column(ITEM, "string", "Item id from the item bank.", "required"),
+    Column("position", "integer", "0-based position of the item in the rater's sequence (practice first)."),
+    Column(PRACTICE, "boolean", "Practice item (feedback shown; excluded from analysis).", "optional"),
+    Column(ATTENTION, "boolean", "Attention-check item (excluded from analysis).", "optional"),
+    Column(GOLD, "string", "The correct label.", "required"),
+    Column(AI_LABEL, "string", "The AI's label for the item (defined whether shown or not).", "required"),
+    Column(AI_CONF, "float", "The AI's probability that its label is right, in [0, 1].", "required"),
+    Column(INITIAL, "string",
+           "Two-stage trials: the rater's answer before seeing the assistance; empty otherwise.", "optional"),
+    Column(INITIAL_CONF, "float", "Two-stage trials: confidence of the initial answer."),
+    Column(FINAL, "string", "The rater's final answer.", "required"),
+    Column(CONF, "float", "The rater's confidence in the final answer, in [0, 1].", "required"),
+    Column("correct", "boolean", "final_label == gold_label."),
+    Column("ai_correct", "boolean", "ai_label == gold_label."),
+    Column("agree_with_ai", "boolean", "final_label == ai_label."),
+    Column(TIME, "integer", "Server-measured ms from the item first being shown to the final answer.", "optional"),
+    Column("active_ms", "integer", "Client-measured ms the page was visible and focused (empty if unavailable)."),
+    Column("shown_at", "datetime", "UTC time the item was first shown (server)."),
+    Column("initial_at", "datetime", "UTC time of the initial answer (two-stage only)."),
+    Column("submitted_at", "datetime", "UTC time the server recorded the final answer."),
+    Column("client_submitted_at", "datetime", "UTC time the client says it submitted."),
+    Column(STATUS, "string", "Rater's status: completed, failed_attention, timed_out, active, ...", "optional"),
+    Column("two_stage", "boolean", "Whether the study used two-stage trials."),
+)
+
+
+def columns_used(use: Use) -> list[str]:
+    """Names of the judgment columns analysis uses this way, in file order."""
+    return [c.name for c in JUDGMENT_COLUMNS if c.use == use]
+
 
 #: Row of the metrics table that pools every condition.
 OVERALL = "overall"
