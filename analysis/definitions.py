@@ -171,7 +171,8 @@ def evaluate(metric: MetricDef, sums: np.ndarray) -> np.ndarray:
 
 def _bin(p: np.ndarray) -> np.ndarray:
     """Equal-width bin index in 0..9 of a probability; p = 1 falls in the last bin."""
-    return np.clip(np.floor(np.nan_to_num(p, nan=0.0) * N_BINS), 0, N_BINS - 1).astype(np.int64)
+    bins: np.ndarray = np.clip(np.floor(np.nan_to_num(p, nan=0.0) * N_BINS), 0, N_BINS - 1).astype(np.int64)
+    return bins
 
 
 def row_quantities(df: pd.DataFrame) -> np.ndarray:

@@ -110,7 +110,8 @@ def labels(df: pd.DataFrame, column: str) -> pd.Series:
 def same(left: pd.Series, right: pd.Series) -> np.ndarray:
     """Element-wise ``left == right`` as a bool array; a missing side is never equal."""
     eq = (left == right).fillna(False)
-    return eq.to_numpy(dtype=bool)
+    out: np.ndarray = eq.to_numpy(dtype=bool)
+    return out
 
 
 def label_codes(df: pd.DataFrame, columns: Iterable[str]) -> list[np.ndarray]:
@@ -140,7 +141,8 @@ def floats(df: pd.DataFrame, column: str) -> np.ndarray:
     """A numeric column as float64 (NaN where missing or absent)."""
     if column not in df.columns:
         return np.full(len(df), np.nan)
-    return pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    out: np.ndarray = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return out
 
 
 def flags(df: pd.DataFrame, column: str) -> np.ndarray:
@@ -148,10 +150,13 @@ def flags(df: pd.DataFrame, column: str) -> np.ndarray:
     if column not in df.columns:
         return np.zeros(len(df), dtype=bool)
     col = df[column]
+    out: np.ndarray
     if col.dtype == bool:
-        return col.to_numpy()
+        out = col.to_numpy()
+        return out
     text = col.astype("string").str.strip().str.lower()
-    return text.isin(["true", "1", "1.0", "yes", "t"]).fillna(False).to_numpy(dtype=bool)
+    out = text.isin(["true", "1", "1.0", "yes", "t"]).fillna(False).to_numpy(dtype=bool)
+    return out
 
 
 def conditions_in(df: pd.DataFrame) -> list[str]:

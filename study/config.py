@@ -372,4 +372,5 @@ def load_config(path: str | Path) -> StudyConfig:
 
 def config_to_yaml(config: StudyConfig) -> str:
     """Serialise a config back to YAML (round-trips through :func:`parse_config_text`)."""
-    return yaml.safe_dump(config.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True)
+    text: str = yaml.safe_dump(config.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True)
+    return text

@@ -288,7 +288,8 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
-    return neutralise_formulas(df).to_csv(index=False).encode("utf-8")
+    text: str = neutralise_formulas(df).to_csv(index=False)
+    return text.encode("utf-8")
 
 
 def export_files(engine: Engine, name: str) -> dict[str, bytes]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from study.config import (
-    ConfigError,
     Condition,
+    ConfigError,
     Display,
     FieldError,
     config_to_yaml,
