@@ -27,9 +27,8 @@ _CI = ("_ci_low", "_ci_high")
 
 
 @st.cache_data(show_spinner="Running the analysis (cluster bootstrap) ...", max_entries=8)
-def run_analysis(df: pd.DataFrame, rules_json: str | None, n_boot: int, seed: int, k: int) -> AnalysisResult:
+def run_analysis(df: pd.DataFrame, rules: ExclusionRules | None, n_boot: int, seed: int, k: int) -> AnalysisResult:
     """``analysis.analyze`` on a table (cached: the same inputs give the same result)."""
-    rules = ExclusionRules.model_validate_json(rules_json) if rules_json else None
     return analysis.analyze(df, exclusions=rules, n_boot=n_boot, seed=seed, k=k)
 
 
@@ -52,7 +51,7 @@ def dashboard_page() -> None:
         seed = int(cols[1].number_input("Seed", 0, 2**31 - 1, 0, key="dash_seed"))
         k = int(cols[2].number_input("Cross-fitting folds", 2, 20, 5, key="dash_k"))
     try:
-        result = run_analysis(df, rules.model_dump_json() if rules else None, n_boot, seed, k)
+        result = run_analysis(df, rules, n_boot, seed, k)
     except (ValueError, KeyError) as err:
         st.error(f"The analysis could not run on this table: {err}")
         return
