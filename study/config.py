@@ -47,6 +47,9 @@ class ConfigError(ValueError):
         self.errors = list(errors)
         super().__init__("\n".join(self.describe(e) for e in self.errors))
 
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[str, list[FieldError]]]:
+        return type(self), (self.origin, self.errors)  # pickles with its structure, not just the text
+
     def location(self, error: FieldError) -> str:
         """``origin`` or ``origin:line`` where the line of a file-level problem is known."""
         return f"{self.origin}:{error.line}" if error.line is not None and not error.path else self.origin

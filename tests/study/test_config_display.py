@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from study.config import (
@@ -80,3 +82,10 @@ def test_missing_field_points_at_its_parent_and_file_errors_have_no_path() -> No
     assert only.path == "" and only.line == 3 and only.message.startswith("not valid YAML")
     assert str(info.value).startswith("c.yaml:3: not valid YAML")
     assert _config_errors(info.value) == [("(file)", str(info.value))]
+
+
+def test_config_error_pickles_with_its_structure() -> None:
+    err = ConfigError("s.yaml", [FieldError("name", "bad", 2), FieldError("", "not valid YAML: x", 4)])
+    again = pickle.loads(pickle.dumps(err))
+    assert (again.origin, again.errors, str(again)) == (err.origin, err.errors, str(err))
+    assert str(err) == "s.yaml: field 'name': bad\ns.yaml:4: not valid YAML: x"
