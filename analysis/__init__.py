@@ -22,6 +22,7 @@ from analysis.reliance import condition_metrics
 from analysis.report import AnalysisResult, analyze, json_safe
 from analysis.routing import assign_folds
 from analysis.simulation import (
+    DEFAULT_PROFILE_BY_KIND,
     AIProfile,
     ConditionProfile,
     ConfidenceModel,
@@ -39,6 +40,7 @@ __all__ = [
     "AnalysisResult",
     "ConditionProfile",
     "ConfidenceModel",
+    "DEFAULT_PROFILE_BY_KIND",
     "ExclusionRules",
     "METRICS",
     "METRIC_NAMES",

@@ -11,8 +11,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from analysis import _schema as s
 from analysis import definitions as d
+from analysis import schema as s
 
 
 def _long(metrics: pd.DataFrame, names: list[str], overall: bool = False) -> pd.DataFrame:
@@ -35,7 +35,8 @@ def _metric_points(metrics: pd.DataFrame, names: list[str], title: str) -> alt.L
                  alt.Tooltip("ci_low:Q", format=".3f"), alt.Tooltip("ci_high:Q", format=".3f")],
     )
     bars = base.mark_errorbar(ticks=True).encode(y=alt.Y("ci_low:Q", title="proportion"), y2="ci_high:Q")
-    return (points + bars).properties(title=title, width=320, height=220)
+    chart: alt.LayerChart = (points + bars).properties(title=title, width=320, height=220)
+    return chart
 
 
 def accuracy_chart(metrics: pd.DataFrame) -> alt.LayerChart:
@@ -92,7 +93,9 @@ def reliability_chart(table: pd.DataFrame) -> alt.LayerChart:
         color=alt.Color("condition:N"), strokeDash=alt.StrokeDash("source:N"),
         tooltip=["condition", "source", "bin", "n", alt.Tooltip("accuracy:Q", format=".3f")],
     )
-    return (diagonal + lines).properties(title="Reliability diagram (raters and AI)", width=320, height=320)
+    chart: alt.LayerChart = (diagonal + lines).properties(title="Reliability diagram (raters and AI)", width=320,
+                                                          height=320)
+    return chart
 
 
 def hybrid_chart(curve: pd.DataFrame, summary: pd.DataFrame) -> alt.HConcatChart:

@@ -1,6 +1,6 @@
 """The metric definitions: one place, declared as data, with their formulas.
 
-Notation (DESIGN.md): y gold label, a AI label (defined for every item, shown or
+Notation (docs/metrics.md): y gold label, a AI label (defined for every item, shown or
 not), c AI confidence of the item, h0 the rater's initial label (two-stage trials
 only), h the final label, p the rater's confidence in h. The unit is one final
 judgment (practice and attention-check rows already dropped by ``prepare``).
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis import _schema as s
+from analysis import schema as s
 
 N_BINS = 10
 
@@ -171,7 +171,8 @@ def evaluate(metric: MetricDef, sums: np.ndarray) -> np.ndarray:
 
 def _bin(p: np.ndarray) -> np.ndarray:
     """Equal-width bin index in 0..9 of a probability; p = 1 falls in the last bin."""
-    return np.clip(np.floor(np.nan_to_num(p, nan=0.0) * N_BINS), 0, N_BINS - 1).astype(np.int64)
+    bins: np.ndarray = np.clip(np.floor(np.nan_to_num(p, nan=0.0) * N_BINS), 0, N_BINS - 1).astype(np.int64)
+    return bins
 
 
 def row_quantities(df: pd.DataFrame) -> np.ndarray:

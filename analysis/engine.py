@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import _schema as s
 from analysis import definitions as d
 from analysis import routing
+from analysis import schema as s
 
 ROUTING_STATS: tuple[str, ...] = (
     "human_only",

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from analysis import _schema as s
+from analysis import schema as s
 
 
 class ExclusionRules(BaseModel):

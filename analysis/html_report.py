@@ -23,7 +23,8 @@ th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.chart{margi
 
 def _table(df: pd.DataFrame, columns: list[str]) -> str:
     cols = [c for c in columns if c in df.columns]
-    return df[cols].to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3f}", border=0)
+    html: str = df[cols].to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3f}", border=0)
+    return html
 
 
 def _with_ci(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis import _schema as s
 from analysis import definitions as d
 from analysis import engine, routing
+from analysis import schema as s
 
 _REQUIRED = (s.GOLD, s.AI_LABEL, s.AI_CONF, s.FINAL)
 _WITH_CI = (

@@ -33,7 +33,7 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
 
-from analysis import _schema as s
+from analysis import schema as s
 
 MODEL_COLUMNS = ["model", "outcome", "term", "estimate", "se", "ci_low", "ci_high", "p_value", "n", "note"]
 MODELS = ("mixed_vb", "gee_rater")

@@ -36,7 +36,8 @@ class AnalysisResult:
             "notes": list(self.notes),
             "settings": self.settings,
         }
-        return json_safe(out)
+        safe: dict[str, Any] = json_safe(out)
+        return safe
 
     def to_json(self, indent: int | None = 2) -> str:
         """``to_dict`` as strict JSON text."""

@@ -64,13 +64,26 @@ class AIProfile(BaseModel):
     )
 
 
+#: Default simulated behaviour per assistance kind (``none``, ``evidence``, ``reasoning``,
+#: ``debate``), the one table both the vectorised simulator and the service-layer
+#: simulator use for a condition a profile does not name: evidence raises the rater's
+#: own accuracy; reasoning shows the AI's label, adopted with probability 0.5.
+DEFAULT_PROFILE_BY_KIND: dict[str, ConditionProfile] = {
+    "none": ConditionProfile(skill=0.70),
+    "evidence": ConditionProfile(skill=0.78),
+    "reasoning": ConditionProfile(skill=0.70, shows_ai_label=True, reliance=0.5),
+    "debate": ConditionProfile(skill=0.70),
+}
+
+
+def default_profile(kind: str) -> ConditionProfile:
+    """A fresh copy of the default behaviour for assistance kind ``kind`` (KeyError if unknown)."""
+    return DEFAULT_PROFILE_BY_KIND[kind].model_copy(deep=True)
+
+
 def _default_conditions() -> dict[str, ConditionProfile]:
-    return {
-        "none": ConditionProfile(skill=0.70),
-        "evidence": ConditionProfile(skill=0.78),
-        "reasoning": ConditionProfile(skill=0.70, shows_ai_label=True, reliance=0.5),
-        "debate": ConditionProfile(skill=0.70),
-    }
+    # Condition keys equal to the kinds: a study with one condition per kind.
+    return {kind: default_profile(kind) for kind in DEFAULT_PROFILE_BY_KIND}
 
 
 class SimulationProfile(BaseModel):

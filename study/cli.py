@@ -303,8 +303,9 @@ def analyze(
         from study.export import judgments_frame
 
         engine = _engine(db)
-        df = judgments_frame(engine, study)
-        exclusions = analysis.ExclusionRules.model_validate(service.get_config(engine, study).exclusions.model_dump())
+        config = service.get_config(engine, study)
+        df = judgments_frame(engine, study, config)
+        exclusions = config.exclusions  # an analysis.ExclusionRules (study.config.Exclusions subclasses it)
     else:
         try:
             df = pd.read_csv(from_csv)

@@ -26,11 +26,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+#: Kinds of the stored assistance rows (declared once in :mod:`tasks.assistance.kinds`).
+from tasks.assistance.kinds import ASSISTANCE_ROW_KINDS as ASSISTANCE_ROW_KINDS
+
 STUDY_STATUSES = ("draft", "live", "paused", "closed")
 RATER_STATUSES = ("enrolled", "active", "completed", "failed_attention", "timed_out", "withdrawn")
 #: Rater statuses that end a session (no more judgments accepted).
 FINAL_RATER_STATUSES = ("completed", "failed_attention", "timed_out", "withdrawn")
-ASSISTANCE_ROW_KINDS = ("verdict", "evidence", "reasoning", "debate")
 
 
 def utcnow() -> datetime:

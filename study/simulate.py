@@ -18,9 +18,9 @@ import numpy as np
 from sqlalchemy import Engine, select
 
 from analysis.simulation import (
-    ConditionProfile,
     SimItem,
     SimulationProfile,
+    default_profile,
     draw_rater_effect,
     item_effect,
     simulate_response,
@@ -30,14 +30,6 @@ from study.config import StudyConfig
 from study.db import read_session
 from study.driver import Answer, RaterDriver, RaterView
 from study.service import _study, get_config
-
-#: Default behaviour per assistance kind, used for conditions a profile does not name.
-DEFAULT_BY_KIND: dict[str, ConditionProfile] = {
-    "none": ConditionProfile(skill=0.70),
-    "evidence": ConditionProfile(skill=0.78),
-    "reasoning": ConditionProfile(skill=0.70, shows_ai_label=True, reliance=0.5),
-    "debate": ConditionProfile(skill=0.70),
-}
 
 
 @dataclass
@@ -51,9 +43,10 @@ class SimulationReport:
 
 
 def profile_for_study(config: StudyConfig, profile: SimulationProfile | None = None) -> SimulationProfile:
-    """The profile with every study condition filled in (defaults by assistance kind)."""
+    """The profile with every study condition filled in (defaults by assistance kind,
+    :data:`analysis.simulation.DEFAULT_PROFILE_BY_KIND`)."""
     given = dict(profile.conditions) if profile is not None else {}
-    conditions = {c.key: given.get(c.key, DEFAULT_BY_KIND[c.assistance]) for c in config.conditions}
+    conditions = {c.key: given[c.key] if c.key in given else default_profile(c.assistance) for c in config.conditions}
     base = profile or SimulationProfile(labels=list(config.labels))
     return base.model_copy(update={"conditions": conditions, "labels": list(config.labels)})
 

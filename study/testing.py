@@ -91,7 +91,7 @@ def ready_study(engine: Engine, config: StudyConfig | dict[str, Any], items: lis
 
 
 def small_config(name: str = "t", **overrides: object) -> dict[str, Any]:
-    """A compact valid config dict for tests (four DESIGN conditions)."""
+    """A compact valid config dict for tests (the four conditions of docs/study-config.md)."""
     cfg: dict[str, Any] = {
         "name": name,
         "seed": 7,

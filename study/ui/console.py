@@ -8,7 +8,6 @@ comes from ``study.monitor``: this page only lays them out (docs/console.md).
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -50,8 +49,6 @@ practice_items: 2
 attention_checks: 1
 assistance: {encoder: minilm}
 """
-
-_FIELD_ERROR = re.compile(r"^(?P<where>.*?): field '(?P<field>[^']*)': (?P<message>.*)$")
 
 
 @dataclass
@@ -132,11 +129,7 @@ def _status_bar(state: ConsoleState, name: str) -> None:
 
 
 def _config_errors(err: ConfigError) -> list[tuple[str, str]]:
-    out = []
-    for line in str(err).splitlines():
-        match = _FIELD_ERROR.match(line)
-        out.append((match["field"], match["message"]) if match else ("(file)", line))
-    return out
+    return [(e.path, e.message) if e.path else ("(file)", err.describe(e)) for e in err.errors]
 
 
 def _load_config_upload() -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 import analysis
-from analysis import AnalysisResult, ExclusionRules
+from analysis import AnalysisResult, ExclusionRules, schema
 from study import service
 from study.export import judgments_frame
 from study.models import RATER_STATUSES
@@ -27,9 +27,8 @@ _CI = ("_ci_low", "_ci_high")
 
 
 @st.cache_data(show_spinner="Running the analysis (cluster bootstrap) ...", max_entries=8)
-def run_analysis(df: pd.DataFrame, rules_json: str | None, n_boot: int, seed: int, k: int) -> AnalysisResult:
+def run_analysis(df: pd.DataFrame, rules: ExclusionRules | None, n_boot: int, seed: int, k: int) -> AnalysisResult:
     """``analysis.analyze`` on a table (cached: the same inputs give the same result)."""
-    rules = ExclusionRules.model_validate_json(rules_json) if rules_json else None
     return analysis.analyze(df, exclusions=rules, n_boot=n_boot, seed=seed, k=k)
 
 
@@ -52,7 +51,7 @@ def dashboard_page() -> None:
         seed = int(cols[1].number_input("Seed", 0, 2**31 - 1, 0, key="dash_seed"))
         k = int(cols[2].number_input("Cross-fitting folds", 2, 20, 5, key="dash_k"))
     try:
-        result = run_analysis(df, rules.model_dump_json() if rules else None, n_boot, seed, k)
+        result = run_analysis(df, rules, n_boot, seed, k)
     except (ValueError, KeyError) as err:
         st.error(f"The analysis could not run on this table: {err}")
         return
@@ -70,13 +69,12 @@ def _data_source() -> tuple[str, pd.DataFrame, ExclusionRules] | None:
             st.info("No studies yet. Upload a judgments CSV instead, or create a study in the console.")
             return None
         name = st.selectbox("Study", names, key="dashboard_study")
-        rules = ExclusionRules.model_validate(service.get_config(engine(), name).exclusions.model_dump())
-        return f"study `{name}`", judgments_frame(engine(), name), rules
+        config = service.get_config(engine(), name)
+        return f"study `{name}`", judgments_frame(engine(), name, config), config.exclusions
     upload = st.file_uploader("Tidy judgments CSV (one row per judgment; see codebook.csv)", type=["csv"],
                               key="dash_upload")
     if upload is None:
-        st.caption("Columns used: rater_id, item_id, condition, gold_label, ai_label, ai_confidence, final_label, "
-                   "confidence, and (optional) initial_label, time_ms, is_practice, is_attention_check, rater_status.")
+        st.caption(columns_caption())
         return None
     try:
         df = pd.read_csv(io.BytesIO(upload.getvalue()))
@@ -84,6 +82,13 @@ def _data_source() -> tuple[str, pd.DataFrame, ExclusionRules] | None:
         st.error(f"`{upload.name}` is not a readable CSV: {err}")
         return None
     return f"`{upload.name}`", df, ExclusionRules()
+
+
+def columns_caption() -> str:
+    """What the upload needs, from the tidy schema (:mod:`analysis.schema`)."""
+    return (f"Columns used: {', '.join(schema.columns_used('required'))}, "
+            f"and (optional) {', '.join(schema.columns_used('optional'))}. "
+            "Every column is described in the export's codebook.csv.")
 
 
 def _exclusion_filters(label: str, defaults: ExclusionRules) -> ExclusionRules | None:

@@ -26,6 +26,13 @@ from tasks.assistance.evidence import (
     verify_quote,
 )
 from tasks.assistance.generative import GenerativeWriter
+from tasks.assistance.kinds import (
+    ASSISTANCE_KINDS,
+    ASSISTANCE_ROW_KINDS,
+    DEFAULT_DISPLAY,
+    AssistanceKind,
+    AssistanceRowKind,
+)
 from tasks.assistance.pipeline import (
     KINDS,
     AssistanceConfig,
@@ -40,10 +47,15 @@ from tasks.assistance.reasoning import template_reasoning
 from tasks.assistance.verdict import CrossFit, crossfit, pair_features, verdict_metrics
 
 __all__ = [
+    "ASSISTANCE_KINDS",
+    "ASSISTANCE_ROW_KINDS",
+    "DEFAULT_DISPLAY",
     "ENCODER_NAMES",
     "KINDS",
     "AssistanceConfig",
+    "AssistanceKind",
     "AssistanceRecord",
+    "AssistanceRowKind",
     "CrossFit",
     "Encoder",
     "GenerativeWriter",

@@ -21,11 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from tasks.assistance.content import ContentBuilder, prepare
 from tasks.assistance.encoder import TextEncoder, get_encoder
 from tasks.assistance.generative import GenerativeWriter
+from tasks.assistance.kinds import ASSISTANCE_ROW_KINDS
 from tasks.assistance.verdict import C_GRID, verdict_metrics
 from tasks.items import Item
 
-#: Assistance kinds, in emission order per item.
-KINDS = ("verdict", "evidence", "reasoning", "debate")
+#: Assistance record kinds, in emission order per item (declared in :mod:`tasks.assistance.kinds`).
+KINDS = ASSISTANCE_ROW_KINDS
 
 #: Distributions whose versions are recorded with every record.
 PROVENANCE_PACKAGES = (
