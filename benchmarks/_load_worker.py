@@ -115,7 +115,7 @@ def _answer(view: Any, rng: random.Random) -> tuple[str, float]:
 
 def run_worker(spec: WorkerSpec) -> None:
     """Drive ``spec.raters`` one after another; safe to run again after a crash (resumes)."""
-    from study import raters
+    from study import rater
     from study.assignment import StudyFull
     from study.db import get_engine
     from study.service import ServiceError
@@ -136,19 +136,19 @@ def run_worker(spec: WorkerSpec) -> None:
     for ext in spec.raters:
         t0 = time.perf_counter()
         try:
-            enrolment = _retry(lambda ext=ext: raters.enrol(engine, spec.study, ext), counter)
+            enrolment = _retry(lambda ext=ext: rater.enrol(engine, spec.study, ext), counter)
         except (StudyFull, ServiceError) as err:
             outcomes.write({"rater": ext, "outcome": "refused", "error": str(err)[:200]})
             continue
         outcomes.write({"rater": ext, "outcome": "enrolled", "created": enrolment.created,
                         "condition": enrolment.condition, "enrol_ms": (time.perf_counter() - t0) * 1000})
         token = enrolment.token
-        _retry(lambda token=token: raters.consent(engine, token), counter)
-        _retry(lambda token=token: raters.start(engine, token), counter)
+        _retry(lambda token=token: rater.consent(engine, token), counter)
+        _retry(lambda token=token: rater.start(engine, token), counter)
         done = 0
         while True:
             t0 = time.perf_counter()
-            view = _retry(lambda token=token: raters.rater_view(engine, token), counter)
+            view = _retry(lambda token=token: rater.rater_view(engine, token), counter)
             view_ms = (time.perf_counter() - t0) * 1000
             if view.screen != "item" or done >= spec.drop_after.get(ext, 1 << 30):
                 outcomes.write({"rater": ext, "outcome": "left", "screen": view.screen, "status": view.status,
@@ -157,7 +157,7 @@ def run_worker(spec: WorkerSpec) -> None:
             label, conf = _answer(view, rng)
             aid = view.item.assignment_id
             t0 = time.perf_counter()
-            result = _retry(lambda token=token, aid=aid, label=label, conf=conf: raters.submit_judgment(
+            result = _retry(lambda token=token, aid=aid, label=label, conf=conf: rater.submit_judgment(
                 engine, token, aid, label, conf, submission_key=f"{aid}:{label}:{conf}"), counter)
             latency = (time.perf_counter() - t0) * 1000
             acks.write({"w": spec.worker, "rater": ext, "assignment": aid, "judgment": result.judgment_id,
@@ -174,14 +174,14 @@ def run_worker(spec: WorkerSpec) -> None:
 
 def _warm_up(engine: Engine, study: str, external_id: str, rng: random.Random) -> None:
     """One rater of ``study`` through every item, untimed and unrecorded."""
-    from study import raters
+    from study import rater
 
-    token = raters.enrol(engine, study, external_id).token
-    raters.consent(engine, token)
-    raters.start(engine, token)
-    while (view := raters.rater_view(engine, token)).screen == "item":
+    token = rater.enrol(engine, study, external_id).token
+    rater.consent(engine, token)
+    rater.start(engine, token)
+    while (view := rater.rater_view(engine, token)).screen == "item":
         label, conf = _answer(view, rng)
-        raters.submit_judgment(engine, token, view.item.assignment_id, label, conf)
+        rater.submit_judgment(engine, token, view.item.assignment_id, label, conf)
 
 
 def worker_main(spec_json: str) -> None:

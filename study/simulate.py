@@ -1,7 +1,7 @@
 """Simulated raters that go through the same service layer as people.
 
 Each simulated rater enrols, consents, starts, reads every item from
-:func:`study.raters.rater_view` and submits through :func:`study.raters.submit_judgment`
+:func:`study.rater.rater_view` and submits through :func:`study.rater.submit_judgment`
 (and ``submit_initial`` in two-stage studies), answering with the behaviour model of
 :mod:`analysis.simulation`. The simulator alone is allowed to look up gold labels and
 the AI verdict (it plays the role of a rater with a given skill, not of a real one).
@@ -26,7 +26,7 @@ from analysis.simulation import (
     simulate_response,
 )
 from study import models as m
-from study import raters
+from study import rater
 from study.config import StudyConfig
 from study.db import read_session
 from study.service import _study, get_config
@@ -78,18 +78,18 @@ def simulate_rater(
     truth: dict[str, tuple[str, str, float | None]], *, seed: int, attention_pass: float = 0.98,
 ) -> tuple[str, str, int]:
     """Run one simulated rater to the end; returns (condition, final status, judgments)."""
-    enrolment = raters.enrol(engine, name, external_id)
-    raters.consent(engine, enrolment.token)
-    raters.start(engine, enrolment.token)
+    enrolment = rater.enrol(engine, name, external_id)
+    rater.consent(engine, enrolment.token)
+    rater.start(engine, enrolment.token)
     effect = draw_rater_effect(rng, profile)
     n = 0
-    while (view := raters.rater_view(engine, enrolment.token)).screen == "item":
+    while (view := rater.rater_view(engine, enrolment.token)).screen == "item":
         item = view.item
         assert item is not None
         gold, ai_label, ai_conf = truth[item.item_id]
         if item.is_attention_check:
             label = gold if rng.random() < attention_pass else next(x for x in view.labels if x != gold)
-            raters.submit_judgment(engine, enrolment.token, item.assignment_id, label, view.confidence_max)
+            rater.submit_judgment(engine, enrolment.token, item.assignment_id, label, view.confidence_max)
             n += 1
             continue
         sim = SimItem(item_id=item.item_id, gold_label=gold, ai_label=ai_label, ai_confidence=ai_conf,
@@ -97,8 +97,8 @@ def simulate_rater(
         h0, c0, h, c = simulate_response(rng, profile, item.condition, effect, sim, view.two_stage)
         lo, hi = view.confidence_min, view.confidence_max
         if view.two_stage and h0 is not None and c0 is not None and item.initial_label is None:
-            raters.submit_initial(engine, enrolment.token, item.assignment_id, h0, float(np.clip(c0, lo, hi)))
-        raters.submit_judgment(engine, enrolment.token, item.assignment_id, h, float(np.clip(c, lo, hi)))
+            rater.submit_initial(engine, enrolment.token, item.assignment_id, h0, float(np.clip(c0, lo, hi)))
+        rater.submit_judgment(engine, enrolment.token, item.assignment_id, h, float(np.clip(c, lo, hi)))
         n += 1
     return enrolment.condition, view.status, n
 

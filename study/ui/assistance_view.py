@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from study import raters
-from study.raters import ItemView
+from study import rater
+from study.rater import ItemView
 from study.ui.common import engine, plain
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def _log_expand(session: RaterSession, assignment_id: int, index: str, key: str)
         return
     if st.session_state.get(key) and time.monotonic() - session.expanded.get(key, -1e9) > DOUBLE_CLICK_S:
         session.expanded[key] = time.monotonic()
-        raters.log_event(engine(), session.token, "quote_expand", {"quote": index}, assignment_id)
+        rater.log_event(engine(), session.token, "quote_expand", {"quote": index}, assignment_id)
 
 
 def _quote_span(quote: dict[str, Any], source: str) -> tuple[int, int] | None:

@@ -1,6 +1,6 @@
 """The rater page: consent -> instructions -> practice -> items -> questionnaire -> code.
 
-All state lives in the database (``study.raters``); the browser session only keeps
+All state lives in the database (``study.rater``); the browser session only keeps
 the rater's token, so a reload, a lost connection or a second tab resumes at the
 same item. Widget keys are the automation contract of docs/automation.md; the flow
 is described in docs/rater-flow.md.
@@ -15,9 +15,9 @@ from typing import Any
 
 import streamlit as st
 
-from study import raters, service
+from study import rater, service
 from study.config import ASSISTANCE_KINDS
-from study.raters import ItemView, RaterView, SubmitResult
+from study.rater import ItemView, RaterView, SubmitResult
 from study.ui.assistance_view import DOUBLE_CLICK_S, assistance, md_escape, sources
 from study.ui.common import engine, plain
 
@@ -127,7 +127,7 @@ def rater_page() -> None:
     try:
         # While practice feedback is on screen the next item is not shown yet, so its
         # time on item must not start.
-        view = raters.rater_view(engine(), session.token, mark_shown=session.feedback is None)
+        view = rater.rater_view(engine(), session.token, mark_shown=session.feedback is None)
     except service.ServiceError:
         st.session_state.pop("rater_session", None)  # e.g. the database was reset
         st.error("We could not find your session. Please open the link you were given again.")
@@ -156,7 +156,7 @@ def _session_from_link() -> RaterSession | None:
         _welcome(study)
         return None
     try:
-        enrolment = raters.enrol(
+        enrolment = rater.enrol(
             engine(), study, external,
             prolific_pid=_param("PROLIFIC_PID"), prolific_study_id=_param("STUDY_ID"),
             prolific_session_id=_param("SESSION_ID"),
@@ -167,7 +167,7 @@ def _session_from_link() -> RaterSession | None:
     session = RaterSession(study=study, external_id=external, token=enrolment.token)
     st.session_state["rater_session"] = session
     if not enrolment.created:
-        raters.log_event(engine(), session.token, "resume")
+        rater.log_event(engine(), session.token, "resume")
         session.notice = "Welcome back: you continue where you left off."
     return session
 
@@ -205,10 +205,10 @@ def _consent(session: RaterSession, view: RaterView) -> None:
     st.html(plain(view.consent_text))
     col1, col2 = st.columns(2)
     if col1.button("I agree and want to take part", key="consent", type="primary"):
-        raters.consent(engine(), session.token, True)
+        rater.consent(engine(), session.token, True)
         st.rerun()
     if col2.button("I do not agree", key="decline"):
-        raters.consent(engine(), session.token, False)
+        rater.consent(engine(), session.token, False)
         st.rerun()
 
 
@@ -237,7 +237,7 @@ def _instructions(session: RaterSession, view: RaterView) -> None:
     if view.seconds_left is not None:
         st.write(f"You have {max(1, view.seconds_left // 60)} minutes in total.")
     if st.button("Start", key="start", type="primary"):
-        raters.start(engine(), session.token)
+        rater.start(engine(), session.token)
         st.rerun()
 
 
@@ -374,7 +374,7 @@ def _on_reveal(session: RaterSession, assignment_id: int, _stage: str) -> None:
         session.error = "Please choose an answer first."
         return
     try:
-        raters.submit_initial(engine(), session.token, assignment_id, label, conf)
+        rater.submit_initial(engine(), session.token, assignment_id, label, conf)
     except service.ServiceError as err:
         session.error = str(err)
 
@@ -387,7 +387,7 @@ def _on_submit(session: RaterSession, assignment_id: int, stage: str) -> None:
         return  # else: the second click of a double click, landing on the next item
     active_ms, client_at = _read_activity(item_key(f"activity_{stage}", assignment_id))
     try:
-        result = raters.submit_judgment(
+        result = rater.submit_judgment(
             engine(), session.token, assignment_id, label, conf, active_ms=active_ms,
             client_submitted_at=client_at, submission_key=f"{assignment_id}:{label}:{conf}"[:64],
         )
@@ -443,7 +443,7 @@ def _exit_screen(session: RaterSession, view: RaterView) -> None:
         st.text_area("Anything you want to tell us? (optional)", key="exit_comments", max_chars=2000)
         finished = st.form_submit_button("Finish", key="finish", type="primary")
     if finished:
-        raters.finish(engine(), session.token, {
+        rater.finish(engine(), session.token, {
             "trust_in_ai": st.session_state.get("exit_trust"),
             "comments": st.session_state.get("exit_comments", ""),
         })

@@ -26,7 +26,7 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from study import models as m
-from study import raters
+from study import rater
 from study.cli import app
 from study.config import ConfigError, StudyConfig, parse_config_text
 from study.db import get_engine, upgrade
@@ -255,13 +255,13 @@ def test_exports_neutralise_spreadsheet_formulas(engine: Engine) -> None:
     ready_study(engine, small_config("s", practice_items=0, attention_checks=0, items_per_rater=2))
     hostile = ["=1+2", "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3", "\t=tab"]
     for ext in hostile:
-        tok = raters.enrol(engine, "s", ext).token
-        raters.consent(engine, tok)
-        raters.start(engine, tok)
-        while (view := raters.rater_view(engine, tok)).screen == "item":
-            raters.submit_judgment(engine, tok, view.item.assignment_id, "correct", 0.8)  # type: ignore[union-attr]
-        raters.finish(engine, tok, {"comments": '=HYPERLINK("http://evil.example","click")'})
-        raters.log_event(engine, tok, "=cmd()", {"x": "=cmd()"})
+        tok = rater.enrol(engine, "s", ext).token
+        rater.consent(engine, tok)
+        rater.start(engine, tok)
+        while (view := rater.rater_view(engine, tok)).screen == "item":
+            rater.submit_judgment(engine, tok, view.item.assignment_id, "correct", 0.8)  # type: ignore[union-attr]
+        rater.finish(engine, tok, {"comments": '=HYPERLINK("http://evil.example","click")'})
+        rater.log_event(engine, tok, "=cmd()", {"x": "=cmd()"})
     files = export_files(engine, "s")
     seen = set()
     for name in ("judgments.csv", "raters.csv", "events.csv"):

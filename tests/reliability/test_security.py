@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select
 from streamlit.testing.v1 import AppTest
 
 from study import models as m
-from study import raters, service
+from study import rater, service
 from study.db import get_engine, read_session, upgrade
 from study.testing import ready_study, small_config
 from tasks.items import Item, Source
@@ -42,27 +42,27 @@ def _hostile_items() -> list[Item]:
 
 def test_tokens_isolate_raters(engine: Engine) -> None:
     ready_study(engine, small_config("s"))
-    a = raters.enrol(engine, "s", "alice").token
-    b = raters.enrol(engine, "s", "bob").token
+    a = rater.enrol(engine, "s", "alice").token
+    b = rater.enrol(engine, "s", "bob").token
     for tok in (a, b):
-        raters.consent(engine, tok)
-        raters.start(engine, tok)
-    a_item = raters.rater_view(engine, a).item
-    b_item = raters.rater_view(engine, b).item
+        rater.consent(engine, tok)
+        rater.start(engine, tok)
+    a_item = rater.rater_view(engine, a).item
+    b_item = rater.rater_view(engine, b).item
     assert a_item and b_item and a_item.assignment_id != b_item.assignment_id
     for call in (
-        lambda: raters.submit_judgment(engine, b, a_item.assignment_id, "correct", 0.8),
-        lambda: raters.log_event(engine, b, "quote_expand", {}, a_item.assignment_id),
+        lambda: rater.submit_judgment(engine, b, a_item.assignment_id, "correct", 0.8),
+        lambda: rater.log_event(engine, b, "quote_expand", {}, a_item.assignment_id),
     ):
         with pytest.raises(service.ServiceError, match="not assigned to you"):
             call()
     for forged in ("' OR 1=1 --", "%", "*", a[:-1], a + "x", "", "x" * 500, "\x00"):
         with pytest.raises(service.ServiceError, match="unknown rater"):
-            raters.rater_view(engine, forged)
+            rater.rater_view(engine, forged)
         with pytest.raises(service.ServiceError, match="unknown rater"):
-            raters.submit_judgment(engine, forged, a_item.assignment_id, "correct", 0.8)
+            rater.submit_judgment(engine, forged, a_item.assignment_id, "correct", 0.8)
     # An id that looks like SQL is just an id: it enrols a new rater named exactly that.
-    odd = raters.enrol(engine, "s", "' OR 1=1 --")
+    odd = rater.enrol(engine, "s", "' OR 1=1 --")
     assert odd.created and odd.token not in (a, b)
     with read_session(engine) as s:
         assert s.scalar(select(func.count()).select_from(m.Judgment)) == 0

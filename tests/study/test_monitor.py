@@ -1,6 +1,6 @@
 """Monitor statistics against a seeded simulated study, counted independently.
 
-``simulate_study`` drives raters through ``study.raters`` (the same calls the rater
+``simulate_study`` drives raters through ``study.rater`` (the same calls the rater
 page makes) with a seeded RNG and keeps its own book of what should be counted; the
 tests compare ``study.monitor`` with that book. tests/ui/test_console_monitor.py reuses
 the driver for the console page.
@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from study import models as m
-from study import monitor, raters, service
+from study import monitor, rater, service
 from study.db import get_engine, read_session, upgrade
 from study.export import judgments_frame
 from study.testing import fixture_items, ready_study, small_config
@@ -47,18 +47,18 @@ class Book:
 
 def _play(engine: Engine, book: Book, rid: str, fate: str, gold: dict[str, str], rng: random.Random,
           stop_after: int | None = None) -> None:
-    enrolment = raters.enrol(engine, book.name, rid)
+    enrolment = rater.enrol(engine, book.name, rid)
     book.condition[rid] = enrolment.condition
     if fate == "decline":
-        raters.consent(engine, enrolment.token, False)
+        rater.consent(engine, enrolment.token, False)
         book.status[rid] = "dropped"
         return
-    raters.consent(engine, enrolment.token)
-    raters.start(engine, enrolment.token)
+    rater.consent(engine, enrolment.token)
+    rater.start(engine, enrolment.token)
     book.status[rid] = "in_progress"
     answered = 0
     while stop_after is None or answered < stop_after:
-        view = raters.rater_view(engine, enrolment.token)
+        view = rater.rater_view(engine, enrolment.token)
         if view.screen != "item":
             break
         item = view.item
@@ -66,7 +66,7 @@ def _play(engine: Engine, book: Book, rid: str, fate: str, gold: dict[str, str],
         wrong_check = item.is_attention_check and (fate == "careless" or (fate == "sloppy" and not book.failures[rid]))
         other = [x for x in view.labels if x != gold[item.item_id]]
         label = other[0] if wrong_check else (gold[item.item_id] if item.is_attention_check else rng.choice(view.labels))
-        result = raters.submit_judgment(engine, enrolment.token, item.assignment_id, label, rng.choice([0.6, 0.8, 1.0]))
+        result = rater.submit_judgment(engine, enrolment.token, item.assignment_id, label, rng.choice([0.6, 0.8, 1.0]))
         assert result.recorded
         answered += 1
         if item.is_attention_check:
@@ -264,10 +264,10 @@ def test_study_links() -> None:
 
 def test_item_preview_matches_what_a_rater_sees(engine: Engine) -> None:
     ready_study(engine, small_config("pv", seed=3))
-    enrolment = raters.enrol(engine, "pv", "p1")
-    raters.consent(engine, enrolment.token)
-    raters.start(engine, enrolment.token)
-    seen = raters.rater_view(engine, enrolment.token)
+    enrolment = rater.enrol(engine, "pv", "p1")
+    rater.consent(engine, enrolment.token)
+    rater.start(engine, enrolment.token)
+    seen = rater.rater_view(engine, enrolment.token)
     item = seen.item
     assert item is not None
     preview = monitor.item_preview(engine, "pv", item.item_id, item.condition,

@@ -45,17 +45,17 @@ def _answer(rng: random.Random, cond: str, skill: float, gold: str, ai: str, lab
 
 def _play(engine: Engine, name: str, rid: str, rng: random.Random, gold: dict[str, str], ai: dict[str, str],
           fate: str) -> None:
-    from study import raters
+    from study import rater
 
-    enrolment = raters.enrol(engine, name, rid)
+    enrolment = rater.enrol(engine, name, rid)
     if fate == "decline":
-        raters.consent(engine, enrolment.token, False)
+        rater.consent(engine, enrolment.token, False)
         return
-    raters.consent(engine, enrolment.token)
-    raters.start(engine, enrolment.token)
+    rater.consent(engine, enrolment.token)
+    rater.start(engine, enrolment.token)
     skill, steps = rng.gauss(0, 0.5), 0
     while fate != "quit" or steps < 4:
-        view = raters.rater_view(engine, enrolment.token)
+        view = rater.rater_view(engine, enrolment.token)
         if view.screen != "item" or view.item is None:
             break
         item = view.item
@@ -64,10 +64,10 @@ def _play(engine: Engine, name: str, rid: str, rng: random.Random, gold: dict[st
             conf = 1.0
         else:
             label, conf = _answer(rng, item.condition, skill, gold[item.item_id], ai[item.item_id], view.labels)
-        raters.submit_judgment(engine, enrolment.token, item.assignment_id, label, conf)
+        rater.submit_judgment(engine, enrolment.token, item.assignment_id, label, conf)
         steps += 1
     if fate == "complete":
-        raters.finish(engine, enrolment.token, {"trust_in_ai": rng.randint(2, 6)})
+        rater.finish(engine, enrolment.token, {"trust_in_ai": rng.randint(2, 6)})
 
 
 def seed_study(db_url: str, ui: Any, n_raters: int = 84, seed: int = 5) -> str:
