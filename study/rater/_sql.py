@@ -42,12 +42,12 @@ from sqlalchemy import (
 )
 
 from study import models as m
-from study.rater.rules import OPEN_STATUSES, rater_condition_key
+from study.rater.rules import OPEN_STATUSES, assignment_condition_key, rater_condition_key
 from study.service import ServiceError
 
-R, S, A, J, C, IT, SRC, AS, E = (
+R, S, A, J, IT, SRC, AS, E = (
     typing.cast(Table, model.__table__)
-    for model in (m.Rater, m.Study, m.Assignment, m.Judgment, m.Condition, m.Item, m.Source, m.Assistance, m.Event)
+    for model in (m.Rater, m.Study, m.Assignment, m.Judgment, m.Item, m.Source, m.Assistance, m.Event)
 )
 T = TypeVar("T")
 
@@ -115,14 +115,15 @@ class ViewAssignment(NamedTuple):
 VIEW_ASSIGNMENT_COLUMNS = {
     "aid": A.c.id, "item_pk": A.c.item_pk, "position": A.c.position, "stage": A.c.stage,
     "is_check": A.c.is_attention_check, "unshown": A.c.shown_at.is_(None), "initial_label": A.c.initial_label,
-    "initial_confidence": A.c.initial_confidence, "condition": C.c.key, "judged": J.c.id.is_not(None),
+    "initial_confidence": A.c.initial_confidence, "condition": assignment_condition_key(),
+    "judged": J.c.id.is_not(None),
 }
 #: Every assignment of the rater in order, with whether it is judged: progress and
 #: the current (first unjudged) item in one query. The item's condition is the
 #: assignment's stored ``condition_id`` (see :mod:`study.rater.rules`).
 Q_VIEW_ASSIGNMENTS = (
     select(*_named(VIEW_ASSIGNMENT_COLUMNS))
-    .select_from(A.join(C, C.c.id == A.c.condition_id).outerjoin(J, J.c.assignment_id == A.c.id))
+    .select_from(A.outerjoin(J, J.c.assignment_id == A.c.id))
     .where(A.c.rater_id == bindparam("rater_id", type_=Integer))
     .order_by(A.c.position)
 )

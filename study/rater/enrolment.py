@@ -102,7 +102,7 @@ def _insert_rater(s: Session, study: m.Study, external_id: str, order: list[str]
     """
     conditions = {c.key: c.id for c in study.conditions}
     in_condition = s.scalar(
-        select(func.count()).where(m.Rater.study_id == study.id, m.Rater.condition_id == conditions[order[0]])
+        select(func.count()).where(m.Rater.study_id == study.id, rater_condition_key() == order[0])
     ) or 0
     now = m.utcnow()
     token = secrets.token_urlsafe(24)
