@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import typing
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
@@ -42,29 +42,44 @@ from sqlalchemy import (
 )
 
 from study import models as m
-from study.rater.rules import OPEN_STATUSES, assignment_condition_key, rater_condition_key
+from study.rater.rules import OPEN_STATUSES, assignment_condition_on, rater_condition_key, rater_condition_on
 from study.service import ServiceError
 
-R, S, A, J, IT, SRC, AS, E = (
+R, S, A, J, C, IT, SRC, AS, E = (
     typing.cast(Table, model.__table__)
-    for model in (m.Rater, m.Study, m.Assignment, m.Judgment, m.Item, m.Source, m.Assistance, m.Event)
+    for model in (m.Rater, m.Study, m.Assignment, m.Judgment, m.Condition, m.Item, m.Source, m.Assistance, m.Event)
 )
-T = TypeVar("T")
+T = TypeVar("T", bound=tuple[Any, ...])
 
 
 def _named(columns: Mapping[str, Any]) -> list[Any]:
     return [col.label(name) for name, col in columns.items()]
 
 
-def one(conn: Connection, stmt: Any, row_type: Callable[..., T], params: Mapping[str, Any]) -> T | None:
-    """The single row of ``stmt`` built by column name into ``row_type`` (None: no row)."""
-    row = conn.execute(stmt, params).mappings().one_or_none()
-    return None if row is None else row_type(**row)
+def _checked(result: Any, row_type: type[Any]) -> None:
+    names = tuple(result.keys())
+    if names != row_type._fields:
+        raise TypeError(f"{row_type.__name__} has fields {row_type._fields}, the query returns {names}")
 
 
-def every(conn: Connection, stmt: Any, row_type: Callable[..., T], params: Mapping[str, Any]) -> list[T]:
-    """Every row of ``stmt`` built by column name into ``row_type``."""
-    return [row_type(**row) for row in conn.execute(stmt, params).mappings()]
+def one(conn: Connection, stmt: Any, row_type: type[T], params: Mapping[str, Any]) -> T | None:
+    """The single row of ``stmt`` as a ``row_type`` (None: no row).
+
+    ``row_type`` is a NamedTuple whose field names must equal the query's column
+    labels, in order (checked on every call, so a row can never be read into the
+    wrong fields); rows are then made without a per-row dict.
+    """
+    result = conn.execute(stmt, params)
+    _checked(result, row_type)
+    row = result.one_or_none()
+    return None if row is None else tuple.__new__(row_type, row)
+
+
+def every(conn: Connection, stmt: Any, row_type: type[T], params: Mapping[str, Any]) -> list[T]:
+    """Every row of ``stmt`` as a ``row_type`` (field names checked as in :func:`one`)."""
+    result = conn.execute(stmt, params)
+    _checked(result, row_type)
+    return [tuple.__new__(row_type, row) for row in result]
 
 
 class ViewRater(NamedTuple):
@@ -86,14 +101,16 @@ class ViewRater(NamedTuple):
     config_text: str
 
 
+_RC = C.alias("rater_condition")
 VIEW_RATER_COLUMNS = {
-    "rater_id": R.c.id, "study_id": R.c.study_id, "status": R.c.status, "condition": rater_condition_key(),
+    "rater_id": R.c.id, "study_id": R.c.study_id, "status": R.c.status, "condition": _RC.c.key,
     "debate_flip": R.c.debate_flip, "enrolled_at": R.c.enrolled_at, "consented": R.c.consented_at.is_not(None),
     "started": R.c.started_at.is_not(None), "exit_answers": R.c.exit_answers, "name": S.c.name,
     "title": S.c.title, "study_status": S.c.status, "launched_at": S.c.launched_at,
     "config_text": cast(S.c.config, Text),
 }
-Q_VIEW_RATER = (select(*_named(VIEW_RATER_COLUMNS)).join_from(R, S, S.c.id == R.c.study_id)
+Q_VIEW_RATER = (select(*_named(VIEW_RATER_COLUMNS))
+                .select_from(R.join(S, S.c.id == R.c.study_id).outerjoin(_RC, rater_condition_on(R, _RC)))
                 .where(R.c.token == bindparam("token", type_=String)))
 
 
@@ -115,15 +132,14 @@ class ViewAssignment(NamedTuple):
 VIEW_ASSIGNMENT_COLUMNS = {
     "aid": A.c.id, "item_pk": A.c.item_pk, "position": A.c.position, "stage": A.c.stage,
     "is_check": A.c.is_attention_check, "unshown": A.c.shown_at.is_(None), "initial_label": A.c.initial_label,
-    "initial_confidence": A.c.initial_confidence, "condition": assignment_condition_key(),
-    "judged": J.c.id.is_not(None),
+    "initial_confidence": A.c.initial_confidence, "condition": C.c.key, "judged": J.c.id.is_not(None),
 }
 #: Every assignment of the rater in order, with whether it is judged: progress and
 #: the current (first unjudged) item in one query. The item's condition is the
 #: assignment's stored ``condition_id`` (see :mod:`study.rater.rules`).
 Q_VIEW_ASSIGNMENTS = (
     select(*_named(VIEW_ASSIGNMENT_COLUMNS))
-    .select_from(A.outerjoin(J, J.c.assignment_id == A.c.id))
+    .select_from(A.join(C, assignment_condition_on(A, C)).outerjoin(J, J.c.assignment_id == A.c.id))
     .where(A.c.rater_id == bindparam("rater_id", type_=Integer))
     .order_by(A.c.position)
 )
@@ -331,7 +347,8 @@ def item_content(conn: Connection, stamp: Stamp | None, item_pk: int) -> ItemCon
     hit: ItemContent | None = _CONTENT_CACHE.get(key) if key else None
     if hit is None:
         row = conn.execute(Q_ITEM, {"pk": item_pk}).mappings().one()
-        hit = ItemContent(**row, sources=tuple(every(conn, Q_SOURCES, SourceRow, {"pk": item_pk})))
+        hit = ItemContent(item_id=row["item_id"], claim=row["claim"], context=row["context"],
+                          gold_label=row["gold_label"], sources=tuple(every(conn, Q_SOURCES, SourceRow, {"pk": item_pk})))
         if key:
             _cache_put(key, hit)
     return hit
@@ -348,7 +365,8 @@ def gold_label(conn: Connection, stamp: Stamp | None, item_pk: int) -> str:
 def assistance_json(conn: Connection, stamp: Stamp | None, item_pk: int, kind: str) -> str | None:
     key = (*stamp, "assist", item_pk, kind) if stamp else None
     if key and key in _CONTENT_CACHE:
-        return typing.cast("str | None", _CONTENT_CACHE[key])
+        hit: str | None = _CONTENT_CACHE[key]
+        return hit
     text_ = conn.execute(Q_ASSISTANCE, {"pk": item_pk, "kind": kind}).scalar_one_or_none()
     if key:
         _cache_put(key, text_)

@@ -36,12 +36,14 @@ __all__ = [
     "alive_clause",
     "answer_problem",
     "assignment_condition_key",
+    "assignment_condition_on",
     "deadline",
     "effective_status",
     "is_due",
     "past_deadline",
     "rater_condition",
     "rater_condition_key",
+    "rater_condition_on",
     "refusal",
 ]
 
@@ -101,6 +103,24 @@ def assignment_condition_key() -> Any:
     """
     return (select(_ASSIGNMENT_COND.c.key).where(_ASSIGNMENT_COND.c.id == _ASSIGNMENT_T.c.condition_id)
             .correlate(_ASSIGNMENT_T).scalar_subquery())
+
+
+def rater_condition_on(rater: Any, condition: Any) -> Any:
+    """Join condition: ``condition`` is the condition of ``rater`` (tables or aliases).
+
+    The same stored fact as :func:`rater_condition_key`, as a join (the rater screen).
+    """
+    return condition.c.id == rater.c.condition_id
+
+
+def assignment_condition_on(assignment: Any, condition: Any) -> Any:
+    """Join condition: ``condition`` is the condition of ``assignment`` (tables or aliases).
+
+    The same stored fact as :func:`assignment_condition_key`, for queries that read
+    many assignments at once (the rater screen), where a join is cheaper than a
+    correlated subquery per row.
+    """
+    return condition.c.id == assignment.c.condition_id
 
 
 def rater_condition(session: Session, rater_id: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, literal, select
 
 from study.rater import _sql as q
 
@@ -20,32 +21,22 @@ from study.rater import _sql as q
     (q.Q_SOURCES, q.SourceRow),
 ])
 def test_query_labels_are_the_row_fields(stmt: Any, row_type: Any) -> None:
-    assert sorted(c.key for c in stmt.selected_columns) == sorted(row_type._fields)
+    assert tuple(c.key for c in stmt.selected_columns) == row_type._fields
 
 
 def test_item_query_labels_plus_sources_make_item_content() -> None:
     assert [c.key for c in q.Q_ITEM.selected_columns] + ["sources"] == list(q.ItemContent._fields)
 
 
-def test_rows_are_built_by_name_not_position() -> None:
-    class Fake:
-        def __init__(self, rows: list[dict[str, Any]]) -> None:
-            self.rows = rows
-
-        def execute(self, _stmt: Any, _params: Any) -> Any:
-            return self
-
-        def mappings(self) -> Any:
-            return self
-
-        def one_or_none(self) -> Any:
-            return self.rows[0] if self.rows else None
-
-        def __iter__(self) -> Any:
-            return iter(self.rows)
-
-    row = {"judgment_id": 5, "label": "x"}
-    reordered = dict(reversed(list(row.items())))
-    assert q.one(Fake([reordered]), None, q.Prior, {}) == q.Prior(judgment_id=5, label="x")  # type: ignore[arg-type]
-    assert q.one(Fake([]), None, q.Prior, {}) is None  # type: ignore[arg-type]
-    assert q.every(Fake([reordered, row]), None, q.Prior, {}) == [q.Prior(5, "x")] * 2  # type: ignore[arg-type]
+def test_rows_are_checked_by_name() -> None:
+    engine = create_engine("sqlite://")
+    with engine.connect() as conn:
+        good = select(literal(5).label("judgment_id"), literal("x").label("label"))
+        assert q.one(conn, good, q.Prior, {}) == q.Prior(judgment_id=5, label="x")
+        assert q.every(conn, good, q.Prior, {}) == [q.Prior(5, "x")]
+        assert q.one(conn, good.where(literal(False)), q.Prior, {}) is None
+        swapped = select(literal("x").label("label"), literal(5).label("judgment_id"))
+        with pytest.raises(TypeError, match="Prior has fields"):
+            q.one(conn, swapped, q.Prior, {})
+        with pytest.raises(TypeError, match="Prior has fields"):
+            q.every(conn, swapped, q.Prior, {})
