@@ -1,7 +1,7 @@
 """Concurrent raters: N worker processes drive simulated raters against one database.
 
 Every worker enrols its raters, consents, starts and answers every item through the
-service layer (``study.raters``), timing each ``submit_judgment`` and appending each
+service layer (``study.rater``), timing each ``submit_judgment`` and appending each
 acknowledged judgment to an fsynced file. Afterwards the acknowledgements are compared
 with the database and the balance / item-load guarantees checked (issue 7). Prints one
 JSON object: judgments/s, p50/p99 latency of recording a judgment, and the checks.

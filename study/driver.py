@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
 
-from study import raters as rater_api
+from study import rater as rater_api
 
 T = TypeVar("T")
 #: The views the driver reads (re-exported so callers need no second import of the rater API).

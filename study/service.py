@@ -1,10 +1,17 @@
-"""The service layer: the only code that writes the database.
+"""The study side of the service layer: studies, items and frozen assistance.
 
-The UI, the CLI and simulated raters all call these functions, so a simulation
-exercises exactly what a human rater does. Each function is one transaction.
-Invariants (balance, one judgment per rater and item) are decided under a database
-lock or unique constraint, never in process memory, so several app processes can
-share one PostgreSQL.
+This module writes the ``study``, ``condition``, ``item``, ``source`` and
+``assistance`` tables (create, import, freeze, launch/pause/close) and times out
+raters past the limit (:func:`expire_raters`). Raters, their assignments, judgments
+and events are written by :mod:`study.rater`. The UI, the CLI and simulated raters
+all call these two, so a simulation exercises exactly what a human rater does. Each
+function is one transaction. Invariants (balance, one judgment per rater and item)
+are decided under a database lock or unique constraint, never in process memory, so
+several app processes can share one PostgreSQL.
+
+A study's config is validated once per stored version and process
+(:func:`cached_config`, :func:`study_config`, :func:`study_snapshot`); readers pass
+the typed :class:`~study.config.StudyConfig` on rather than parsing it again.
 """
 
 from __future__ import annotations
@@ -14,21 +21,13 @@ import json
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import Engine, Text, and_, cast, func, or_, select
+from sqlalchemy import Engine, Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from study import models as m
-from study.assignment import (
-    PlannedItem,
-    StudyFull,
-    choose_condition,
-    latin_square_order,
-    plan_items,
-    rater_rng,
-)
+from study.assignment import StudyFull
 from study.config import StudyConfig, parse_config
 from study.db import is_sqlite, read_session, write_session
 from tasks.assistance.pipeline import AssistanceRecord
@@ -49,7 +48,9 @@ __all__ = [
     "import_items",
     "list_studies",
     "missing_assistance",
+    "needed_kinds",
     "set_status",
+    "study_config",
     "study_snapshot",
 ]
 
@@ -118,6 +119,12 @@ def cached_config(url: str, study_id: int, name: str, text: str) -> StudyConfig:
     return config
 
 
+def study_config(session: Session, study: m.Study) -> StudyConfig:
+    """The cached validated config of a loaded study row (see :func:`cached_config`)."""
+    return cached_config(str(session.get_bind().engine.url), study.id, study.name,
+                         json.dumps(study.config, sort_keys=True))
+
+
 def create_study(engine: Engine, config: StudyConfig) -> int:
     """Create a draft study with its conditions; returns its id."""
     with write_session(engine) as s:
@@ -143,7 +150,9 @@ def get_study(engine: Engine, name: str) -> m.Study:
 
 
 def get_config(engine: Engine, name: str) -> StudyConfig:
-    return parse_config(get_study(engine, name).config, f"study {name}")
+    """The study's validated config (cached per stored version)."""
+    with read_session(engine) as s:
+        return study_config(s, _study(s, name))
 
 
 def list_studies(engine: Engine) -> list[m.Study]:
@@ -172,7 +181,7 @@ def set_status(engine: Engine, name: str, status: str) -> m.Study:
 
 
 def _check_ready(s: Session, study: m.Study) -> None:
-    config = parse_config(study.config)
+    config = study_config(s, study)
     n_main = s.scalar(select(func.count()).where(m.Item.study_id == study.id, m.Item.role == "main")) or 0
     if n_main < config.items_per_rater:
         raise ServiceError(f"study {study.name!r} has {n_main} main items; items_per_rater is {config.items_per_rater}")
@@ -239,8 +248,9 @@ def study_items(engine: Engine, name: str) -> list[Item]:
 # --------------------------------------------------------------------------- assistance
 
 
-def _needed_kinds(study: m.Study) -> list[str]:
-    kinds = {c.assistance for c in study.conditions} - {"none"}
+def needed_kinds(config: StudyConfig) -> list[str]:
+    """Assistance kinds a study stores per item: the AI verdict and each condition's kind."""
+    kinds = {c.assistance for c in config.conditions} - {"none"}
     return ["verdict", *sorted(kinds)]
 
 
@@ -255,7 +265,7 @@ def _missing_assistance(s: Session, study: m.Study) -> list[tuple[str, str]]:
     items = s.scalars(
         select(m.Item.item_id).where(m.Item.study_id == study.id, m.Item.role != "attention_check").order_by(m.Item.id)
     )
-    kinds = _needed_kinds(study)
+    kinds = needed_kinds(study_config(s, study))
     return [(item_id, kind) for item_id in items for kind in kinds if (item_id, kind) not in have]
 
 
@@ -321,84 +331,17 @@ def add_assistance(engine: Engine, name: str, rows: Iterable[AssistanceRecord]) 
 # --------------------------------------------------------------------------- raters: liveness
 
 
-def _alive_clause(config: StudyConfig, now: datetime) -> Any:
-    """Raters who hold a slot: completed, or still inside the time limit."""
-    cutoff = now - timedelta(minutes=config.time_limit_minutes)
-    return or_(
-        m.Rater.status == "completed",
-        and_(m.Rater.status.in_(("enrolled", "active")), m.Rater.enrolled_at >= cutoff),
-    )
-
-
 def expire_raters(engine: Engine, name: str, now: datetime | None = None) -> int:
     """Mark raters past the time limit as timed out (frees their slots); returns how many."""
+    from study.rater.rules import past_deadline  # here: study.rater imports this module
+
     with write_session(engine) as s:
         study = _study(s, name)
-        config = parse_config(study.config)
-        cutoff = (now or m.utcnow()) - timedelta(minutes=config.time_limit_minutes)
+        config = study_config(s, study)
         raters = s.scalars(
-            select(m.Rater).where(
-                m.Rater.study_id == study.id,
-                m.Rater.status.in_(("enrolled", "active")),
-                m.Rater.enrolled_at < cutoff,
-            )
+            select(m.Rater).where(m.Rater.study_id == study.id, past_deadline(config, now or m.utcnow()))
         ).all()
         for r in raters:
             r.status = "timed_out"
             r.finished_at = r.finished_at or m.utcnow()
         return len(raters)
-
-
-def _condition_counts(s: Session, study: m.Study, config: StudyConfig, now: datetime) -> dict[str, int]:
-    rows = s.execute(
-        select(m.Condition.key, func.count(m.Rater.id))
-        .join(m.Rater, m.Rater.condition_id == m.Condition.id)
-        .where(m.Rater.study_id == study.id, _alive_clause(config, now))
-        .group_by(m.Condition.key)
-    )
-    return {key: int(n) for key, n in rows}
-
-
-def _item_loads(s: Session, study: m.Study, config: StudyConfig, now: datetime) -> dict[str, dict[int, int]]:
-    rows = s.execute(
-        select(m.Condition.key, m.Assignment.item_pk, func.count())
-        .join(m.Condition, m.Condition.id == m.Assignment.condition_id)
-        .join(m.Rater, m.Rater.id == m.Assignment.rater_id)
-        .where(
-            m.Rater.study_id == study.id,
-            m.Assignment.stage == "main",
-            m.Assignment.is_attention_check.is_(False),
-            _alive_clause(config, now),
-        )
-        .group_by(m.Condition.key, m.Assignment.item_pk)
-    )
-    loads: dict[str, dict[int, int]] = {}
-    for key, pk, n in rows:
-        loads.setdefault(key, {})[pk] = int(n)
-    return loads
-
-
-def plan_for_new_rater(s: Session, study: m.Study, config: StudyConfig, enrol_index: int) -> tuple[list[str], list[PlannedItem]]:
-    """Condition order and item plan for the next rater."""
-    now = m.utcnow()
-    rng = rater_rng(study.seed, enrol_index)
-    keys = [c.key for c in config.conditions]
-    if config.design.type == "within":
-        order = latin_square_order(keys, enrol_index)
-    else:
-        order = [choose_condition(_condition_counts(s, study, config, now), keys, rng)]
-    by_role: dict[str, list[int]] = {"main": [], "practice": [], "attention_check": []}
-    for pk, role in s.execute(select(m.Item.id, m.Item.role).where(m.Item.study_id == study.id).order_by(m.Item.id)):
-        by_role[role].append(pk)
-    attention = rng.sample(by_role["attention_check"], min(config.attention_checks, len(by_role["attention_check"])))
-    plan = plan_items(
-        condition_order=order,
-        main_items=by_role["main"],
-        load_by_condition=_item_loads(s, study, config, now),
-        items_per_rater=config.items_per_rater,
-        target=config.target_ratings_per_item,
-        practice_items=by_role["practice"][: config.practice_items],
-        attention_items=attention,
-        rng=rng,
-    )
-    return order, plan

@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from study.raters import ItemView
+from study.rater import ItemView
 from study.ui.common import md_escape, plain
 
 #: ``on_expand(assignment_id, quote, widget_key)``: a quote's source was opened or closed.

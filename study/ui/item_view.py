@@ -1,7 +1,7 @@
 """The item screen as a rater sees it: shared by the rater page and the console's preview.
 
 :func:`render_item` draws progress, the item, its sources, the AI assistance and the
-answer form of one :class:`~study.raters.RaterView`. What the controls *do* comes in
+answer form of one :class:`~study.rater.RaterView`. What the controls *do* comes in
 as :class:`ItemActions`: the rater page passes callbacks that record answers and
 events; the preview passes none, so nothing it shows can write to the database.
 Widget keys are the automation contract of docs/automation.md.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from study.config import ASSISTANCE_KINDS
-from study.raters import ItemView, RaterView
+from study.rater import ItemView, RaterView
 from study.ui.assistance_view import ExpandCallback, assistance, sources
 from study.ui.common import md_escape, plain
 

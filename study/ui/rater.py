@@ -1,6 +1,6 @@
 """The rater page: consent -> instructions -> practice -> items -> questionnaire -> code.
 
-All state lives in the database (``study.raters``); the browser session only keeps
+All state lives in the database (``study.rater``); the browser session only keeps
 the rater's token, so a reload, a lost connection or a second tab resumes at the
 same item. Widget keys are the automation contract of docs/automation.md; the flow
 is described in docs/rater-flow.md. The item screen itself is
@@ -20,9 +20,10 @@ from typing import Any
 
 import streamlit as st
 
-from study import raters, service
+from study import rater as raters
+from study import service
 from study.config import ASSISTANCE_KINDS
-from study.raters import RaterView, SubmitResult
+from study.rater import RaterView, SubmitResult
 from study.ui.common import engine, md_escape, plain
 from study.ui.item_view import ItemActions, item_key, render_item
 

@@ -26,7 +26,7 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from study import models as m
-from study import raters
+from study import rater as raters
 from study.cli import app
 from study.config import ConfigError, StudyConfig, parse_config_text
 from study.db import get_engine, upgrade

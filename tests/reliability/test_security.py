@@ -17,7 +17,8 @@ from sqlalchemy import Engine, func, select
 from streamlit.testing.v1 import AppTest
 
 from study import models as m
-from study import raters, service
+from study import rater as raters
+from study import service
 from study.db import read_session
 from study.testing import ready_study, small_config
 from tasks.items import Item, Source

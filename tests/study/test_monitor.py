@@ -16,7 +16,8 @@ from sqlalchemy import Engine, select
 from support.monitor_sim import CONDITIONS, Book, expected_raters, simulate_study
 
 from study import models as m
-from study import monitor, raters
+from study import monitor
+from study import rater as raters
 from study.db import get_engine, read_session, upgrade
 from study.export import judgments_frame
 from study.testing import fixture_items, ready_study, small_config

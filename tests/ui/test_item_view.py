@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from study.raters import ItemView, RaterView
+from study.rater import ItemView, RaterView
 
 UI = Path(__file__).resolve().parents[2] / "study" / "ui"
 SOURCE = "Quantity 7 equals 21. It was measured in 1950."

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
 from study import models as m
-from study import raters, service
+from study import rater as raters
+from study import service
 from study.config import ASSISTANCE_KINDS
 from study.testing import fixture_items, ready_study, small_config
 
