@@ -75,6 +75,9 @@ JUDGMENT_COLUMNS: tuple[Column, ...] = (
     Column("client_submitted_at", "datetime", "UTC time the client says it submitted."),
     Column(STATUS, "string", "Rater's status: completed, failed_attention, timed_out, active, ...", "optional"),
     Column("two_stage", "boolean", "Whether the study used two-stage trials."),
+    Column("excluded_by_experimenter", "boolean",
+           "The experimenter excluded this rater in the console review (review_exclude event); "
+           "`oversight analyze --study` and the dashboard leave these rows out."),
 )
 
 

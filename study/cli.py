@@ -311,7 +311,12 @@ def analyze(
             df = pd.read_csv(from_csv)
         except (OSError, ValueError) as err:
             raise service.ServiceError(f"{from_csv}: cannot read CSV: {err}") from None
+    from study.review import drop_excluded
+
+    df, note = drop_excluded(df)  # raters excluded in the console review
     result = analysis.analyze(df, exclusions=exclusions, n_boot=n_boot, seed=seed, fit=models)
+    if note:
+        result.notes.insert(0, note)
     text = json.dumps(result.to_dict(), indent=2) if fmt == "json" else result.to_html()
     if out is None:
         typer.echo(text)
@@ -358,3 +363,7 @@ def main() -> None:
 
 def echo_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
+
+
+# Registers `study clone|edit|delete`, `items remove` and `review` on the apps above.
+from study import cli_manage as _cli_manage  # noqa: E402,F401

@@ -196,6 +196,19 @@ class AssistanceSettings(_Strict):
     max_new_tokens: int = Field(default=120, ge=1, le=2048, description="Generation length for the generative backend.")
 
 
+class BonusRule(_Strict):
+    """A performance bonus, paid with Prolific's bulk bonus (the export's ``bonus.csv``).
+
+    amount = min(``max``, ``per_correct`` x correct main items), rounded to cents, for
+    raters whose status is in ``statuses`` and who were not rejected in the review.
+    """
+
+    per_correct: float = Field(default=0.0, ge=0.0, le=100.0, description="Bonus per correct main item (0 = no bonus).")
+    currency: str = Field(default="GBP", min_length=3, max_length=3, description="Currency code of the amounts (Prolific pays in the study's currency).")
+    max: float | None = Field(default=None, ge=0.0, description="Largest bonus per rater; empty = no cap.")
+    statuses: list[str] = Field(default_factory=lambda: ["completed"], description="Rater statuses that earn a bonus.")
+
+
 class StudyConfig(_Strict):
     """A whole study (see docs/study-config.md)."""
 
@@ -224,6 +237,7 @@ class StudyConfig(_Strict):
     exclusions: Exclusions = Field(default_factory=Exclusions, description="Analysis exclusion rules.")
     importing: ImportSettings = Field(default_factory=ImportSettings, alias="import", description="Import adapter settings.")
     assistance: AssistanceSettings = Field(default_factory=AssistanceSettings, description="Assistance generation.")
+    bonus: BonusRule = Field(default_factory=BonusRule, description="Per-correct-answer bonus (export `bonus.csv`).")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

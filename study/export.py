@@ -1,7 +1,9 @@
 """Export: analysis-ready files from a study.
 
 ``judgments`` (tidy long: one row per judgment), ``raters`` (wide: one row per rater),
-``events`` (the event log), ``codebook.csv`` (every column described) and
+``events`` (the event log), ``approvals.csv`` and ``bonus.csv`` (Prolific's bulk
+approve/reject and bulk bonus lists, from the console review and the ``bonus`` rule),
+``codebook.csv`` (every column described) and
 ``manifest.json`` (config, assistance provenance, seed, app version). Text cells that
 a spreadsheet would run as a formula are prefixed with ``'`` (OWASP CSV injection).
 """
@@ -24,6 +26,7 @@ from analysis import schema
 from study import models as m
 from study.config import StudyConfig
 from study.db import read_session
+from study.review import approvals_frame, bonus_frame, excluded_raters, reviews
 from study.service import _study, get_config
 
 
@@ -40,6 +43,8 @@ class Column:
 _J = "judgments"
 _R = "raters"
 _E = "events"
+_A = "approvals"
+_B = "bonus"
 
 #: Every exported column, declared once; ``codebook.csv`` is written from this list
 #: and a test checks the exported files have exactly these columns. The judgments
@@ -63,6 +68,9 @@ CODEBOOK: tuple[Column, ...] = (
     Column(_R, "consented_at", "datetime", "UTC consent time."),
     Column(_R, "finished_at", "datetime", "UTC time the session ended."),
     Column(_R, "exit_answers", "json", "Exit questionnaire answers as JSON."),
+    Column(_R, "review", "string", "Payment decision in the console review: approve, reject or empty."),
+    Column(_R, "excluded_by_experimenter", "boolean", "Excluded from analysis in the console review."),
+    Column(_R, "review_reason", "string", "Reason given with the latest rejection or exclusion."),
     Column(_E, "study", "string", "Study name."),
     Column(_E, "rater_id", "string", "External rater id (empty for study-level events)."),
     Column(_E, "item_id", "string", "Item the event concerns, if any."),
@@ -70,6 +78,13 @@ CODEBOOK: tuple[Column, ...] = (
     Column(_E, "payload", "json", "Event details as JSON."),
     Column(_E, "created_at", "datetime", "UTC server time."),
     Column(_E, "client_at", "datetime", "UTC client time, if sent."),
+    Column(_A, "participant_id", "string", "Prolific participant id (the rater id when none was given)."),
+    Column(_A, "decision", "string", "APPROVE or REJECT, the latest payment decision of the review."),
+    Column(_A, "reason", "string", "Reason given with the decision (Prolific asks for one to reject)."),
+    Column(_B, "participant_id", "string", "Prolific participant id (the rater id when none was given)."),
+    Column(_B, "amount", "string",
+           "Bonus in the currency of `bonus.currency`, two decimals: min(bonus.max, bonus.per_correct x correct "
+           "main items), for raters in `bonus.statuses` not rejected; raters earning 0 are left out."),
 )
 
 
@@ -126,6 +141,9 @@ def judgments_frame(engine: Engine, name: str, config: StudyConfig | None = None
             .order_by(m.Rater.id, m.Assignment.position)
         ).all()
         records = [_judgment_record(study.name, two_stage, verdicts, *row) for row in rows]
+    excluded = excluded_raters(engine, name)
+    for record in records:
+        record["excluded_by_experimenter"] = record["rater_id"] in excluded
     return pd.DataFrame.from_records(records, columns=columns(_J))
 
 
@@ -167,6 +185,7 @@ def _judgment_record(
 def raters_frame(engine: Engine, name: str, judgments: pd.DataFrame | None = None) -> pd.DataFrame:
     """The wide rater file: one row per rater."""
     jf = judgments if judgments is not None else judgments_frame(engine, name)
+    review = reviews(engine, name).set_index("rater_id")
     main = jf[~jf["is_practice"].astype(bool) & ~jf["is_attention_check"].astype(bool)]
     acc = main.groupby("rater_id")["correct"].mean().to_dict()
     n_judged = jf.groupby("rater_id").size().to_dict()
@@ -192,10 +211,19 @@ def raters_frame(engine: Engine, name: str, judgments: pd.DataFrame | None = Non
                 "consented_at": r.consented_at,
                 "finished_at": r.finished_at,
                 "exit_answers": json.dumps(r.exit_answers, ensure_ascii=False),
+                **_review_record(review, r.external_id),
             }
             for r in raters
         ]
     return pd.DataFrame.from_records(records, columns=columns(_R))
+
+
+def _review_record(review: pd.DataFrame, rater_id: str) -> dict[str, Any]:
+    if rater_id not in review.index:
+        return {"review": "", "excluded_by_experimenter": False, "review_reason": ""}
+    row = review.loc[rater_id]
+    reason = row["exclusion_reason"] if row["excluded"] else row["payment_reason"]
+    return {"review": row["payment"], "excluded_by_experimenter": bool(row["excluded"]), "review_reason": reason}
 
 
 def events_frame(engine: Engine, name: str) -> pd.DataFrame:
@@ -303,6 +331,8 @@ def export_files(engine: Engine, name: str) -> dict[str, bytes]:
         "judgments.parquet": parquet.getvalue(),
         "raters.csv": to_csv_bytes(raters_frame(engine, name, jf)),
         "events.csv": to_csv_bytes(events_frame(engine, name)),
+        "approvals.csv": to_csv_bytes(approvals_frame(engine, name)),
+        "bonus.csv": to_csv_bytes(bonus_frame(engine, name, jf, config.bonus)),
         "codebook.csv": codebook().to_csv(index=False).encode("utf-8"),
         "manifest.json": json.dumps(manifest(engine, name, config), indent=2, ensure_ascii=False, default=str).encode("utf-8"),
     }

@@ -7,6 +7,7 @@ All numbers come from the ``analysis`` package; this page only lays them out.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zlib
 from typing import Any
@@ -20,6 +21,7 @@ from analysis import AnalysisResult, ExclusionRules, schema
 from study import service
 from study.export import judgments_frame
 from study.models import RATER_STATUSES
+from study.review import drop_excluded
 from study.ui.common import engine, require_admin
 
 SOURCES = ("A study in this database", "Upload a judgments CSV")
@@ -50,11 +52,16 @@ def dashboard_page() -> None:
         n_boot = int(cols[0].number_input("Bootstrap replicates", 100, 10_000, 1000, step=100, key="dash_n_boot"))
         seed = int(cols[1].number_input("Seed", 0, 2**31 - 1, 0, key="dash_seed"))
         k = int(cols[2].number_input("Cross-fitting folds", 2, 20, 5, key="dash_k"))
+    note = None
+    if rules is not None:  # the console review's exclusions switch off with the other rules
+        df, note = drop_excluded(df)
     try:
         result = run_analysis(df, rules, n_boot, seed, k)
     except (ValueError, KeyError) as err:
         st.error(f"The analysis could not run on this table: {err}")
         return
+    if note:
+        result = dataclasses.replace(result, notes=[note, *result.notes])
     _results(label, result)
 
 
