@@ -14,15 +14,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from study import models as m
 from study.config import ConfigError, FieldError, StudyConfig, parse_config
 from study.db import read_session, write_session
-from study.service import ServiceError, _study, needed_kinds, study_config
+from study.service import ServiceError, _study, missing_assistance, needed_kinds, study_config
 
-__all__ = ["CloneReport", "clone_study", "delete_study", "remove_items", "update_config"]
+__all__ = ["CloneReport", "clone_study", "delete_study", "launch_problems", "remove_items", "update_config"]
 
 
 @dataclass(frozen=True)
@@ -170,3 +170,27 @@ def remove_items(engine: Engine, name: str, item_ids: Sequence[str]) -> int:
         s.execute(delete(m.Source).where(m.Source.item_pk.in_(pks)))
         s.execute(delete(m.Item).where(m.Item.id.in_(pks)))
         return len(pks)
+
+
+def launch_problems(engine: Engine, name: str) -> list[str]:
+    """What stops the study from launching, in words (empty = ready).
+
+    The same checks as :func:`study.service.set_status` makes at launch: enough main
+    items for ``items_per_rater`` (an empty study is never ready) and every needed
+    assistance row stored.
+    """
+    with read_session(engine) as s:
+        study = _study(s, name)
+        config = study_config(s, study)
+        roles = dict(s.execute(select(m.Item.role, func.count()).where(m.Item.study_id == study.id)
+                               .group_by(m.Item.role)).all())
+    problems = []
+    n_main = int(roles.get("main", 0))
+    if n_main == 0:
+        problems.append("the study has no items yet: import an item bank")
+    elif n_main < config.items_per_rater:
+        problems.append(f"{n_main} main items, but items_per_rater is {config.items_per_rater}")
+    missing = missing_assistance(engine, name) if n_main else []
+    if missing:
+        problems.append(f"{len(missing)} assistance rows are missing (first: item {missing[0][0]!r}, kind {missing[0][1]!r})")
+    return problems

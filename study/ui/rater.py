@@ -165,9 +165,14 @@ def _welcome(study: str) -> None:
         st.rerun()
 
 
-def _consent(session: RaterSession, view: RaterView) -> None:
+def consent_body(view: RaterView) -> None:
+    """The consent screen's text (also drawn by the console's preview)."""
     st.subheader("Consent")
     st.html(plain(view.consent_text))
+
+
+def _consent(session: RaterSession, view: RaterView) -> None:
+    consent_body(view)
     col1, col2 = st.columns(2)
     if col1.button("I agree and want to take part", key="consent", type="primary"):
         raters.consent(engine(), session.token, True)
@@ -178,6 +183,14 @@ def _consent(session: RaterSession, view: RaterView) -> None:
 
 
 def _instructions(session: RaterSession, view: RaterView) -> None:
+    instructions_body(view)
+    if st.button("Start", key="start", type="primary"):
+        raters.start(engine(), session.token)
+        st.rerun()
+
+
+def instructions_body(view: RaterView) -> None:
+    """The instructions screen's text (also drawn by the console's preview)."""
     st.subheader("Instructions")
     st.write(
         "You will see answers written by an AI assistant. For each one, decide whether the AI's "
@@ -201,9 +214,6 @@ def _instructions(session: RaterSession, view: RaterView) -> None:
     st.write("A few items check that you are reading carefully: do what they ask.")
     if view.seconds_left is not None:
         st.write(f"You have {max(1, view.seconds_left // 60)} minutes in total.")
-    if st.button("Start", key="start", type="primary"):
-        raters.start(engine(), session.token)
-        st.rerun()
 
 
 def _item_screen(session: RaterSession, view: RaterView) -> None:

@@ -71,7 +71,8 @@ def test_create_import_launch_export(db_url: str, climate_fever_path: Path, tmp_
     code, out, _ = run("export", "demo", "--out", str(tmp_path / "exp"), "--db", db_url)
     assert code == 0
     names = sorted(Path(p).name for p in out.split())
-    assert names == ["codebook.csv", "events.csv", "judgments.csv", "judgments.parquet", "manifest.json", "raters.csv"]
+    assert names == ["approvals.csv", "bonus.csv", "codebook.csv", "events.csv", "judgments.csv", "judgments.parquet",
+                     "manifest.json", "raters.csv"]
     manifest = json.loads((tmp_path / "exp" / "manifest.json").read_text())
     assert manifest["seed"] == 20261125 and manifest["assistance_provenance"][0]["generator"] == "fixture"
     assert run("study", "close", "demo", "--db", db_url)[1] == "study 'demo' is closed\n"

@@ -22,7 +22,7 @@ def _study_with_external_ai(engine: Engine) -> None:
 def test_generate_fills_every_missing_row_and_shows_provenance(app_engine: Engine, ui, console, monkeypatch) -> None:
     _study_with_external_ai(app_engine)
     calls: list[tuple[int, int]] = []
-    import study.ui.console as console_module
+    import study.ui.console.setup as console_module
 
     real = console_module.generate_for_study
 

@@ -8,8 +8,14 @@ from study import service
 from study.ui.console import CONFIG_TEMPLATE
 
 
-def test_template_config_creates_a_draft_study(app_engine: Engine, ui, console) -> None:
+def _yaml_mode(console):  # noqa: ANN001, ANN202
     at = console()
+    at.segmented_control(key="new_study_mode").set_value("YAML (advanced)")
+    return at.run()
+
+
+def test_template_config_creates_a_draft_study(app_engine: Engine, ui, console) -> None:
+    at = _yaml_mode(console)
     assert at.text_area(key="config_text").value == CONFIG_TEMPLATE
     at = ui.ok(at.button(key="create_study").click().run())
     study = service.get_study(app_engine, "my-study")
@@ -20,7 +26,7 @@ def test_template_config_creates_a_draft_study(app_engine: Engine, ui, console) 
 
 
 def test_invalid_config_lists_every_bad_field_and_creates_nothing(app_engine: Engine, ui, console) -> None:
-    at = console()
+    at = _yaml_mode(console)
     bad = CONFIG_TEMPLATE.replace("name: my-study", "name: 'bad name!'").replace(
         "{key: evidence, assistance: evidence", "{key: evidence, assistance: telepathy").replace(
         "items_per_rater: 12", "items_per_rater: 0")
@@ -34,7 +40,7 @@ def test_invalid_config_lists_every_bad_field_and_creates_nothing(app_engine: En
 
 
 def test_yaml_syntax_error_names_the_line(app_engine: Engine, ui, console) -> None:
-    at = console()
+    at = _yaml_mode(console)
     at.text_area(key="config_text").input("name: x\nconditions: [\n")
     at = ui.ok(at.button(key="create_study").click().run())
     problem = ui.frame(at, "config_errors")["problem"].iloc[0]
@@ -43,7 +49,7 @@ def test_yaml_syntax_error_names_the_line(app_engine: Engine, ui, console) -> No
 
 
 def test_uploaded_config_fills_the_editor_and_duplicate_names_are_refused(app_engine: Engine, ui, console) -> None:
-    at = console()
+    at = _yaml_mode(console)
     text = "name: uploaded\nconditions:\n  - {key: none, assistance: none}\n"
     at.file_uploader(key="config_upload").set_value(("study.yaml", text.encode(), "application/x-yaml"))
     at = ui.ok(at.run())
@@ -51,6 +57,8 @@ def test_uploaded_config_fills_the_editor_and_duplicate_names_are_refused(app_en
     at = ui.ok(at.button(key="create_study").click().run())
     assert [s.name for s in service.list_studies(app_engine)] == ["uploaded"]
     at.radio(key="console_section").set_value("New study")
+    at = ui.ok(at.run())
+    at.segmented_control(key="new_study_mode").set_value("YAML (advanced)")
     at = ui.ok(at.run())
     at.text_area(key="config_text").input(text)
     at = ui.ok(at.button(key="create_study").click().run())

@@ -35,7 +35,8 @@ def test_export_zip_matches_the_database(app_engine: Engine, ui, console) -> Non
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         files = {info.filename: zf.read(info) for info in zf.infolist()}
     assert sorted(files) == sorted(f"exp/{f}" for f in (
-        "judgments.csv", "judgments.parquet", "raters.csv", "events.csv", "codebook.csv", "manifest.json"))
+        "judgments.csv", "judgments.parquet", "raters.csv", "events.csv", "approvals.csv", "bonus.csv",
+        "codebook.csv", "manifest.json"))
     judgments = pd.read_csv(io.BytesIO(files["exp/judgments.csv"]))
     parquet = pd.read_parquet(io.BytesIO(files["exp/judgments.parquet"]))
     raters = pd.read_csv(io.BytesIO(files["exp/raters.csv"]))

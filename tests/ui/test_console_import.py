@@ -57,6 +57,10 @@ def test_valid_bank_is_previewed_then_imported(app_engine: Engine, ui, console) 
     at = ui.ok(at.button(key="import_items").click().run())
     assert len(service.study_items(app_engine, "imp")) == 16
     assert "Imported 16 items" in ui.texts(at)
+    (uploader,) = at.file_uploader  # a fresh, empty uploader: the imported file is gone
+    assert uploader.key != "bank_upload" and not uploader.value
+    assert not any(b.key == "import_items" for b in at.button)
+    assert ui.block(at, "bank_preview") is None
     summary = ui.frame(at, "bank_summary").set_index("role")["items"].to_dict()
     assert summary == {"main": 14, "practice": 1, "attention_check": 1}
 
