@@ -22,10 +22,10 @@ import streamlit as st
 
 from study import rater as raters
 from study import service
-from study.config import ASSISTANCE_KINDS
 from study.rater import RaterView, SubmitResult
 from study.ui.common import engine, md_escape, plain
 from study.ui.item_view import ItemActions, item_key, render_item
+from study.ui.screens import DONE_TEXT, consent_body, instructions_body
 
 #: Seconds the completion code stays on screen before the automatic redirect.
 REDIRECT_DELAY_S = 3
@@ -165,12 +165,6 @@ def _welcome(study: str) -> None:
         st.rerun()
 
 
-def consent_body(view: RaterView) -> None:
-    """The consent screen's text (also drawn by the console's preview)."""
-    st.subheader("Consent")
-    st.html(plain(view.consent_text))
-
-
 def _consent(session: RaterSession, view: RaterView) -> None:
     consent_body(view)
     col1, col2 = st.columns(2)
@@ -187,33 +181,6 @@ def _instructions(session: RaterSession, view: RaterView) -> None:
     if st.button("Start", key="start", type="primary"):
         raters.start(engine(), session.token)
         st.rerun()
-
-
-def instructions_body(view: RaterView) -> None:
-    """The instructions screen's text (also drawn by the console's preview)."""
-    st.subheader("Instructions")
-    st.write(
-        "You will see answers written by an AI assistant. For each one, decide whether the AI's "
-        f"answer is **{' or '.join(view.labels)}**"
-        + (", using the sources shown with it" if view.show_sources else "")
-        + ", and say how confident you are "
-        f"({round(view.confidence_min * 100)}% = a guess, {round(view.confidence_max * 100)}% = certain)."
-    )
-    if view.extra.get("design") == "within":
-        st.write("**AI assistance:** the kind of AI help changes during the study; each item says what you see.")
-    else:
-        st.write(f"**AI assistance in this study:** {ASSISTANCE_KINDS[view.assistance_kind]}.")
-        if view.condition_instructions:
-            st.html(plain(view.condition_instructions))
-    if view.two_stage:
-        shown = "the AI assistance is shown and you" if view.assistance_kind != "none" else "you look again and"
-        st.write(f"For each item you first answer on your own; then {shown} give your final answer, "
-                 "which may be the same or different.")
-    if view.n_practice:
-        st.write(f"The first {view.n_practice} items are practice: after each you are told the right answer.")
-    st.write("A few items check that you are reading carefully: do what they ask.")
-    if view.seconds_left is not None:
-        st.write(f"You have {max(1, view.seconds_left // 60)} minutes in total.")
 
 
 def _item_screen(session: RaterSession, view: RaterView) -> None:
@@ -362,16 +329,8 @@ def _exit_screen(session: RaterSession, view: RaterView) -> None:
         st.rerun()
 
 
-_DONE_TEXT = {
-    "completed": "Thank you! Your answers are saved.",
-    "failed_attention": "This session has ended because attention-check items were not answered as asked.",
-    "timed_out": "This session has ended because the time limit was reached. Your answers so far are saved.",
-    "withdrawn": "You chose not to take part. Nothing more is needed; you may close this page.",
-}
-
-
 def _done_screen(session: RaterSession, view: RaterView) -> None:
-    st.subheader(_DONE_TEXT.get(view.status, "This session has ended."))
+    st.subheader(DONE_TEXT.get(view.status, "This session has ended."))
     if view.completion_code:
         st.write("Your completion code (copy it into the study platform, e.g. Prolific):")
         with st.container(key="completion_code"):

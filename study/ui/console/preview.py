@@ -15,7 +15,7 @@ from study import preview as flow
 from study import service
 from study.monitor import item_roles
 from study.rater import RaterView
-from study.ui import rater as rater_page
+from study.ui import screens
 from study.ui.common import engine, md_escape
 from study.ui.console.base import ConsoleState
 from study.ui.item_view import render_item
@@ -90,12 +90,12 @@ def _truth(name: str, item_id: str) -> None:
 def _screen(view: RaterView, step: flow.FlowStep) -> None:
     st.title(view.study_title)
     if step.screen == "consent":
-        rater_page.consent_body(view)
+        screens.consent_body(view)
         cols = st.columns(2)
         cols[0].button("I agree and want to take part", key="pv_consent", type="primary", disabled=True)
         cols[1].button("I do not agree", key="pv_decline", disabled=True)
     elif step.screen == "instructions":
-        rater_page.instructions_body(view)
+        screens.instructions_body(view)
         st.button("Start", key="pv_start", type="primary", disabled=True)
     elif step.screen == "item":
         if view.item is not None and view.item.assistance_kind != "none" and view.item.assistance is None \
@@ -109,7 +109,7 @@ def _screen(view: RaterView, step: flow.FlowStep) -> None:
         st.text_area("Anything you want to tell us? (optional)", key="pv_exit_comments")
         st.button("Finish", key="pv_finish", type="primary", disabled=True)
     else:
-        st.subheader(rater_page._DONE_TEXT["completed"])
+        st.subheader(screens.DONE_TEXT["completed"])
         st.write("Your completion code (copy it into the study platform, e.g. Prolific):")
         st.code(view.completion_code or "", language=None)
         if view.redirect_url:
