@@ -45,7 +45,7 @@ CODEBOOK: tuple[Column, ...] = (
     Column(_J, "study", "string", "Study name."),
     Column(_J, "rater_id", "string", "External rater id (Prolific PID or the ?rater= value)."),
     Column(_J, "condition", "string", "Assistance condition key the rater saw for this item."),
-    Column(_J, "assistance_kind", "string", "Kind of assistance shown: none, evidence, reasoning or debate."),
+    Column(_J, "assistance_kind", "string", "Kind of assistance shown: none, evidence, reasoning, debate or consultancy."),
     Column(_J, "item_id", "string", "Item id from the item bank."),
     Column(_J, "position", "integer", "0-based position of the item in the rater's sequence (practice first)."),
     Column(_J, "is_practice", "boolean", "Practice item (feedback shown; excluded from analysis)."),
@@ -60,6 +60,7 @@ CODEBOOK: tuple[Column, ...] = (
     Column(_J, "correct", "boolean", "final_label == gold_label."),
     Column(_J, "ai_correct", "boolean", "ai_label == gold_label."),
     Column(_J, "agree_with_ai", "boolean", "final_label == ai_label."),
+    Column(_J, "consultant_correct", "boolean", "Consultancy conditions: the consultant argued for the gold label; empty otherwise."),
     Column(_J, "time_ms", "integer", "Server-measured ms from the item first being shown to the final answer."),
     Column(_J, "active_ms", "integer", "Client-measured ms the page was visible and focused (empty if unavailable)."),
     Column(_J, "shown_at", "datetime", "UTC time the item was first shown (server)."),
@@ -112,6 +113,16 @@ def _ai_verdicts(session: Any, study_id: int) -> dict[int, tuple[str | None, flo
     return {pk: (c.get("label"), c.get("confidence")) for pk, c in rows}
 
 
+def _consultant_correct(session: Any, study_id: int) -> dict[int, bool]:
+    """Per item pk: whether the stored consultancy argues for the gold label."""
+    rows = session.execute(
+        select(m.Assistance.item_pk, m.Assistance.content).where(
+            m.Assistance.study_id == study_id, m.Assistance.kind == "consultancy"
+        )
+    )
+    return {pk: bool(c.get("assigned_correct")) for pk, c in rows}
+
+
 def ai_verdicts_frame(engine: Engine, name: str) -> pd.DataFrame:
     """One row per item with a stored AI verdict: item_id, role, gold_label, ai_label, ai_confidence."""
     with read_session(engine) as s:
@@ -134,6 +145,7 @@ def judgments_frame(engine: Engine, name: str) -> pd.DataFrame:
         study = _study(s, name)
         two_stage = bool(study.config.get("design", {}).get("two_stage", False))
         verdicts = _ai_verdicts(s, study.id)
+        consultants = _consultant_correct(s, study.id)
         cond = aliased(m.Condition)
         rows = s.execute(
             select(m.Judgment, m.Assignment, m.Rater, m.Item, cond)
@@ -144,13 +156,13 @@ def judgments_frame(engine: Engine, name: str) -> pd.DataFrame:
             .where(m.Rater.study_id == study.id)
             .order_by(m.Rater.id, m.Assignment.position)
         ).all()
-        records = [_judgment_record(study.name, two_stage, verdicts, *row) for row in rows]
+        records = [_judgment_record(study.name, two_stage, verdicts, consultants, *row) for row in rows]
     return pd.DataFrame.from_records(records, columns=columns(_J))
 
 
 def _judgment_record(
     study: str, two_stage: bool, verdicts: dict[int, tuple[str | None, float | None]],
-    j: m.Judgment, a: m.Assignment, r: m.Rater, it: m.Item, c: m.Condition,
+    consultants: dict[int, bool], j: m.Judgment, a: m.Assignment, r: m.Rater, it: m.Item, c: m.Condition,
 ) -> dict[str, Any]:
     ai_label, ai_conf = verdicts.get(it.id, (None, None))
     return {
@@ -172,6 +184,7 @@ def _judgment_record(
         "correct": j.label == it.gold_label,
         "ai_correct": (ai_label == it.gold_label) if ai_label is not None else None,
         "agree_with_ai": (j.label == ai_label) if ai_label is not None else None,
+        "consultant_correct": consultants.get(it.id) if c.assistance == "consultancy" else None,
         "time_ms": j.time_ms,
         "active_ms": j.active_ms,
         "shown_at": a.shown_at,

@@ -30,7 +30,7 @@ STUDY_STATUSES = ("draft", "live", "paused", "closed")
 RATER_STATUSES = ("enrolled", "active", "completed", "failed_attention", "timed_out", "withdrawn")
 #: Rater statuses that end a session (no more judgments accepted).
 FINAL_RATER_STATUSES = ("completed", "failed_attention", "timed_out", "withdrawn")
-ASSISTANCE_ROW_KINDS = ("verdict", "evidence", "reasoning", "debate")
+ASSISTANCE_ROW_KINDS = ("verdict", "evidence", "reasoning", "debate", "consultancy")
 
 
 def utcnow() -> datetime:
