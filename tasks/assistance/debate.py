@@ -9,7 +9,7 @@ borrows the other side's quotes.
 Transcript: ``rounds`` rounds of one turn per side (side one opens). A side's quotes are
 spread over its turns in order. Each turn's text comes from a ``WriteTurn`` callable,
 ``write_turn(side, label, quotes, history) -> str`` (side = 0 or 1, history = earlier
-turns as ``{"side", "text", "quotes"}``); the default writes plain template arguments.
+turns as ``{"side", "label", "text", "quotes"}``); the default writes plain template arguments.
 Any written text that states or implies a probability, a confidence or a model's lean
 (:func:`leaks`) is replaced by the template text, so no side gives the verdict away.
 
@@ -142,7 +142,7 @@ def debate_transcript(
                 candidate = write_turn(side, labels[side], quotes, list(turns)).strip()
                 if candidate and not leaks(candidate):
                     text, written = candidate, True
-            turns.append({"side": side, "text": text, "quotes": quotes})
+            turns.append({"side": side, "label": labels[side], "text": text, "quotes": quotes})
     sides = [
         {"label": labels[s], "argument": turns[s]["text"], "quotes": list(side_quotes[s])} for s in (0, 1)
     ]
