@@ -14,8 +14,8 @@ from sqlalchemy import Engine, select
 
 from study import models as m
 from study import service
-from study.db import read_session
 from study.config import AssistanceSettings
+from study.db import read_session
 
 if TYPE_CHECKING:
     from tasks.assistance import AssistanceConfig
