@@ -48,10 +48,12 @@ class Run:
         self.prepared: Prepared = prepare(
             items, LABELS, encoder, k_quotes=config.k_quotes, candidates=config.candidates, folds=config.folds, seed=config.seed
         )
+        texts = sorted({q["text"] for r in self.records for q in _all_quotes(r)})
+        self.vecs = dict(zip(texts, encoder.encode(texts), strict=True))  # one batch, not one call per quote
 
     def favoured(self, item_id: str, text: str) -> str | None:
         state = self.prepared.states[item_id]
-        vec = self.encoder.encode([text])
+        vec = self.vecs[text][None, :]
         rows = pair_features(state.claim_vec[None, :], vec, state.sim_summary[None, :])
         lean = self.prepared.fit.predict_for(state.index, rows)[0] - self.prepared.fit.proba[state.index]
         best = int(np.argmax(lean))
@@ -79,6 +81,13 @@ def climate_run() -> Run:
 @pytest.fixture(params=["demo", "climate"])
 def run(request: pytest.FixtureRequest) -> Run:
     return request.getfixturevalue(f"{request.param}_run")  # type: ignore[no-any-return]
+
+
+def _all_quotes(record: AssistanceRecord) -> list[dict[str, Any]]:
+    content = record.content
+    if record.kind == "debate":
+        return [q for side in content["sides"] for q in side["quotes"]]
+    return list(content.get("quotes", []))
 
 
 def _texts(quotes: list[dict[str, Any]]) -> list[str]:
