@@ -140,7 +140,8 @@ class ContentBuilder:
     def lean(self, item: Item, vecs: np.ndarray) -> np.ndarray:
         """The stance scorer's lean (rows x labels): P(label | one sentence) - P(label | the item)."""
         state = self.prepared.states[item.item_id]
-        return self._p(state, vecs) - self.prepared.fit.proba[state.index][None, :]
+        lean: np.ndarray = self._p(state, vecs) - self.prepared.fit.proba[state.index][None, :]
+        return lean
 
     def verdict(self, item: Item) -> tuple[dict[str, Any], str]:
         """``{"label", "confidence"}``: controlled, imported, or the cross-fitted model's."""

@@ -62,7 +62,7 @@ def _confidences(n: int, k: int, chance: float, accuracy: float, rng: np.random.
     target = min(max(accuracy, chance + 0.01), MAX_CONFIDENCE - 0.01)
     mean = (target - chance) / (1.0 - chance)
     draw = rng.beta(mean * CONCENTRATION, (1.0 - mean) * CONCENTRATION, size=n)
-    conf = chance + (1.0 - chance) * draw
+    conf: np.ndarray = chance + (1.0 - chance) * draw
     goal = min(max(k / n, chance), MAX_CONFIDENCE)
     for _ in range(20):  # shift-and-clip converges in a few rounds
         conf = np.clip(conf + (goal - conf.mean()), chance, MAX_CONFIDENCE)
@@ -70,7 +70,8 @@ def _confidences(n: int, k: int, chance: float, accuracy: float, rng: np.random.
 
 
 def _bin_of(conf: np.ndarray) -> np.ndarray:
-    return np.minimum((conf * BINS).astype(int), BINS - 1)
+    bins: np.ndarray = np.minimum((conf * BINS).astype(int), BINS - 1)
+    return bins
 
 
 def _apportion(conf: np.ndarray, bins: np.ndarray, k: int) -> dict[int, int]:
