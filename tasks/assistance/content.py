@@ -237,7 +237,10 @@ class ContentBuilder:
             ]
             return {"sides": sides}, "imported"
         labels, state = self.prepared.labels, self.prepared.states[item.item_id]
-        pair = debate_labels(labels, self.prepared.fit.proba[state.index])
+        proba = np.array(self.prepared.fit.proba[state.index], dtype=float)
+        if self.plan.controlled is not None:  # with more than two labels, the AI's own label is debated
+            proba[labels.index(self.plan.controlled[item.item_id][0])] = 2.0
+        pair = debate_labels(labels, proba)
         quotes, lean = self._candidates(item)
         k = self.prepared.k_quotes
         side_quotes = tuple([quotes[j] for j in ranked_for(label, lean, labels, k)] for label in pair)

@@ -93,3 +93,17 @@ def test_unknown_kinds_and_zero_rounds_are_refused() -> None:
         generate_assistance(demo_items(4), LABELS, AssistanceConfig(encoder="hashing"), kinds=["verdict", "oracle"])
     with pytest.raises(ValueError, match="at least one round"):
         debate_transcript(("correct", "incorrect"), ([], []), 0)
+
+
+def test_with_three_labels_a_controlled_verdict_is_always_one_of_the_debated_labels() -> None:
+    from tasks.assistance.controlled import ControlledVerdict
+
+    labels = ["correct", "incorrect", "unclear"]
+    items = [it.model_copy(update={"gold_label": "unclear"}) if i % 4 == 0 else it for i, it in enumerate(demo_items(24))]
+    config = AssistanceConfig(encoder="hashing", folds=3, seed=2, verdict=ControlledVerdict(accuracy=0.5))
+    records = {(r.item_id, r.kind): r for r in generate_assistance(items, labels, config, kinds=["verdict", "debate"])}
+    for item in items:
+        verdict = records[(item.item_id, "verdict")].content["label"]
+        sides = [s["label"] for s in records[(item.item_id, "debate")].content["sides"]]
+        assert verdict in sides and len(set(sides)) == 2
+    assert sum(records[(it.item_id, "verdict")].content["label"] == it.gold_label for it in items) == 12
