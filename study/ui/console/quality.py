@@ -4,10 +4,8 @@ Shows the quality gate of the study's stored assistance: AI accuracy against the
 majority-class rate (a warning when it is within 5 points), Brier score, ECE, the
 reliability curve, the quote verification rate and debate sides without support.
 
-The numbers come from ``study.assist.quality_summary`` (the quality gate of
-``tasks.assistance.quality``). :func:`quality_report` is the one switch: where that
-function is not available it computes the same report's fields here, from the stored
-verdicts (:func:`tasks.assistance.verdict.verdict_metrics`) and quotes.
+The numbers come from :func:`study.assist.quality_summary` (the quality gate of
+``tasks.assistance.quality``, on the main items); this module only lays them out.
 """
 
 from __future__ import annotations
@@ -17,68 +15,15 @@ from typing import Any
 import altair as alt
 import pandas as pd
 import streamlit as st
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from study import models as m
-from study.db import read_session
-from study.service import _study
+from study.assist import quality_summary
 from study.ui.common import engine
 from study.ui.console.base import show
 
-#: Warn when AI accuracy is less than this far above the majority-class rate.
-MAJORITY_MARGIN = 0.05
-
-
 def quality_report(db: Engine, name: str) -> dict[str, Any]:
     """The quality gate of the study's stored assistance ({} before any is stored)."""
-    try:
-        from study.assist import quality_summary  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return _fallback_report(db, name)
-    report: dict[str, Any] = quality_summary(db, name)
-    return report
-
-
-def _quotes(kind: str, content: dict[str, Any]) -> list[dict[str, Any]]:
-    if kind == "debate":
-        return [q for side in content.get("sides", []) for q in side.get("quotes", [])]
-    return list(content.get("quotes", [])) if kind in ("evidence", "reasoning", "consultancy") else []
-
-
-def _fallback_report(db: Engine, name: str) -> dict[str, Any]:
-    """The quality gate's fields from the stored rows, on the main items (adapter)."""
-    from tasks.assistance.verdict import verdict_metrics
-
-    with read_session(db) as s:
-        study = _study(s, name)
-        rows = s.execute(select(m.Item.item_id, m.Item.gold_label, m.Assistance.kind, m.Assistance.content)
-                         .join(m.Assistance, m.Assistance.item_pk == m.Item.id)
-                         .where(m.Item.study_id == study.id, m.Item.role == "main")).all()
-    if not rows:
-        return {}
-    verdicts = [(g, str(c["label"]), float(c["confidence"])) for _, g, k, c in rows if k == "verdict"]
-    verdict = None
-    if verdicts:
-        verdict = verdict_metrics(*map(list, zip(*verdicts, strict=True)))
-        verdict["reliability"] = verdict.pop("by_bin")
-    quotes = [q for _, _, k, c in rows for q in _quotes(k, c)]
-    sides = [side for _, _, k, c in rows if k == "debate" for side in c.get("sides", [])]
-    n_ok = sum(bool(q.get("verified")) for q in quotes)
-    report: dict[str, Any] = {
-        "n_items": len({i for i, *_ in rows}), "verdict": verdict,
-        "quotes": {"total": len(quotes), "verified": n_ok, "verification_rate": n_ok / len(quotes) if quotes else None},
-        "debate": {"sides": len(sides), "sides_without_support": sum(not side.get("quotes") for side in sides)},
-    }
-    report["warnings"] = _warnings(report)
-    return report
-
-
-def _warnings(report: dict[str, Any]) -> list[str]:
-    verdict = report["verdict"]
-    if verdict is not None and verdict["accuracy"] < verdict["majority_rate"] + MAJORITY_MARGIN:
-        return [f"AI accuracy {verdict['accuracy']:.3f} is within {MAJORITY_MARGIN * 100:.0f} points of the majority "
-                f"rate {verdict['majority_rate']:.3f}: raters cannot gain from relying on this AI."]
-    return []
+    return quality_summary(db, name)
 
 
 def render(name: str) -> None:
