@@ -21,6 +21,7 @@ from study.assist import quality_summary
 from study.ui.common import engine
 from study.ui.console.base import show
 
+
 def quality_report(db: Engine, name: str) -> dict[str, Any]:
     """The quality gate of the study's stored assistance ({} before any is stored)."""
     return quality_summary(db, name)
