@@ -83,9 +83,9 @@ def participants(engine: Engine, name: str, now: datetime | None = None) -> pd.D
     df["accuracy"] = (df["correct"] / df["main"].where(df["main"] > 0)).astype(float)
     df["active_s"] = (df["active_ms"].astype(float) / 1000).round(1)
     df["time_s"] = (df["time_ms"].astype(float) / 1000).round(1)
-    review = reviews(engine, name).set_index("rater_id")
-    df["payment"] = df["rater_id"].map(review["payment"]).fillna("")
-    df["excluded"] = df["rater_id"].map(review["excluded"]).fillna(False).astype(bool)
-    reason = review["exclusion_reason"].where(review["excluded"], review["payment_reason"])
-    df["reason"] = df["rater_id"].map(reason).fillna("")
+    review = {str(r.rater_id): r for r in reviews(engine, name).itertuples(index=False)}
+    found = [review.get(rid) for rid in df["rater_id"]]
+    df["payment"] = [r.payment if r is not None else "" for r in found]
+    df["excluded"] = [bool(r.excluded) if r is not None else False for r in found]
+    df["reason"] = [(r.exclusion_reason if r.excluded else r.payment_reason) if r is not None else "" for r in found]
     return df[PARTICIPANT_COLUMNS].reset_index(drop=True)
