@@ -72,3 +72,36 @@ def test_preview_of_attention_check_has_no_assistance(app_engine: Engine, ui, co
     at = ui.ok(at.run())
     html = _html(at)
     assert "Attention check: please answer" in html and "The source suggests" not in html
+
+
+def test_full_flow_preview_walks_every_screen_and_shows_the_truth(app_engine: Engine, ui, console) -> None:
+    from study import preview
+
+    ready_study(app_engine, small_config("flow", consent_text="Consent text of this study."))
+    steps = preview.flow_steps(app_engine, "flow")
+    at = console()
+    at.radio(key="console_section").set_value("Preview")
+    at = ui.ok(at.run())
+    at.selectbox(key="preview_condition").set_value("reasoning")
+    at = ui.ok(at.run())
+    events = _events(app_engine)
+    seen = []
+    for i, step in enumerate(steps):
+        assert at.selectbox(key="preview_index").value == i
+        html, texts = _html(at), ui.texts(at)
+        seen.append(step.screen)
+        if step.screen == "consent":
+            assert "Consent text of this study." in html
+        elif step.screen == "item":
+            truth = preview.item_truth(app_engine, "flow", step.item_id)
+            box = ui.block(at, "preview_truth")
+            assert box is not None and f"gold label **{truth.gold_label}**" in ui.texts(at)
+            if truth.ai_label is not None:
+                assert ("the AI is **right**" if truth.ai_correct else "the AI is **wrong**") in texts
+        elif step.screen == "done":
+            assert "COMPLETE" in [c.value for c in at.code]
+        if i < len(steps) - 1:
+            at = ui.ok(at.button(key="preview_next").click().run())
+    assert seen == [s.screen for s in steps] and seen[:2] == ["consent", "instructions"] and seen[-1] == "done"
+    assert at.button(key="preview_next").disabled
+    assert _events(app_engine) == events  # nothing recorded
