@@ -11,6 +11,7 @@ from study.export import judgments_frame
 from study.participants import participants
 from study.simulate import simulate_study
 from study.testing import ready_study, small_config
+from study.ui.console.participants_view import COMPACT
 
 
 def test_participants_review_and_prolific_lists(app_engine: Engine, ui, console) -> None:
@@ -19,9 +20,10 @@ def test_participants_review_and_prolific_lists(app_engine: Engine, ui, console)
     at = console()
     at.radio(key="console_section").set_value("Participants")
     at = ui.ok(at.run())
-    shown = ui.frame(at, "participants")
     expected = participants(app_engine, "pp")
-    pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected, check_dtype=False)
+    pd.testing.assert_frame_equal(ui.frame(at, "participants_all").reset_index(drop=True), expected, check_dtype=False)
+    shown = ui.frame(at, "participants")
+    assert list(shown.columns) == list(COMPACT) and len(shown) == 6
     first, second = shown["rater_id"].iloc[:2]
 
     at.multiselect(key="review_raters").select(first)

@@ -51,7 +51,7 @@ def _monitor_body(name: str) -> None:
     st.write("**Ratings per item against the target** (main items; practice and attention checks left out)")
     show(snap.progress, "monitor_progress",
          column_config={"share_done": st.column_config.ProgressColumn("share_done", min_value=0, max_value=1,
-                                                                      format="percent"),
+                                                                      format="percent", width="small"),
                         "median_time_s": st.column_config.NumberColumn("median_time_s", format="%.1f")})
     if len(snap.items):
         st.altair_chart(_ratings_chart(snap.items, list(snap.raters["condition"])), width="content")

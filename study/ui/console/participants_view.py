@@ -14,6 +14,9 @@ from study.participants import participants
 from study.ui.common import engine
 from study.ui.console.base import ConsoleState, show
 
+#: The columns of the main table (all of them are under "Every column").
+COMPACT = ("rater_id", "prolific_pid", "condition", "status", "progress", "accuracy", "attention_failures",
+           "active_s", "review", "reason")
 _DECISIONS = {"approve": "Approve (pay)", "reject": "Reject (no pay)", "exclude": "Exclude from analysis",
               "include": "Include again"}
 
@@ -29,11 +32,19 @@ def render(state: ConsoleState, name: str) -> None:
     cols[1].metric("Approved", int((table["payment"] == "approve").sum()))
     cols[2].metric("Rejected", int((table["payment"] == "reject").sum()))
     cols[3].metric("Excluded from analysis", int(table["excluded"].sum()))
-    show(table, "participants", column_config={
-        "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=1, format="percent"),
+    config = {
+        "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=1, format="percent",
+                                                    width="small"),
         "accuracy": st.column_config.NumberColumn("accuracy", format="%.2f"),
         "enrolled_at": st.column_config.DatetimeColumn("enrolled_at", format="YYYY-MM-DD HH:mm"),
-    })
+    }
+    compact = table.assign(review=[", ".join(x for x in (pay, "excluded" if excl else "") if x)
+                                   for pay, excl in zip(table["payment"], table["excluded"], strict=True)])
+    narrow = {c: st.column_config.Column(c, width="small") for c in ("prolific_pid", "active_s", "condition", "reason")}
+    narrow["attention_failures"] = st.column_config.NumberColumn("attn. failed", width="small")
+    show(compact[list(COMPACT)], "participants", column_config={**config, **narrow})
+    with st.expander("Every column (Prolific study and session ids, counts, times)"):
+        show(table, "participants_all", column_config=config)
     _review_form(state, name, list(table["rater_id"]))
     _prolific_lists(name)
 
