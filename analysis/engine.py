@@ -64,9 +64,10 @@ class Cells:
     raters: np.ndarray  # global rater codes present, (n_r,)
     items: np.ndarray  # global item codes present, sorted, (n_i,)
     row_rater: np.ndarray  # global rater code of each judgment (sorted by item), (n,)
+    row_item: np.ndarray  # global item code of each judgment, (n,)
     starts: np.ndarray  # first judgment of each item, (n_i,)
     counts: np.ndarray  # judgments per item, (n_i,)
-    features: np.ndarray  # (n, len(PAIRS))
+    features: np.ndarray  # (len(PAIRS), n): G transposed, for a fast (K x n) @ (n x b) product
     correct: np.ndarray  # (n,) 1.0 where h == y
     graded: np.ndarray  # (n,) 1.0 where y is present
     ai_right: np.ndarray  # (n_i,) 1.0 where a == y (both known)
@@ -133,19 +134,23 @@ def _cells(rq: np.ndarray, rater: np.ndarray, item: np.ndarray, level: dict[str,
     conf = _per_item(level["conf"], item, starts, s.AI_CONF, ids)
     factors = d.item_factors(right.astype(bool), known.astype(bool), conf.astype(float))
     item_local = np.repeat(np.arange(len(items)), counts)
-    features = rq[:, _PAIR_Q] * factors[_PAIR_F][:, item_local].T
+    features = rq[:, _PAIR_Q].T * factors[_PAIR_F][:, item_local]
     return Cells(
-        condition=condition, raters=np.unique(rater), items=items, row_rater=rater, starts=starts,
-        counts=counts, features=np.ascontiguousarray(features), correct=rq[:, d.Q["correct"]].copy(),
+        condition=condition, raters=np.unique(rater), items=items, row_rater=rater, row_item=item,
+        starts=starts, counts=counts, features=np.ascontiguousarray(features), correct=rq[:, d.Q["correct"]].copy(),
         graded=rq[:, d.Q["graded"]].copy(), ai_right=right.astype(float), ai_conf=conf.astype(float),
         folds=folds_all[:, items], n_rows=len(rater),
     )
 
 
 def _strata(rater: np.ndarray, cond: np.ndarray, n_raters: int) -> np.ndarray:
-    pairs = pd.DataFrame({"r": rater, "c": cond}).drop_duplicates().sort_values(["r", "c"])
-    keys = pairs.groupby("r")["c"].agg("|".join).reindex(range(n_raters), fill_value="")
-    return pd.factorize(keys, sort=True)[0].astype(np.int64)
+    """Stratum of each rater: the set of conditions it judged in (as a code)."""
+    cond_code, _ = pd.factorize(cond, sort=True)
+    pairs = np.unique(rater.astype(np.int64) * (int(cond_code.max(initial=0)) + 1) + cond_code)
+    n_cond = int(cond_code.max(initial=0)) + 1
+    members = np.zeros((n_raters, n_cond), dtype=bool)
+    members[pairs // n_cond, pairs % n_cond] = True
+    return np.unique(members, axis=0, return_inverse=True)[1].astype(np.int64).ravel()
 
 
 def build_layout(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_splits: int = N_SPLITS,
@@ -225,17 +230,23 @@ class _Block:
     n: dict[str, np.ndarray] = field(default_factory=dict)  # (b, n_i)
 
 
-def _block_sums(cells: Cells, rater_w: np.ndarray, item_w: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Term sums (b, Q, F) and per-item weighted #correct H and #graded N (b, n_i)."""
-    w = rater_w[:, cells.row_rater] * np.repeat(item_w[:, cells.items], cells.counts, axis=1)
-    pair_sums = w @ cells.features
-    sums = np.zeros((len(w), len(d.ROW_QUANTITIES), len(d.ITEM_FACTORS)))
-    sums[:, _PAIR_Q, _PAIR_F] = pair_sums
+def _block_sums(cells: Cells, rater_t: np.ndarray, item_t: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Term sums (b, Q, F) and per-item weighted #correct H and #graded N (b, n_i).
+
+    ``rater_t`` (n_raters, b) and ``item_t`` (n_items, b) are the block's weights transposed,
+    so W' (judgments x b) is built by row gathers.
+    """
+    n_rep = rater_t.shape[1]
+    w = np.take(rater_t, cells.row_rater, axis=0)
+    w *= np.take(item_t, cells.row_item, axis=0)
+    sums = np.zeros((n_rep, len(d.ROW_QUANTITIES), len(d.ITEM_FACTORS)))
+    sums[:, _PAIR_Q, _PAIR_F] = (cells.features @ w).T
     if not len(cells.starts):
-        empty = np.zeros((len(w), 0))
+        empty = np.zeros((n_rep, 0))
         return sums, empty, empty
-    h = np.add.reduceat(w * cells.correct, cells.starts, axis=1)
-    n = np.add.reduceat(w * cells.graded, cells.starts, axis=1)
+    n = np.add.reduceat(w * cells.graded[:, None], cells.starts, axis=0).T
+    w *= cells.correct[:, None]
+    h = np.add.reduceat(w, cells.starts, axis=0).T
     return sums, h, n
 
 
@@ -256,8 +267,9 @@ def compute(layout: Layout, rater_w: np.ndarray, item_w: np.ndarray, *, all_spli
     for start in range(0, n_rep, width):
         rows = slice(start, min(n_rep, start + width))
         block = _Block()
+        rater_t, item_t = np.ascontiguousarray(rater_w[rows].T), np.ascontiguousarray(item_w[rows].T)
         for cells in layout.cells:
-            sums, h, n = _block_sums(cells, rater_w[rows], item_w[rows])
+            sums, h, n = _block_sums(cells, rater_t, item_t)
             block.sums[cells.condition], block.h[cells.condition], block.n[cells.condition] = sums, h, n
             target = out.stats[cells.condition]
             target[rows, :_N_METRICS] = _metric_values(sums)

@@ -103,6 +103,10 @@ def _jackknife_part(x: np.ndarray, scores: np.ndarray, weight: np.ndarray, bread
     codes = pd.factorize(groups)[0]
     n_groups = int(codes.max()) + 1
     p = x.shape[1]
+    if n_groups == len(codes):  # one judgment per cluster (e.g. rater x item cells): Sherman-Morrison
+        lev = np.einsum("ij,jk,ik->i", x, np.linalg.inv(bread_inv), x) * weight
+        d_i = (scores @ np.linalg.inv(bread_inv)) / (1.0 - np.clip(lev, None, 1.0 - 1e-12))[:, None]
+        return (n_groups - 1) / n_groups * (d_i.T @ d_i)
     b_g = np.zeros((n_groups, p, p))
     for a in range(p):
         for b in range(a, p):
@@ -117,9 +121,8 @@ def _jackknife_part(x: np.ndarray, scores: np.ndarray, weight: np.ndarray, bread
 
 def _group_square_sums(q: np.ndarray, groups: np.ndarray) -> np.ndarray:
     codes = pd.factorize(groups)[0]
-    sums = np.zeros((int(codes.max()) + 1 if len(codes) else 0, q.shape[1]))
-    np.add.at(sums, codes, q)
-    return (sums**2).sum(axis=0)
+    n_groups = int(codes.max()) + 1 if len(codes) else 0
+    return np.array([np.sum(np.bincount(codes, q[:, a], minlength=n_groups) ** 2) for a in range(q.shape[1])])
 
 
 def two_way_covariance(x: np.ndarray, resid: np.ndarray, weight: np.ndarray, rater: np.ndarray,
