@@ -70,7 +70,7 @@ def _threshold_value(grid: np.ndarray, t: np.ndarray) -> float:
     return float(np.median(values))
 
 
-def confidence_routing(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_splits: int = 5) -> pd.DataFrame:
+def routing_by_confidence(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_splits: int = 5) -> pd.DataFrame:
     """Per condition and rule: repeated cross-fitted accuracy and its spread (module docstring)."""
     if s.missing(df, (s.ITEM, s.GOLD, s.AI_LABEL, s.FINAL, s.CONF)) or not len(df):
         return pd.DataFrame(columns=COLUMNS)

@@ -196,7 +196,7 @@ def analyze(
         contrasts=contrasts.contrast_table(run, ci), effect_sizes=contrasts.effect_size_table(run, ci),
         team=contrasts.team_table(run, ci), position_bins=trials.position_bins(data),
         position_slopes=trials.position_slopes(data), items=items, difficulty=difficulty.difficulty_bins(items),
-        routing_rules=confidence_routing.confidence_routing(data, k=k, seed=seed, n_splits=n_splits),
+        routing_rules=confidence_routing.routing_by_confidence(data, k=k, seed=seed, n_splits=n_splits),
     )
 
 
