@@ -10,7 +10,11 @@ is then a ratio of weighted sums (``analysis.definitions``), and the point estim
 is the same computation with all weights 1. All conditions share the replicates, so
 a difference between two conditions has its own joint replicate distribution.
 
-Vectorisation, per condition and per block of replicates: the judgments are sorted by
+Vectorisation, per condition and per block of replicates. Dense path (a condition with
+at most ``_DENSE_CELLS`` rater x quantity x item cells): judgments are summed once into
+cells X[r, q, j]; S[b, q, j] = I[b, j] sum_r R[b, r] X[r, q, j] is one matrix product and
+every metric term is S contracted with an item factor. Judgment path (larger, sparser
+designs, where X would not fit in memory): the judgments are sorted by
 item; W[b, i] = R[b, rater(i)] * I[b, item(i)] is built for the block, the metric sums
 are one matrix product W @ G (G[i, p] = row quantity x item factor of judgment i for
 every needed pair p, ``definitions.PAIRS``), and the per-item sums the routing needs
@@ -50,6 +54,7 @@ TEAM_STATS: tuple[str, ...] = ("unassisted_accuracy", "team_complementarity")
 STAT_NAMES: tuple[str, ...] = d.METRIC_NAMES + ROUTING_STATS + TEAM_STATS
 N_SPLITS = 5
 _BLOCK_ELEMENTS = 2**23  # floats of W per replicate block (~64 MB), bounds memory
+_DENSE_CELLS = 2**24  # a condition with at most this many (rater, quantity, item) cells uses the dense path
 _PAIR_Q = np.array([q for q, _ in d.PAIRS])
 _PAIR_F = np.array([f for _, f in d.PAIRS])
 _N_METRICS = len(d.METRICS)
@@ -74,6 +79,9 @@ class Cells:
     ai_conf: np.ndarray  # (n_i,) c, NaN when missing
     folds: np.ndarray  # (n_splits, n_i) cross-fitting fold of each item in each split
     n_rows: int
+    factors: np.ndarray | None = None  # (len(ITEM_FACTORS), n_i), dense path only
+    active: np.ndarray | None = None  # row quantities summed per cell, dense path only
+    x: np.ndarray | None = None  # dense path: (n_r, len(active) * n_i) cell sums x[r, a * n_i + j]
 
 
 @dataclass(frozen=True)
@@ -134,13 +142,28 @@ def _cells(rq: np.ndarray, rater: np.ndarray, item: np.ndarray, level: dict[str,
     conf = _per_item(level["conf"], item, starts, s.AI_CONF, ids)
     factors = d.item_factors(right.astype(bool), known.astype(bool), conf.astype(float))
     item_local = np.repeat(np.arange(len(items)), counts)
-    features = rq[:, _PAIR_Q].T * factors[_PAIR_F][:, item_local]
+    raters = np.unique(rater)
+    active = np.array(sorted({d.Q["one"], d.Q["graded"], d.Q["correct"]}
+                             | set(np.flatnonzero(np.any(rq != 0, axis=0)).tolist())))
+    dense = len(raters) * len(active) * len(items) <= _DENSE_CELLS
+    features = np.zeros((len(_PAIR_Q), 0)) if dense else rq[:, _PAIR_Q].T * factors[_PAIR_F][:, item_local]
+    x = _dense_cells(rq[:, active], np.searchsorted(raters, rater), item_local, len(raters), len(items)) \
+        if dense else None
     return Cells(
-        condition=condition, raters=np.unique(rater), items=items, row_rater=rater, row_item=item,
+        condition=condition, raters=raters, items=items, row_rater=rater, row_item=item,
         starts=starts, counts=counts, features=np.ascontiguousarray(features), correct=rq[:, d.Q["correct"]].copy(),
         graded=rq[:, d.Q["graded"]].copy(), ai_right=right.astype(float), ai_conf=conf.astype(float),
-        folds=folds_all[:, items], n_rows=len(rater),
+        folds=folds_all[:, items], n_rows=len(rater), factors=factors if dense else None,
+        active=active if dense else None, x=x,
     )
+
+
+def _dense_cells(rq: np.ndarray, r_loc: np.ndarray, i_loc: np.ndarray, n_r: int, n_i: int) -> np.ndarray:
+    """x[r, a * n_i + j] = sum of active row quantity a over judgments of rater r on item j."""
+    n_a = rq.shape[1]
+    index = (r_loc * (n_a * n_i) + i_loc)[:, None] + (np.arange(n_a) * n_i)[None, :]
+    x = np.bincount(index.ravel(), weights=rq.ravel(), minlength=n_r * n_a * n_i)
+    return x.reshape(n_r, n_a * n_i)
 
 
 def _strata(rater: np.ndarray, cond: np.ndarray, n_raters: int) -> np.ndarray:
@@ -237,6 +260,8 @@ def _block_sums(cells: Cells, rater_t: np.ndarray, item_t: np.ndarray) -> tuple[
     so W' (judgments x b) is built by row gathers.
     """
     n_rep = rater_t.shape[1]
+    if cells.x is not None:
+        return _dense_block_sums(cells, rater_t, item_t)
     w = np.take(rater_t, cells.row_rater, axis=0)
     w *= np.take(item_t, cells.row_item, axis=0)
     sums = np.zeros((n_rep, len(d.ROW_QUANTITIES), len(d.ITEM_FACTORS)))
@@ -248,6 +273,23 @@ def _block_sums(cells: Cells, rater_t: np.ndarray, item_t: np.ndarray) -> tuple[
     w *= cells.correct[:, None]
     h = np.add.reduceat(w, cells.starts, axis=0).T
     return sums, h, n
+
+
+def _dense_block_sums(cells: Cells, rater_t: np.ndarray, item_t: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Dense path: S[b, a, j] = I[b, j] sum_r R[b, r] x[r, a, j] by one matrix product, then T = S @ factors'."""
+    if cells.x is None or cells.active is None or cells.factors is None:
+        raise RuntimeError("dense block sums need the dense cells")
+    n_i = len(cells.items)
+    iw = item_t[cells.items].T
+    s_act = (rater_t[cells.raters].T @ cells.x).reshape(len(iw), len(cells.active), n_i) * iw[:, None, :]
+    sums = np.zeros((len(iw), len(d.ROW_QUANTITIES), len(d.ITEM_FACTORS)))
+    sums[:, cells.active] = s_act @ cells.factors.T
+    where = {q: i for i, q in enumerate(cells.active.tolist())}
+    return sums, s_act[:, where[d.Q["correct"]]], s_act[:, where[d.Q["graded"]]]
+
+
+def _width(cells: Cells) -> int:
+    return cells.x.shape[1] if cells.x is not None else cells.n_rows
 
 
 def compute(layout: Layout, rater_w: np.ndarray, item_w: np.ndarray, *, all_splits: bool = False,
@@ -263,7 +305,7 @@ def compute(layout: Layout, rater_w: np.ndarray, item_w: np.ndarray, *, all_spli
     overall = np.full((n_rep, len(STAT_NAMES)), np.nan)
     if all_splits:
         out.split_stats = {c.condition: np.full((layout.n_splits, _N_ROUTING), np.nan) for c in layout.cells}
-    width = max(1, _BLOCK_ELEMENTS // max([1, *(c.n_rows for c in layout.cells)]))
+    width = max(1, _BLOCK_ELEMENTS // max([1, *(_width(c) for c in layout.cells)]))
     for start in range(0, n_rep, width):
         rows = slice(start, min(n_rep, start + width))
         block = _Block()
