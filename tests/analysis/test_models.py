@@ -108,3 +108,13 @@ def test_null_rejection_near_nominal_under_crossed_variation() -> None:
         rows = {row["term"]: row for row in models.fit_logit_2way(data, "correct", "a")}
         rejections += rows["condition[b]"]["p_value"] < 0.05
     assert rejections / 80 <= 0.12
+
+
+def test_logistic_mle_equals_statsmodels() -> None:
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(5)
+    x = np.column_stack([np.ones(500), rng.normal(size=500), rng.random(500) < 0.3])
+    o = (rng.random(500) < expit(x @ np.array([0.2, 0.8, -0.5]))).astype(float)
+    want = sm.GLM(o, x, family=sm.families.Binomial()).fit().params
+    assert models.logistic_mle(x, o) == pytest.approx(np.asarray(want), abs=1e-8)
