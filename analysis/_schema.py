@@ -41,7 +41,7 @@ def normalise_label(value: object) -> str | None:
 
     Missing values and blank text give None.
     """
-    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[call-overload]
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     if isinstance(value, bool | np.bool_):
         return str(bool(value))

@@ -99,7 +99,9 @@ def effect_size_table(run: engine.Run, ci: float = 0.95) -> pd.DataFrame:
     """Risk difference and odds ratio of accuracy against the reference, with intervals."""
     ref = run.layout.reference
     rows = []
-    for cells in run.layout.cells if ref is not None else ():
+    if ref is None:
+        return pd.DataFrame(columns=EFFECT_COLUMNS)
+    for cells in run.layout.cells:
         cond = cells.condition
         if cond == ref:
             continue
@@ -120,7 +122,9 @@ def team_table(run: engine.Run, ci: float = 0.95) -> pd.DataFrame:
     """Team complementarity of every non-reference condition (module docstring)."""
     ref = run.layout.reference
     rows = []
-    for cells in run.layout.cells if ref is not None else ():
+    if ref is None:
+        return pd.DataFrame(columns=TEAM_COLUMNS)
+    for cells in run.layout.cells:
         cond = cells.condition
         if cond == ref:
             continue

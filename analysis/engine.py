@@ -121,7 +121,7 @@ def _codes(df: pd.DataFrame, column: str, notes: list[str]) -> tuple[np.ndarray,
 
 def _per_item(values: np.ndarray, item: np.ndarray, starts: np.ndarray, name: str, ids: np.ndarray) -> np.ndarray:
     """The single value of an item-level column per item (rows sorted by item); error if an item disagrees."""
-    per_item = values[starts]
+    per_item: np.ndarray = values[starts]
     back = np.repeat(per_item, np.diff(np.append(starts, len(item))))
     differs = ~((back == values) | (pd.isna(back) & pd.isna(values)))
     if differs.any():
@@ -161,8 +161,10 @@ def _cells(rq: np.ndarray, rater: np.ndarray, item: np.ndarray, level: dict[str,
 def _dense_cells(rq: np.ndarray, r_loc: np.ndarray, i_loc: np.ndarray, n_r: int, n_i: int) -> np.ndarray:
     """x[r, a * n_i + j] = sum of active row quantity a over judgments of rater r on item j."""
     n_a = rq.shape[1]
-    index = (r_loc * (n_a * n_i) + i_loc)[:, None] + (np.arange(n_a) * n_i)[None, :]
-    x = np.bincount(index.ravel(), weights=rq.ravel(), minlength=n_r * n_a * n_i)
+    cell = r_loc * n_i + i_loc
+    x = np.empty((n_r, n_a, n_i))
+    for a in range(n_a):  # one bincount per quantity: no (judgments x quantities) index array
+        x[:, a, :] = np.bincount(cell, weights=rq[:, a], minlength=n_r * n_i).reshape(n_r, n_i)
     return x.reshape(n_r, n_a * n_i)
 
 
@@ -383,7 +385,7 @@ def _team_values(layout: Layout, block: _Block, out: Replicates, rows: slice) ->
         shared, in_ref, _ = np.intersect1d(ref_cells.items, cells.items, return_indices=True)
         if not len(shared):
             continue
-        h, n = block.h[ref], block.n[ref]
+        h, n = block.h[ref_cells.condition], block.n[ref_cells.condition]
         with np.errstate(invalid="ignore", divide="ignore"):
             unassisted = h[:, in_ref].sum(axis=1) / n[:, in_ref].sum(axis=1)
         stats = out.stats[cells.condition]

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from analysis import _schema as s
-from analysis import definitions as d
 from analysis import engine, routing
 
 _REQUIRED = (s.GOLD, s.AI_LABEL, s.AI_CONF, s.FINAL)

@@ -105,12 +105,14 @@ def _jackknife_part(x: np.ndarray, scores: np.ndarray, weight: np.ndarray, bread
     if n_groups == len(codes):  # one judgment per cluster (e.g. rater x item cells): Sherman-Morrison
         lev = np.einsum("ij,jk,ik->i", x, np.linalg.inv(bread_inv), x) * weight
         d_i = (scores @ np.linalg.inv(bread_inv)) / (1.0 - np.clip(lev, None, 1.0 - 1e-12))[:, None]
-        return (n_groups - 1) / n_groups * (d_i.T @ d_i)
+        out: np.ndarray = (n_groups - 1) / n_groups * (d_i.T @ d_i)
+        return out
     b_g = np.zeros((n_groups, p, p))
     for a in range(p):
         for b in range(a, p):
             b_g[:, a, b] = b_g[:, b, a] = np.bincount(codes, weight * x[:, a] * x[:, b], minlength=n_groups)
     s_g = np.stack([np.bincount(codes, scores[:, a], minlength=n_groups) for a in range(p)], axis=1)
+    d_g: np.ndarray
     try:
         d_g = np.linalg.solve(bread_inv[None, :, :] - b_g, s_g[:, :, None])[:, :, 0]
     except np.linalg.LinAlgError:  # dropping one cluster leaves a term unidentified: one-step CR1 instead
