@@ -415,13 +415,8 @@ def run(df: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, k: int = 5, n_sp
     """
     layout = build_layout(df, k=k, seed=seed, n_splits=n_splits, reference=reference)
     point = compute(layout, *point_weights(layout), all_splits=True)
-    boot = _boot(layout, n_boot, seed) if n_boot > 0 else Replicates({}, {})
+    boot = compute(layout, *draw_weights(layout, n_boot, seed)) if n_boot > 0 else Replicates({}, {})
     return Run(layout, point, boot, n_boot, seed)
-
-
-def _boot(layout: Layout, n_boot: int, seed: int) -> Replicates:
-    rater_w, item_w = draw_weights(layout, n_boot, seed)
-    return compute(layout, rater_w, item_w)
 
 
 def replicates(run_: Run, condition: str, name: str) -> np.ndarray:
