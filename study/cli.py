@@ -286,35 +286,39 @@ def analyze(
     out: Annotated[Path | None, typer.Option("--out", help="Output file (stdout when omitted).")] = None,
     n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap replicates.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap/cross-fitting seed.")] = 0,
-    models: Annotated[bool, typer.Option("--models/--no-models", help="Fit the regression models (slow on big studies).")] = True,
+    models: Annotated[bool, typer.Option("--models/--no-models", help="Fit the regression models.")] = True,
+    reference: Annotated[str | None, typer.Option("--reference", help="Reference condition (default: the one whose assistance_kind is none).")] = None,
+    exclude: Annotated[bool, typer.Option("--exclusions/--no-exclusions", help="Apply the exclusion rules (study config, or defaults for --from-csv).")] = True,
+    max_attention_failures: Annotated[int | None, typer.Option("--max-attention-failures", min=0, help="Attention-check failures tolerated per rater.")] = None,
+    min_time_ms: Annotated[int | None, typer.Option("--min-time-ms", min=0, help="Drop judgments faster than this.")] = None,
+    max_time_ms: Annotated[int | None, typer.Option("--max-time-ms", min=0, help="Drop judgments slower than this.")] = None,
+    exclude_status: Annotated[list[str] | None, typer.Option("--exclude-status", help="Drop raters with this rater_status (repeatable; replaces the defaults).")] = None,
     db: DbOption = None,
 ) -> None:
-    """Reliance metrics, hybrid routing and regression models, as JSON or an HTML report.
+    """Reliance metrics, contrasts, hybrid routing and regression models, as JSON or an HTML report.
 
-    Example: oversight analyze --study demo --format html --out report.html
+    Exclusion rules (attention failures, too-fast judgments, rater statuses) come from the
+    study config with --study, else the defaults, applied to the CSV's own columns; the
+    flags change them and --no-exclusions turns them off. What was excluded goes to stderr.
+
+    Example: oversight analyze --from-csv judgments.csv --min-time-ms 2000 --format html --out report.html
     """
-    import pandas as pd
-
     import analysis
 
     if (study is None) == (from_csv is None):
         raise service.ServiceError("give exactly one of --study or --from-csv")
     if fmt not in ("json", "html"):
         raise service.ServiceError(f"--format must be json or html, not {fmt!r}")
-    exclusions = None
-    if study is not None:
-        from study.export import judgments_frame
-
-        engine = _engine(db)
-        config = service.get_config(engine, study)
-        df = judgments_frame(engine, study, config)
-        exclusions = config.exclusions  # an analysis.ExclusionRules (study.config.Exclusions subclasses it)
-    else:
-        try:
-            df = pd.read_csv(from_csv)
-        except (OSError, ValueError) as err:
-            raise service.ServiceError(f"{from_csv}: cannot read CSV: {err}") from None
-    result = analysis.analyze(df, exclusions=exclusions, n_boot=n_boot, seed=seed, fit=models)
+    df, rules, labels = _analysis_input(study, from_csv, db)
+    overrides = {"max_attention_failures": max_attention_failures, "min_time_ms": min_time_ms,
+                 "max_time_ms": max_time_ms, "exclude_statuses": exclude_status}
+    rules = rules.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    try:
+        result = analysis.analyze(df, exclusions=rules if exclude else None, n_boot=n_boot, seed=seed, fit=models,
+                                  reference=reference, labels=labels)
+    except ValueError as err:  # label mismatch, unknown reference, inconsistent item columns
+        raise service.ServiceError(f"{from_csv or 'study ' + str(study)}: {err}") from None
+    typer.echo(_excluded_line(result.settings["excluded"], exclude), err=True)
     text = json.dumps(result.to_dict(), indent=2) if fmt == "json" else result.to_html()
     if out is None:
         typer.echo(text)
@@ -323,32 +327,77 @@ def analyze(
         typer.echo(f"wrote {out}")
 
 
+def _analysis_input(study: str | None, from_csv: Path | None, db: str | None) -> tuple[Any, Any, list[str] | None]:
+    """(judgments table, exclusion rules, study labels or None) for ``analyze``."""
+    import pandas as pd
+
+    import analysis
+
+    if study is not None:
+        from study.export import judgments_frame
+
+        engine = _engine(db)
+        config = service.get_config(engine, study)
+        # study.config.Exclusions subclasses analysis.ExclusionRules: passed as it is
+        return judgments_frame(engine, study, config), config.exclusions, list(config.labels)
+    try:
+        return pd.read_csv(from_csv), analysis.ExclusionRules(), None
+    except (OSError, ValueError) as err:
+        raise service.ServiceError(f"{from_csv}: cannot read CSV: {err}") from None
+
+
+def _excluded_line(excluded: dict[str, int], applied: bool) -> str:
+    if not applied:
+        return f"exclusions off: {excluded['judgments_kept']} judgments analysed (practice and attention rows dropped)"
+    parts = ", ".join(f"{key}={value}" for key, value in excluded.items() if key != "judgments_kept")
+    return f"excluded: {parts}; judgments analysed: {excluded['judgments_kept']}"
+
+
 @app.command("power")
 @clean_errors
 def power(
-    a: Annotated[str, typer.Option("--a", help="Baseline condition.")],
-    b: Annotated[str, typer.Option("--b", help="Compared condition.")],
+    b: Annotated[str, typer.Option("--b", help="Compared (assisted) condition.")],
+    a: Annotated[str | None, typer.Option("--a", help="Reference condition (default with --study: the one with assistance none).")] = None,
+    study: Annotated[str | None, typer.Option("--study", help="Take items per rater, ratings per item and conditions from this study.")] = None,
     profile: Annotated[Path | None, typer.Option("--profile", help="Simulation profile YAML (default profile otherwise).")] = None,
-    metric: Annotated[str, typer.Option("--metric", help="over_reliance or accuracy.")] = "over_reliance",
+    metric: Annotated[str, typer.Option("--metric", help="Contrast metric, e.g. over_reliance or accuracy.")] = "over_reliance",
     grid: Annotated[str, typer.Option("--grid", help="Raters per condition to try, comma-separated.")] = "10,20,40,80",
-    items: Annotated[int, typer.Option("--items", min=2, help="Items per rater.")] = 40,
+    items: Annotated[int | None, typer.Option("--items", min=1, help="Items per rater (default: the study's, else 40).")] = None,
+    ratings_per_item: Annotated[int | None, typer.Option("--ratings-per-item", min=1, help="Target ratings per item in each condition (default: the study's, else 3).")] = None,
+    rater_sd: Annotated[float, typer.Option("--rater-sd", min=0.0, help="SD of rater effects, logit scale.")] = 0.5,
+    item_sd: Annotated[float, typer.Option("--item-sd", min=0.0, help="SD of item effects, logit scale.")] = 0.5,
     sims: Annotated[int, typer.Option("--sims", min=10, help="Simulated studies per grid point.")] = 200,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=20, help="Bootstrap replicates per simulated study.")] = 200,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    db: DbOption = None,
 ) -> None:
-    """How many raters per condition detect the difference between two conditions at 80% power.
+    """Raters per condition needed for 80% power of the reported contrast test (b - a).
 
-    Example: oversight power --a evidence --b reasoning --metric over_reliance --profile profile.yaml
+    Example: oversight power --study demo --b reasoning --metric over_reliance --rater-sd 0.5 --item-sd 0.5
     """
     import analysis
     from analysis.simulation import SimulationProfile
 
     prof = _load_profile(profile) if profile else SimulationProfile()
+    per_rater, per_item = items or 40, ratings_per_item or 3
+    if study is not None:
+        from study.simulate import profile_for_study
+
+        config = service.get_config(_engine(db), study)
+        prof = profile_for_study(config, prof if profile else None)
+        per_rater, per_item = items or config.items_per_rater, ratings_per_item or config.target_ratings_per_item
+        a = a or next((c.key for c in config.conditions if c.assistance == "none"), None)
+    if a is None:
+        raise service.ServiceError("give --a (the reference condition), or --study with a condition of assistance none")
     try:
         sizes = [int(x) for x in grid.split(",") if x.strip()]
-        table = analysis.power_analysis(prof, a, b, metric=metric, n_raters_grid=sizes,  # type: ignore[arg-type]
-                                        n_items=items, n_sims=sims, seed=seed)
+        table = analysis.power_analysis(prof, a, b, metric=metric, n_raters_grid=sizes, items_per_rater=per_rater,
+                                        ratings_per_item=per_item, rater_sd=rater_sd, item_sd=item_sd, n_sims=sims,
+                                        n_boot=n_boot, seed=seed)
     except ValueError as err:
         raise service.ServiceError(str(err)) from None
+    typer.echo(f"design: {a} (reference) vs {b}, {per_rater} items per rater, {per_item} ratings per item per "
+               f"condition, rater SD {rater_sd}, item SD {item_sd}; test: bootstrap contrast of {metric}")
     typer.echo(table.to_string(index=False))
     needed = analysis.raters_needed(table)
     typer.echo(f"raters per condition for 80% power: {needed if needed is not None else 'more than ' + str(max(sizes))}")
