@@ -14,6 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from analysis.exclusions import ExclusionRules
+from study import strict_yaml
+from tasks import limits
 from tasks.importers import CLIMATE_FEVER_LABEL_MAP
 
 AssistanceKind = Literal["none", "evidence", "reasoning", "debate"]
@@ -34,7 +36,7 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Condition(_Strict):
@@ -83,7 +85,14 @@ class Completion(_Strict):
     def _https(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("https://", "http://")):
             raise ValueError("must start with https:// or http://")
-        return value
+        return _at_most(value, limits.MAX_URL_CHARS)
+
+    @field_validator("completed", "failed_attention", "timed_out")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return _at_most(value, limits.MAX_CODE_CHARS)
 
 
 class Confidence(_Strict):
@@ -106,7 +115,7 @@ class Exclusions(ExclusionRules):
     The fields are :class:`analysis.ExclusionRules`' own; here unknown keys are errors.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ImportSettings(_Strict):
@@ -158,13 +167,45 @@ class StudyConfig(_Strict):
     importing: ImportSettings = Field(default_factory=ImportSettings, alias="import", description="Import adapter settings.")
     assistance: AssistanceSettings = Field(default_factory=AssistanceSettings, description="Assistance generation.")
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     @field_validator("name")
     @classmethod
     def _name_format(cls, value: str) -> str:
         if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", value):
             raise ValueError("must be 1-64 letters, digits, - or _")
+        return value
+
+    @field_validator("title")
+    @classmethod
+    def _title_limit(cls, value: str) -> str:
+        return _at_most(value, limits.MAX_TITLE_CHARS)
+
+    @field_validator("description", "consent_text")
+    @classmethod
+    def _text_limit(cls, value: str) -> str:
+        return _at_most(value, limits.MAX_TEXT_CHARS)
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_limit(cls, value: list[str]) -> list[str]:
+        if len(value) > limits.MAX_LABELS:
+            raise ValueError(f"at most {limits.MAX_LABELS} labels are allowed")
+        for i, label in enumerate(value):
+            if not label.strip():
+                raise ValueError(f"label {i + 1} is empty")
+            if label != label.strip():
+                raise ValueError(f"label {label!r} starts or ends with whitespace")
+            _at_most(label, limits.MAX_LABEL_CHARS, f"label {i + 1}")
+        return value
+
+    @field_validator("conditions")
+    @classmethod
+    def _condition_texts(cls, value: list[Condition]) -> list[Condition]:
+        for i, cond in enumerate(value):
+            _at_most(cond.label, limits.MAX_TITLE_CHARS, f"{i}.label")
+            _at_most(cond.instructions, limits.MAX_TEXT_CHARS, f"{i}.instructions")
+            _at_most(cond.warning, limits.MAX_TEXT_CHARS, f"{i}.warning")
         return value
 
     @model_validator(mode="after")
@@ -187,6 +228,13 @@ class StudyConfig(_Strict):
             if cond.key == key:
                 return cond
         raise KeyError(key)
+
+
+def _at_most(value: str | None, limit: int, what: str = "") -> Any:
+    """``value`` unchanged, or ValueError when it is longer than ``limit`` characters."""
+    if value is not None and len(value) > limit:
+        raise ValueError(f"{what + ' ' if what else ''}is {len(value)} characters long; at most {limit} are allowed")
+    return value
 
 
 def _format_errors(err: ValidationError, origin: str) -> str:
@@ -236,7 +284,9 @@ def parse_config(data: Any, origin: str = "<config>") -> StudyConfig:
 def parse_config_text(text: str, origin: str = "<config>") -> StudyConfig:
     """Parse YAML text (JSON is YAML too) into a validated config."""
     try:
-        data = yaml.safe_load(text)
+        data = strict_yaml.load(text)
+    except strict_yaml.DuplicateKeyError as err:
+        raise ConfigError(f"{origin}:{err.line}: duplicate key {err.key!r} (first on line {err.first_line})") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{origin}:{mark.line + 1}" if mark is not None else origin
