@@ -1,7 +1,9 @@
 """The ``oversight`` command line: a thin skin over the Python API.
 
 Every command takes ``--db URL`` (default: ``OVERSIGHT_DATABASE_URL`` or the SQLite
-file under data/). Errors print one clear message and exit with status 2.
+file under data/). Errors print one line (``error: ...``) and exit with status 2 for
+bad input or a refused request, 1 for anything unexpected; the traceback is shown
+only with ``oversight --debug ...`` (or ``OVERSIGHT_DEBUG=1``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from study import demo as demo_mod
 from study import service
@@ -37,8 +41,29 @@ DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (defa
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_DEBUG = {"on": os.environ.get("OVERSIGHT_DEBUG") == "1"}
+
+
+@app.callback()
+def _options(debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an unexpected error.")] = False) -> None:
+    """oversight-lab: run human-AI oversight experiments."""
+    if debug:
+        _DEBUG["on"] = True
+
+
+def _one_line(err: BaseException) -> str:
+    """An unexpected error as one line: no SQL, no bound parameters, no traceback."""
+    if isinstance(err, DBAPIError):  # str() would append the SQL and its parameters
+        orig = str(err.orig).strip().splitlines() if err.orig is not None else []
+        reason = orig[0] if orig else type(err).__name__
+        what = "the database is unavailable or busy" if isinstance(err, OperationalError) else "the database refused the change"
+        return f"{what} ({reason}); nothing of this step was saved, retry later"
+    text = " ".join(str(err).split()) or type(err).__name__
+    return f"{type(err).__name__}: {text[:300]}"
+
+
 def clean_errors(func: F) -> F:
-    """Turn domain errors into one line on stderr and exit status 2."""
+    """Turn every error into one line on stderr: exit 2 for domain errors, 1 otherwise."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -47,6 +72,18 @@ def clean_errors(func: F) -> F:
         except (ConfigError, ItemBankError, service.ServiceError, service.StudyFull, ValidationError) as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(2) from None
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except OSError as err:  # a file that cannot be read or written
+            if _DEBUG["on"]:
+                raise
+            typer.echo(f"error: {err.strerror or err}{': ' + str(err.filename) if err.filename else ''}", err=True)
+            raise typer.Exit(2) from None
+        except Exception as err:
+            if _DEBUG["on"]:
+                raise
+            typer.echo(f"error: {_one_line(err)} (run with --debug for the traceback)", err=True)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -157,17 +194,32 @@ def items_import(
 @clean_errors
 def export(
     name: Annotated[str, typer.Argument(help="Study name.")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory (new, or empty).")],
+    force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder, replacing export files there.")] = False,
     db: DbOption = None,
 ) -> None:
     """Write judgments (CSV, Parquet), raters, events, codebook and manifest.
 
+    The folder must be new or empty (``--force`` writes into a non-empty one); an
+    existing file of that name is never replaced. Nothing is created for an unknown study.
+
     Example: oversight export demo --out exports/demo
     """
-    from study.export import export_study
+    from study.export import export_files
 
-    for path in export_study(_engine(db), name, out):
-        typer.echo(str(path))
+    _check_export_folder(out, force)
+    files = export_files(_engine(db), name)  # an unknown study fails here, before any folder exists
+    out.mkdir(parents=True, exist_ok=True)
+    for fname, data in files.items():
+        (out / fname).write_bytes(data)
+        typer.echo(str(out / fname))
+
+
+def _check_export_folder(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise service.ServiceError(f"--out {out}: a file with that name exists; give a new folder name")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise service.ServiceError(f"--out {out}: the folder is not empty; give a new folder, or --force to write into it")
 
 
 @app.command("demo")
@@ -270,7 +322,8 @@ def simulate(
 
     prof = _load_profile(profile) if profile else None
     report = simulate_study(_engine(db), study, raters, seed=seed, profile=prof)
-    typer.echo(f"simulated {report.raters} raters, {report.judgments} judgments; "
+    resumed = f" (and resumed {report.resumed} enrolled before)" if report.resumed else ""
+    typer.echo(f"simulated {report.raters} raters{resumed}, {report.judgments} judgments; "
                f"conditions {dict(sorted(report.by_condition.items()))}; statuses {dict(sorted(report.by_status.items()))}")
 
 
@@ -351,7 +404,10 @@ def power(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point; ``--debug`` may stand anywhere on the command line."""
+    if "--debug" in sys.argv[1:]:
+        _DEBUG["on"] = True
+        sys.argv = [sys.argv[0], *(a for a in sys.argv[1:] if a != "--debug")]
     app()
 
 
