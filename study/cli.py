@@ -222,6 +222,23 @@ def _check_export_folder(out: Path, force: bool) -> None:
         raise service.ServiceError(f"--out {out}: the folder is not empty; give a new folder, or --force to write into it")
 
 
+@app.command("hash-password")
+@clean_errors
+def hash_password_cmd() -> None:
+    """Print an scrypt hash of the experimenter password for OVERSIGHT_ADMIN_PASSWORD_HASH.
+
+    The password is read without echo (twice); only the hash is printed.
+
+    Example: oversight hash-password   (then: export OVERSIGHT_ADMIN_PASSWORD_HASH='<the printed hash>')
+    """
+    from study.auth import hash_password
+
+    password = typer.prompt("Experimenter password", hide_input=True, confirmation_prompt=True, err=True)
+    if len(password) < 8:
+        raise service.ServiceError("use at least 8 characters")
+    typer.echo(hash_password(password))
+
+
 @app.command("demo")
 @clean_errors
 def demo(db: DbOption = None) -> None:
