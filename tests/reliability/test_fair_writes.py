@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
 
 from study import bulk, raters, service
 from study import models as m
@@ -87,16 +88,8 @@ def test_a_large_import_does_not_stall_another_studys_raters(engine: Engine) -> 
         study_id = conn.scalar(select(m.Study.id).where(m.Study.name == "big"))
         assert conn.scalar(select(func.count()).select_from(m.Item).where(m.Item.study_id == study_id)) == N_ITEMS
         assert conn.scalar(select(func.count()).select_from(m.Source).join(m.Item).where(m.Item.study_id == study_id)) == N_ITEMS
-        with conn.begin():
-            pass
-    with engine.connect() as conn, conn.begin():
-        assert bulk.unfinished_import(_session(conn), study_id) is None
-
-
-def _session(conn: object) -> object:
-    from sqlalchemy.orm import Session
-
-    return Session(bind=conn)  # type: ignore[arg-type]
+    with Session(engine) as s:
+        assert bulk.unfinished_import(s, study_id) is None
 
 
 def _counts(engine: Engine, name: str) -> tuple[int, int]:
