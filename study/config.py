@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -230,7 +230,10 @@ class StudyConfig(_Strict):
         raise KeyError(key)
 
 
-def _at_most(value: str | None, limit: int, what: str = "") -> Any:
+_Text = TypeVar("_Text", str, str | None)
+
+
+def _at_most(value: _Text, limit: int, what: str = "") -> _Text:
     """``value`` unchanged, or ValueError when it is longer than ``limit`` characters."""
     if value is not None and len(value) > limit:
         raise ValueError(f"{what + ' ' if what else ''}is {len(value)} characters long; at most {limit} are allowed")

@@ -16,7 +16,7 @@ from yaml.nodes import MappingNode
 __all__ = ["DuplicateKeyError", "StrictSafeLoader", "load"]
 
 
-class DuplicateKeyError(yaml.MarkedYAMLError):
+class DuplicateKeyError(yaml.MarkedYAMLError):  # type: ignore[misc]
     """A mapping gives the same key twice; ``key`` and ``line`` (1-based) name the second."""
 
     def __init__(self, key: Any, line: int, first_line: int, mark: yaml.Mark | None) -> None:
@@ -26,7 +26,7 @@ class DuplicateKeyError(yaml.MarkedYAMLError):
         self.first_line = first_line
 
 
-class StrictSafeLoader(yaml.SafeLoader):
+class StrictSafeLoader(yaml.SafeLoader):  # type: ignore[misc]
     """The safe loader (no Python tags), refusing duplicate mapping keys."""
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
