@@ -306,13 +306,16 @@ def _load_profile(path: Path) -> Any:
     import yaml
 
     from analysis.simulation import SimulationProfile
+    from study import strict_yaml
 
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise service.ServiceError(f"{path}: cannot read: {err}") from None
     try:
-        return SimulationProfile.from_yaml(text + "\n")  # the newline marks it as YAML text, not a path
+        return SimulationProfile.model_validate(strict_yaml.load(text) or {})
+    except strict_yaml.DuplicateKeyError as err:
+        raise service.ServiceError(f"{path}:{err.line}: duplicate key {err.key!r} (first on line {err.first_line})") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

@@ -135,3 +135,10 @@ def test_debug_shows_the_traceback(study_url: str, monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(cli._DEBUG, "on", False)
     debug = _run("--debug", "study", "list", "--db", study_url)
     assert isinstance(debug.exception, RuntimeError)
+
+
+def test_simulation_profile_with_a_duplicate_key_names_it(study_url: str, tmp_path: Path) -> None:
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("conditions:\n  none: {skill: 0.7}\n  none: {skill: 0.9}\n")
+    line = _one_line_error(_run("simulate", "--study", "s", "--raters", "1", "--profile", str(profile), "--db", study_url))
+    assert line == f"error: {profile}:3: duplicate key 'none' (first on line 2)"
