@@ -311,8 +311,12 @@ def add_assistance(engine: Engine, name: str, rows: Iterable[AssistanceRecord]) 
         status = _study(s, name, lock=True).status
         if status != "draft":
             raise ServiceError(f"study {name!r} is {status}; assistance is frozen at launch")
-        s.execute(insert(m.Assistance), [_assistance_row(study_id, pk, row) for pk, row in chunk])
-        return len(chunk)
+        stored = set(s.execute(select(m.Assistance.item_pk, m.Assistance.kind)
+                               .where(m.Assistance.item_pk.in_({pk for pk, _ in chunk}))).tuples())
+        fresh = [_assistance_row(study_id, pk, row) for pk, row in chunk if (pk, row.kind) not in stored]
+        if fresh:  # rows another run stored since the check above are kept, as before
+            s.execute(insert(m.Assistance), fresh)
+        return len(fresh)
 
     return bulk.write_in_chunks(engine, new, write, lambda pair: len(json.dumps(pair[1].content, default=str)))
 

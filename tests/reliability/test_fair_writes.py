@@ -136,3 +136,25 @@ def test_unfinished_import_blocks_launch_and_is_swept_when_stale(engine: Engine)
                      .values(created_at=m.utcnow() - bulk.STALE_AFTER - timedelta(seconds=5)))
     service.import_items(engine, "s", _bank(2, "newer"))
     assert _counts(engine, "s")[0] == n_before + 2 + 2 - 2
+
+
+def test_assistance_is_written_in_chunks(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from study.testing import fixture_assistance_rows
+
+    config = parse_config(small_config("s", conditions=[{"key": "none", "assistance": "none"}]))
+    service.create_study(engine, config)
+    items = _bank(bulk.CHUNK_ROWS * 3 + 7)
+    service.import_items(engine, "s", items)
+    rows = fixture_assistance_rows(items, config.labels, seed=1)  # one row per item and kind
+    transactions = {"n": 0}
+    real = bulk.write_session
+
+    def counting(engine_: Engine):  # type: ignore[no-untyped-def]
+        transactions["n"] += 1
+        return real(engine_)
+
+    monkeypatch.setattr(bulk, "write_session", counting)
+    assert service.add_assistance(engine, "s", rows) == len(rows)
+    assert transactions["n"] == -(-len(rows) // bulk.CHUNK_ROWS)  # ceil: every chunk full but the last
+    assert service.add_assistance(engine, "s", rows) == 0  # resumable: nothing twice
+    assert service.assistance_status(engine, "s") == dict.fromkeys(("debate", "evidence", "reasoning", "verdict"), len(items))
