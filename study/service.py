@@ -311,8 +311,8 @@ def add_assistance(engine: Engine, name: str, rows: Iterable[AssistanceRecord]) 
         status = _study(s, name, lock=True).status
         if status != "draft":
             raise ServiceError(f"study {name!r} is {status}; assistance is frozen at launch")
-        stored = set(s.execute(select(m.Assistance.item_pk, m.Assistance.kind)
-                               .where(m.Assistance.item_pk.in_({pk for pk, _ in chunk}))).tuples())
+        stored = {(int(pk), str(kind)) for pk, kind in s.execute(
+            select(m.Assistance.item_pk, m.Assistance.kind).where(m.Assistance.item_pk.in_({pk for pk, _ in chunk})))}
         fresh = [_assistance_row(study_id, pk, row) for pk, row in chunk if (pk, row.kind) not in stored]
         if fresh:  # rows another run stored since the check above are kept, as before
             s.execute(insert(m.Assistance), fresh)
