@@ -17,10 +17,10 @@ from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
+from typer.exceptions import TyperException
 
 from study import demo as demo_mod
 from study import service
@@ -72,7 +72,7 @@ def clean_errors(func: F) -> F:
         except (ConfigError, ItemBankError, service.ServiceError, service.StudyFull, ValidationError) as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(2) from None
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        except (TyperException, typer.Exit, typer.Abort):  # typer.Exit is a RuntimeError: let it through
             raise
         except OSError as err:  # a file that cannot be read or written
             if _DEBUG["on"]:
@@ -424,11 +424,25 @@ def power(
 
 
 def main() -> None:
-    """Console-script entry point; ``--debug`` may stand anywhere on the command line."""
+    """Console-script entry point; ``--debug`` may stand anywhere on the command line.
+
+    Usage errors (a missing argument, an unknown command) are one line too, instead of
+    Click's usage block.
+    """
     if "--debug" in sys.argv[1:]:
         _DEBUG["on"] = True
         sys.argv = [sys.argv[0], *(a for a in sys.argv[1:] if a != "--debug")]
-    app()
+    try:
+        code = app(standalone_mode=False, prog_name="oversight")
+    except TyperException as err:  # a usage error: missing argument, unknown command or option
+        ctx = getattr(err, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        typer.echo(f"error: {err.format_message()}{where}", err=True)
+        sys.exit(err.exit_code)
+    except (typer.Abort, KeyboardInterrupt, EOFError):  # Ctrl-C, or end of input at a prompt
+        typer.echo("error: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def echo_json(data: Any) -> None:

@@ -142,3 +142,24 @@ def test_simulation_profile_with_a_duplicate_key_names_it(study_url: str, tmp_pa
     profile.write_text("conditions:\n  none: {skill: 0.7}\n  none: {skill: 0.9}\n")
     line = _one_line_error(_run("simulate", "--study", "s", "--raters", "1", "--profile", str(profile), "--db", study_url))
     assert line == f"error: {profile}:3: duplicate key 'none' (first on line 2)"
+
+
+@pytest.mark.parametrize(("argv", "want"), [
+    (["export"], "error: Missing argument 'name'. (see 'oversight export --help')"),
+    (["nosuch"], "error: No such command 'nosuch'. (see 'oversight --help')"),
+    (["export", "s", "--bogus", "x"], "error: No such option: --bogus"),
+])
+def test_usage_errors_through_the_entry_point_are_one_line(argv: list[str], want: str, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("sys.argv", ["oversight", *argv])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(err) == 1 and err[0].startswith(want), err
+
+
+def test_debug_anywhere_on_the_line_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(cli._DEBUG, "on", False)
+    monkeypatch.setattr("sys.argv", ["oversight", "study", "list", "--db", "postgresql+psycopg://x@127.0.0.1:1/x", "--debug"])
+    with pytest.raises(Exception, match="Connection refused|connection failed"):
+        cli.main()
