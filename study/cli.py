@@ -1,7 +1,9 @@
 """The ``oversight`` command line: a thin skin over the Python API.
 
 Every command takes ``--db URL`` (default: ``OVERSIGHT_DATABASE_URL`` or the SQLite
-file under data/). Errors print one clear message and exit with status 2.
+file under data/). Errors print one line (``error: ...``) and exit with status 2 for
+bad input or a refused request, 1 for anything unexpected; the traceback is shown
+only with ``oversight --debug ...`` (or ``OVERSIGHT_DEBUG=1``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from typer.exceptions import TyperException
 
 from study import demo as demo_mod
 from study import service
@@ -37,8 +41,29 @@ DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (defa
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_DEBUG = {"on": os.environ.get("OVERSIGHT_DEBUG") == "1"}
+
+
+@app.callback()
+def _options(debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an unexpected error.")] = False) -> None:
+    """oversight-lab: run human-AI oversight experiments."""
+    if debug:
+        _DEBUG["on"] = True
+
+
+def _one_line(err: BaseException) -> str:
+    """An unexpected error as one line: no SQL, no bound parameters, no traceback."""
+    if isinstance(err, DBAPIError):  # str() would append the SQL and its parameters
+        orig = str(err.orig).strip().splitlines() if err.orig is not None else []
+        reason = orig[0] if orig else type(err).__name__
+        what = "the database is unavailable or busy" if isinstance(err, OperationalError) else "the database refused the change"
+        return f"{what} ({reason}); nothing of this step was saved, retry later"
+    text = " ".join(str(err).split()) or type(err).__name__
+    return f"{type(err).__name__}: {text[:300]}"
+
+
 def clean_errors(func: F) -> F:
-    """Turn domain errors into one line on stderr and exit status 2."""
+    """Turn every error into one line on stderr: exit 2 for domain errors, 1 otherwise."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -47,6 +72,18 @@ def clean_errors(func: F) -> F:
         except (ConfigError, ItemBankError, service.ServiceError, service.StudyFull, ValidationError) as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(2) from None
+        except (TyperException, typer.Exit, typer.Abort):  # typer.Exit is a RuntimeError: let it through
+            raise
+        except OSError as err:  # a file that cannot be read or written
+            if _DEBUG["on"]:
+                raise
+            typer.echo(f"error: {err.strerror or err}{': ' + str(err.filename) if err.filename else ''}", err=True)
+            raise typer.Exit(2) from None
+        except Exception as err:
+            if _DEBUG["on"]:
+                raise
+            typer.echo(f"error: {_one_line(err)} (run with --debug for the traceback)", err=True)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -157,17 +194,49 @@ def items_import(
 @clean_errors
 def export(
     name: Annotated[str, typer.Argument(help="Study name.")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory (new, or empty).")],
+    force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder, replacing export files there.")] = False,
     db: DbOption = None,
 ) -> None:
     """Write judgments (CSV, Parquet), raters, events, codebook and manifest.
 
+    The folder must be new or empty (``--force`` writes into a non-empty one); an
+    existing file of that name is never replaced. Nothing is created for an unknown study.
+
     Example: oversight export demo --out exports/demo
     """
-    from study.export import export_study
+    from study.export import export_files
 
-    for path in export_study(_engine(db), name, out):
-        typer.echo(str(path))
+    _check_export_folder(out, force)
+    files = export_files(_engine(db), name)  # an unknown study fails here, before any folder exists
+    out.mkdir(parents=True, exist_ok=True)
+    for fname, data in files.items():
+        (out / fname).write_bytes(data)
+        typer.echo(str(out / fname))
+
+
+def _check_export_folder(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise service.ServiceError(f"--out {out}: a file with that name exists; give a new folder name")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise service.ServiceError(f"--out {out}: the folder is not empty; give a new folder, or --force to write into it")
+
+
+@app.command("hash-password")
+@clean_errors
+def hash_password_cmd() -> None:
+    """Print an scrypt hash of the experimenter password for OVERSIGHT_ADMIN_PASSWORD_HASH.
+
+    The password is read without echo (twice); only the hash is printed.
+
+    Example: oversight hash-password   (then: export OVERSIGHT_ADMIN_PASSWORD_HASH='<the printed hash>')
+    """
+    from study.auth import hash_password
+
+    password = typer.prompt("Experimenter password", hide_input=True, confirmation_prompt=True, err=True)
+    if len(password) < 8:
+        raise service.ServiceError("use at least 8 characters")
+    typer.echo(hash_password(password))
 
 
 @app.command("demo")
@@ -240,13 +309,16 @@ def _load_profile(path: Path) -> Any:
     import yaml
 
     from analysis.simulation import SimulationProfile
+    from study import strict_yaml
 
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise service.ServiceError(f"{path}: cannot read: {err}") from None
     try:
-        return SimulationProfile.from_yaml(text + "\n")  # the newline marks it as YAML text, not a path
+        return SimulationProfile.model_validate(strict_yaml.load(text) or {})
+    except strict_yaml.DuplicateKeyError as err:
+        raise service.ServiceError(f"{path}:{err.line}: duplicate key {err.key!r} (first on line {err.first_line})") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -273,7 +345,8 @@ def simulate(
 
     prof = _load_profile(profile) if profile else None
     report = simulate_study(_engine(db), study, raters, seed=seed, profile=prof)
-    typer.echo(f"simulated {report.raters} raters, {report.judgments} judgments; "
+    resumed = f" (and resumed {report.resumed} enrolled before)" if report.resumed else ""
+    typer.echo(f"simulated {report.raters} raters{resumed}, {report.judgments} judgments; "
                f"conditions {dict(sorted(report.by_condition.items()))}; statuses {dict(sorted(report.by_status.items()))}")
 
 
@@ -404,8 +477,25 @@ def power(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point; ``--debug`` may stand anywhere on the command line.
+
+    Usage errors (a missing argument, an unknown command) are one line too, instead of
+    Click's usage block.
+    """
+    if "--debug" in sys.argv[1:]:
+        _DEBUG["on"] = True
+        sys.argv = [sys.argv[0], *(a for a in sys.argv[1:] if a != "--debug")]
+    try:
+        code = app(standalone_mode=False, prog_name="oversight")
+    except TyperException as err:  # a usage error: missing argument, unknown command or option
+        ctx = getattr(err, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        typer.echo(f"error: {err.format_message()}{where}", err=True)
+        sys.exit(err.exit_code)
+    except (typer.Abort, KeyboardInterrupt, EOFError):  # Ctrl-C, or end of input at a prompt
+        typer.echo("error: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def echo_json(data: Any) -> None:
