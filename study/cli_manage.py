@@ -13,7 +13,7 @@ import typer
 
 from study import review as review_mod
 from study import studies
-from study.cli import DbOption, _engine, app, clean_errors, items_app, study_app
+from study.cli_common import DbOption, app, clean_errors, engine_for, items_app, study_app
 from study.config import load_config
 
 
@@ -30,7 +30,7 @@ def study_clone(
 
     Example: oversight study clone demo demo-2 --with-assistance
     """
-    report = studies.clone_study(_engine(db), source, new_name, assistance=assistance)
+    report = studies.clone_study(engine_for(db), source, new_name, assistance=assistance)
     typer.echo(f"created draft study {new_name!r} from {source!r}: {report.items} items, "
                f"{report.sources} sources, {report.assistance} assistance rows copied")
 
@@ -46,7 +46,7 @@ def study_edit(
 
     Example: oversight study edit my-study my-study.yaml
     """
-    studies.update_config(_engine(db), name, load_config(config))
+    studies.update_config(engine_for(db), name, load_config(config))
     typer.echo(f"updated the config of draft study {name!r}")
 
 
@@ -64,7 +64,7 @@ def study_delete(
     if not yes:
         typer.echo(f"error: deleting {name!r} cannot be undone; add --yes to confirm", err=True)
         raise typer.Exit(2)
-    studies.delete_study(_engine(db), name)
+    studies.delete_study(engine_for(db), name)
     typer.echo(f"deleted draft study {name!r}")
 
 
@@ -79,7 +79,7 @@ def items_remove(
 
     Example: oversight items remove item-001 item-002 --study my-study
     """
-    n = studies.remove_items(_engine(db), study, item_ids)
+    n = studies.remove_items(engine_for(db), study, item_ids)
     typer.echo(f"removed {n} items from {study!r}")
 
 
@@ -96,5 +96,5 @@ def review(
 
     Example: oversight review 5f1a... --study demo --decision exclude --reason "answered at random"
     """
-    n = review_mod.review(_engine(db), study, rater_ids, decision, reason, by="cli")
+    n = review_mod.review(engine_for(db), study, rater_ids, decision, reason, by="cli")
     typer.echo(f"recorded {decision} for {n} rater(s) in {study!r}")

@@ -7,7 +7,8 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from study import models as m
-from study import raters, service
+from study import rater as raters
+from study import service
 from study.assist import generate_for_study, quality_summary
 from study.cli import app
 from study.config import ConfigError, load_config, parse_config

@@ -8,6 +8,7 @@ from typing import Any, cast
 import pandas as pd
 import streamlit as st
 
+from study.incidents import guarded
 from tasks.importers import ItemBank, RowError
 
 
@@ -46,3 +47,12 @@ def show(df: pd.DataFrame, key: str, *, height: int | None = None,
     with st.container(key=key):
         st.dataframe(df, hide_index=True, width="stretch", height=height or (rows + 1) * 35 + 3,
                      column_config=column_config)
+
+
+def flash_error(message: str) -> None:
+    """Show ``message`` as an error on the next run (what a failed button callback says)."""
+    state().say("error", message)
+
+
+#: Decorator for button callbacks: an unexpected error becomes an incident id on the next run.
+callback = guarded(flash_error)

@@ -10,9 +10,10 @@ import streamlit as st
 
 from study.export import export_zip
 from study.ui.common import engine
-from study.ui.console.base import ConsoleState, show
+from study.ui.console.base import ConsoleState, callback, show
 
 
+@callback
 def _on_prepare_export(state: ConsoleState, name: str) -> None:
     state.export = (name, export_zip(engine(), name))
 

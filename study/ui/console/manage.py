@@ -12,7 +12,7 @@ from study import monitor, service, studies
 from study.config import ConfigError
 from study.study_form import check_form, form_from_config
 from study.ui.common import engine
-from study.ui.console.base import ConsoleState
+from study.ui.console.base import ConsoleState, callback
 from study.ui.console.form_view import read_form, render_form, reset_form, seed_form
 
 
@@ -28,6 +28,7 @@ def render(state: ConsoleState, name: str) -> None:
     _delete(state, name)
 
 
+@callback
 def _on_clone(state: ConsoleState, name: str) -> None:
     new = str(st.session_state.get("clone_name") or "").strip()
     try:
@@ -51,6 +52,7 @@ def _clone(state: ConsoleState, name: str) -> None:
     cols[2].button("Clone", key="clone_study", on_click=_on_clone, args=(state, name), width="stretch")
 
 
+@callback
 def _on_save(state: ConsoleState, name: str, prefix: str) -> None:
     check = check_form(read_form(prefix))
     if check.config is None:
@@ -75,6 +77,7 @@ def _edit(state: ConsoleState, name: str) -> None:
                   disabled=not check.ok)
 
 
+@callback
 def _on_remove(state: ConsoleState, name: str) -> None:
     ids = list(st.session_state.get("remove_item_ids") or [])
     try:
@@ -98,6 +101,7 @@ def _remove_items(state: ConsoleState, name: str) -> None:
                    disabled=not st.session_state.get("remove_item_ids"))
 
 
+@callback
 def _on_delete(state: ConsoleState, name: str) -> None:
     try:
         studies.delete_study(engine(), name)

@@ -13,7 +13,7 @@ from study import service
 from study.config import ConfigError, parse_config_text
 from study.study_form import check_form, default_form
 from study.ui.common import engine
-from study.ui.console.base import ConsoleState, show
+from study.ui.console.base import ConsoleState, callback, show
 from study.ui.console.form_view import read_form, render_form, reset_form, seed_form
 
 MODES = ("Form", "YAML (advanced)")
@@ -61,6 +61,7 @@ def _created(state: ConsoleState, name: str) -> None:
 # --------------------------------------------------------------------------- the form
 
 
+@callback
 def _on_create_from_form(state: ConsoleState) -> None:
     check = check_form(read_form("form"))  # the values as sent with the click
     if check.config is None:
@@ -95,12 +96,14 @@ def _form(state: ConsoleState) -> None:
 # --------------------------------------------------------------------------- raw YAML
 
 
+@callback
 def _load_config_upload() -> None:
     upload = st.session_state.get("config_upload")
     if upload is not None:
         st.session_state["config_text"] = upload.getvalue().decode("utf-8", errors="replace")
 
 
+@callback
 def _on_create(state: ConsoleState) -> None:
     text = st.session_state.get("config_text", "")
     try:

@@ -7,9 +7,10 @@ from collections.abc import Callable
 import streamlit as st
 
 from study import service
+from study.incidents import guarded
 from study.ui.common import engine, require_admin
 from study.ui.console import export_view, manage, monitor_view, new_study, participants_view, preview, setup
-from study.ui.console.base import ConsoleState, state
+from study.ui.console.base import ConsoleState, callback, state
 
 #: The sections across the top, in order (each is ``render(state, study_name)``).
 #: Another section is one more line here.
@@ -24,6 +25,7 @@ SECTIONS: dict[str, Callable[[ConsoleState, str], None]] = {
 NEW_STUDY = "New study"
 
 
+@guarded(st.error)
 def console_page() -> None:
     """Entry point of the console page."""
     st.title("Experimenter console")
@@ -52,6 +54,7 @@ _ACTIONS = (("Launch", "live", ("draft", "paused")), ("Pause", "paused", ("live"
             ("Close", "closed", ("draft", "live", "paused")))
 
 
+@callback
 def _set_status(current: ConsoleState, name: str, status: str) -> None:
     try:
         service.set_status(engine(), name, status)

@@ -12,7 +12,7 @@ from study import review, service
 from study.export import judgments_frame, to_csv_bytes
 from study.participants import participants
 from study.ui.common import engine
-from study.ui.console.base import ConsoleState, show
+from study.ui.console.base import ConsoleState, callback, show
 
 #: The columns of the main table (all of them are under "Every column").
 COMPACT = ("rater_id", "prolific_pid", "condition", "status", "progress", "accuracy", "attention_failures",
@@ -49,6 +49,7 @@ def render(state: ConsoleState, name: str) -> None:
     _prolific_lists(name)
 
 
+@callback
 def _on_review(state: ConsoleState, name: str) -> None:
     raters = list(st.session_state.get("review_raters") or [])
     decision = str(st.session_state.get("review_decision") or "")

@@ -11,7 +11,7 @@ from study.assist import generate_for_study
 from study.config import StudyConfig
 from study.ui.common import engine
 from study.ui.console import quality
-from study.ui.console.base import ConsoleState, show
+from study.ui.console.base import ConsoleState, callback, show
 from tasks.importers import FORMATS, ItemBank, ItemBankError, RowError, read_item_bank
 
 PREVIEW_ROWS = 10
@@ -76,6 +76,7 @@ def _bank_preview(bank: ItemBank) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@callback
 def _on_import(state: ConsoleState, name: str) -> None:
     bank = state.bank
     if bank is None:
