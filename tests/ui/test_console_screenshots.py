@@ -86,6 +86,16 @@ def seed_study(db_url: str, n_raters: int = 84, seed: int = 5) -> str:
     return str(cfg.name)
 
 
+def _review_some(db_url: str, name: str) -> None:
+    """A few review decisions, so the participants table shows them."""
+    from study import review
+    from study.db import get_engine
+
+    engine = get_engine(db_url)
+    review.review(engine, name, ["sim-000", "sim-001", "sim-002"], "approve")
+    review.review(engine, name, ["sim-003"], "exclude", "identical answers on every item")
+
+
 def _shoot(page: Any, path: Path) -> None:
     """The whole page: Streamlit scrolls inside its main block, so grow the viewport to fit it."""
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
@@ -127,6 +137,30 @@ def _settle(page: Any, selector: str, timeout: float = 90_000) -> None:
     page.wait_for_timeout(2500)  # vega-lite draws after the script run ends
 
 
+#: The console's other views in the docs: section -> (ready selector, picture).
+CONSOLE_VIEWS = {"Participants": "console-participants.png", "Set up": "console-setup.png",
+                 "Preview": "console-preview.png", "New study": "console-new-study.png"}
+_READY = {"Participants": ".st-key-participants [data-testid='stDataFrame']", "Set up": ".st-key-quality_bins",
+          "Preview": ".st-key-preview_screen", "New study": ".st-key-form_name"}
+
+
+def _console_views(page: Any, out: Path, name: str) -> None:
+    """Participants (after one exclusion), Set up with the AI quality panel, the preview on
+    an item with the experimenter's truth box, and the new-study form, at 1280 px."""
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    for section, picture in CONSOLE_VIEWS.items():
+        page.locator(".st-key-console_section").get_by_text(section, exact=True).click()
+        _settle(page, _READY[section])
+        if section == "Preview":
+            for _ in range(3):  # consent, instructions, first practice item, first item
+                page.locator(".st-key-preview_next button").click()
+                _settle(page, ".st-key-preview_screen")
+        _no_exception(page)
+        _shoot(page, out / picture)
+    page.locator(".st-key-console_section").get_by_text("Monitor", exact=True).click()
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
 @pytest.fixture
 def browser_ready() -> Any:
     problem = rater_bot.browser_problem()
@@ -144,6 +178,7 @@ def test_monitor_and_dashboard_in_chromium(tmp_path: Path, browser_ready: Any,
     out.mkdir(parents=True, exist_ok=True)
     db_url = f"sqlite:///{tmp_path / 'shots.db'}"
     name = seed_study(db_url)
+    _review_some(db_url, name)
     monkeypatch.setenv("OVERSIGHT_ADMIN_PASSWORD", PASSWORD)
     monkeypatch.setenv("STREAMLIT_CLIENT_TOOLBAR_MODE", "viewer")  # no "Deploy" button in the pictures
     with bot.streamlit_server(db_url, log=tmp_path / "server.log") as base, bot.chromium() as browser:
@@ -155,11 +190,13 @@ def test_monitor_and_dashboard_in_chromium(tmp_path: Path, browser_ready: Any,
         assert f"Study {name} is live" in page.locator("[data-testid='stCaptionContainer']").all_inner_texts()[0]
         _shoot(page, out / "console-monitor.png")
 
+        _console_views(page, out, name)
+
         _login(page, f"{base}/dashboard", ".st-key-table_accuracy")
         _no_exception(page)
         _shoot(page, out / "dashboard.png")
         page.get_by_role("tab", name="Hybrid routing").click()
         page.wait_for_timeout(2500)
         _shoot(page, out / "dashboard-hybrid.png")
-    for shot in ("console-monitor.png", "dashboard.png", "dashboard-hybrid.png"):
+    for shot in ("console-monitor.png", *CONSOLE_VIEWS.values(), "dashboard.png", "dashboard-hybrid.png"):
         assert (out / shot).stat().st_size > 20_000
