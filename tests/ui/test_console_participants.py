@@ -37,8 +37,9 @@ def test_participants_review_and_prolific_lists(app_engine: Engine, ui, console)
     at.text_input(key="review_reason").input("straight-lined")
     at = ui.ok(at.button(key="review_apply").click().run())
     assert "Recorded **exclude** for 2 rater(s)." in ui.texts(at)
-    table = ui.frame(at, "participants").set_index("rater_id")
+    table = ui.frame(at, "participants_all").set_index("rater_id")
     assert table.loc[[first, second], "excluded"].all() and table.loc[first, "reason"] == "straight-lined"
+    assert ui.frame(at, "participants").set_index("rater_id").loc[first, "review"] == "excluded"
     assert {m.label: m.value for m in at.metric}["Excluded from analysis"] == "2"
 
     at.multiselect(key="review_raters").select(first)
