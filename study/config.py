@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from analysis.exclusions import ExclusionRules
 from study import strict_yaml
+from study.bonus import BonusRule
 from tasks import limits
 from tasks.assistance.kinds import ASSISTANCE_KINDS as ASSISTANCE_KINDS
 from tasks.assistance.kinds import DEFAULT_DISPLAY
@@ -129,10 +130,8 @@ class Design(_Strict):
     type: Literal["between", "within"] = Field(
         default="between", description="`between`: one condition per rater; `within`: blocks of items per condition."
     )
-    two_stage: bool = Field(
-        default=False,
-        description="Rater answers without assistance first, then sees it and gives a final answer.",
-    )
+    two_stage: bool = Field(default=False, description="Rater answers without assistance first, then sees it and "
+                            "gives a final answer.")
 
 
 class Completion(_Strict):
@@ -219,19 +218,6 @@ class AssistanceSettings(_Strict):
     consultancy_correct_share: float = Field(
         default=0.5, ge=0.0, le=1.0, description="Share of items (seeded, balanced per gold label) where the consultant argues the gold label."
     )
-
-
-class BonusRule(_Strict):
-    """A performance bonus, paid with Prolific's bulk bonus (the export's ``bonus.csv``).
-
-    amount = min(``max``, ``per_correct`` x correct main items), rounded to cents, for
-    raters whose status is in ``statuses`` and who were not rejected in the review.
-    """
-
-    per_correct: float = Field(default=0.0, ge=0.0, le=100.0, description="Bonus per correct main item (0 = no bonus).")
-    currency: str = Field(default="GBP", min_length=3, max_length=3, description="Currency code of the amounts (Prolific pays in the study's currency).")
-    max: float | None = Field(default=None, ge=0.0, description="Largest bonus per rater; empty = no cap.")
-    statuses: list[str] = Field(default_factory=lambda: ["completed"], description="Rater statuses that earn a bonus.")
 
 
 class StudyConfig(_Strict):

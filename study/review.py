@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from study import models as m
-from study.config import BonusRule
+from study.bonus import BonusRule, bonus_amount
 from study.db import read_session, write_session
 from study.service import ServiceError, _study
 
@@ -144,14 +144,6 @@ def drop_excluded(df: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     note = (f"experimenter exclusions: {raters} rater(s) excluded in the review, "
             f"{int(flag.sum())} judgment row(s) left out")
     return df.loc[~flag].reset_index(drop=True), note
-
-
-def bonus_amount(rule: BonusRule, n_correct: int) -> float:
-    """min(``max``, ``per_correct`` x ``n_correct``), rounded to cents."""
-    amount = rule.per_correct * max(n_correct, 0)
-    if rule.max is not None:
-        amount = min(amount, rule.max)
-    return round(amount + 1e-9, 2)
 
 
 def _participant(pid: str | None, external_id: str) -> str:

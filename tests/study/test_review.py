@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from study import models as m
 from study import review
+from study.bonus import BonusRule
 from study.cli import app
-from study.config import BonusRule
 from study.db import read_session
 from study.driver import Answer, RaterDriver
 from study.export import judgments_frame, raters_frame

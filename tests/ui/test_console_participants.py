@@ -6,7 +6,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from study import review
-from study.config import BonusRule
+from study.bonus import BonusRule
 from study.export import judgments_frame
 from study.participants import participants
 from study.simulate import simulate_study
