@@ -56,7 +56,8 @@ def _ci_layers(base: alt.Chart, x_title: str) -> alt.LayerChart:
                  alt.Tooltip("ci_low:Q", format=".3f"), alt.Tooltip("ci_high:Q", format=".3f")],
     )
     bars = base.mark_errorbar(ticks=True).encode(x=alt.X("ci_low:Q", title=x_title), x2="ci_high:Q")
-    return points + bars
+    layers: alt.LayerChart = points + bars
+    return layers
 
 
 def _metric_points(metrics: pd.DataFrame, names: list[str], title: str) -> alt.LayerChart:
@@ -110,7 +111,7 @@ def overview_chart(metrics: pd.DataFrame, summary: pd.DataFrame) -> alt.LayerCha
         layers.append(alt.Chart(ai).mark_rule(strokeDash=[6, 4], size=2).encode(
             x="value:Q", color=alt.Color("series:N", scale=colour, legend=legend),
             tooltip=[alt.Tooltip("value:Q", title="AI alone", format=".3f")]))
-    chart: alt.LayerChart = alt.layer(*layers).properties(
+    chart: alt.LayerChart = alt.LayerChart(layer=layers).properties(
         title="Accuracy by condition: raters, hybrid routing and the AI alone (95% intervals)",
         width="container", height=_height(2 * len(order)))
     return chart
@@ -237,4 +238,5 @@ def hybrid_chart(curve: pd.DataFrame, summary: pd.DataFrame, columns: int = 2) -
     panel = alt.layer(line, rules, chosen, data=data).properties(width=430, height=240)
     chart: alt.FacetChart = panel.facet(facet=alt.Facet("condition:N", title=None, header=alt.Header(
         labelFontSize=13, labelFontWeight="bold")), columns=columns, title="Hybrid routing by condition")
-    return chart.resolve_scale(y="shared")
+    shared: alt.FacetChart = chart.resolve_scale(y="shared")
+    return shared
