@@ -63,9 +63,10 @@ def table(df: pd.DataFrame, key: str) -> None:
 
 
 def chart(spec: Any, key: str) -> None:
-    """A chart at the page's width (theme=None: drawn as in the HTML report)."""
+    """A chart at the page's width in a keyed container (theme=None: drawn as in the HTML report)."""
     if spec is not None:
-        st.altair_chart(spec, width="stretch", theme=None, key=key)
+        with st.container(key=key):
+            st.altair_chart(spec, width="stretch", theme=None, key=f"{key}_spec")
 
 
 def metric_table(metrics: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -81,8 +82,8 @@ def first_view(result: AnalysisResult, charts: dict[str, alt.TopLevelMixin]) -> 
                    "condition's hybrid accuracy (cross-fitted confidence routing between the AI and the raters).")
     chart(charts.get("overview"), "chart_overview")
     ref = result.settings.get("reference")
-    cols = st.columns(2)
-    with cols[0]:
+    # Full-width tables, one below the other: side by side they scroll their intervals out of view.
+    with st.container():
         st.subheader("Team complementarity", anchor=False)
         if len(result.team):
             st.caption("assisted accuracy - max(reference accuracy on the same items, AI-alone accuracy); "
@@ -91,7 +92,7 @@ def first_view(result: AnalysisResult, charts: dict[str, alt.TopLevelMixin]) -> 
                                                "ai_accuracy"], ["complementarity"]), "table_team")
         else:
             st.info("Not available: no reference condition (see the notes).")
-    with cols[1]:
+    with st.container():
         st.subheader(f"Contrasts against {ref}" if ref else "Contrasts", anchor=False)
         if len(result.contrasts):
             st.caption("metric(condition) - metric(reference) with its 95% bootstrap interval; p_holm is "
