@@ -41,7 +41,9 @@ HYBRID_COLOURS = ("#444444", "#2ca02c", "#d62728")
 
 
 def _height(n_rows: int) -> int:
-    return max(160, 34 * n_rows)
+    """Total height for ``n_rows`` interval rows: on a page the chart is fitted to its
+    container, so the height includes the title, legend and x axis (about 110 px)."""
+    return 110 + max(110, 30 * n_rows)
 
 
 def _condition_axis(order: list[str]) -> alt.Y:

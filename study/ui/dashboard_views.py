@@ -50,7 +50,7 @@ def _config(df: pd.DataFrame) -> dict[str, Any]:
         if col in _P_COLUMNS:
             config[col] = st.column_config.NumberColumn(col, format="%.4f", width="small")
         elif df[col].dtype.kind == "f":
-            config[col] = st.column_config.NumberColumn(col, format="%.3f", width="small")
+            config[col] = st.column_config.NumberColumn(col, format="%.3f")
         elif col.endswith("95% CI"):
             config[col] = st.column_config.TextColumn(col, width="medium")
     return config

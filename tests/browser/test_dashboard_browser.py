@@ -4,7 +4,8 @@ The demo study gets fixture assistance whose AI is right about 85% of the time (
 demo's controlled AI) and 40 simulated raters (``study.simulate``). An analyst logs in
 and must see first the overview chart at the page's width, then the team and contrasts
 tables without a horizontal scrollbar, and must be able to download the overview as
-a PNG file.
+a PNG file. With ``OVERSIGHT_SCREENSHOTS=1`` the last test replaces docs/img/dashboard.png
+and docs/img/dashboard-hybrid.png.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from support import rater_bot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = "dashboard-browser-secret"
+IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 N_RATERS = 40
 
 
@@ -57,7 +59,8 @@ def dashboard_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     os.environ["OVERSIGHT_ADMIN_PASSWORD"] = PASSWORD
     try:
         with rater_bot.streamlit_server(db_url, log=tmp / "server.log") as base, rater_bot.chromium() as browser:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, device_scale_factor=1,
+                                    accept_downloads=True)
             open_dashboard(page, base)
             yield page
     finally:
@@ -123,3 +126,28 @@ def test_overview_downloads_as_png(dashboard_page: Any, tmp_path: Path) -> None:
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
     width = int.from_bytes(data[16:20], "big")
     assert width >= 1200  # FIGURE_WIDTH px at scale 2
+
+
+def _shoot(page: Any, path: Path) -> None:
+    """The whole page: Streamlit scrolls inside its main block, so grow the viewport to fit it."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": int(height) + 40})
+    page.wait_for_timeout(2000)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def test_screenshots(dashboard_page: Any, tmp_path: Path) -> None:
+    """docs/img/dashboard*.png with ``OVERSIGHT_SCREENSHOTS=1`` (else a temporary directory)."""
+    page = dashboard_page
+    out = IMG if os.environ.get("OVERSIGHT_SCREENSHOTS") == "1" else tmp_path
+    _shoot(page, out / "dashboard.png")
+    page.get_by_role("tab", name="Hybrid routing").click()
+    page.wait_for_selector(".st-key-chart_hybrid .vega-embed", timeout=30_000)
+    page.wait_for_timeout(2000)
+    _no_exception(page)
+    hybrid = page.locator(".st-key-chart_hybrid .vega-embed").bounding_box()
+    assert hybrid["width"] >= 600
+    _shoot(page, out / "dashboard-hybrid.png")
+    for shot in ("dashboard.png", "dashboard-hybrid.png"):
+        assert (out / shot).stat().st_size > 20_000
