@@ -196,6 +196,13 @@ class AssistanceSettings(_Strict):
     max_new_tokens: int = Field(default=120, ge=1, le=2048, description="Generation length for the generative backend.")
 
 
+class EnrolLimit(_Strict):
+    """How many new raters one client (address) may enrol, per window (0: no limit)."""
+
+    per_client: int = Field(default=20, ge=0, le=100_000, description="New enrolments per client per window; 0 = no limit.")
+    minutes: int = Field(default=10, ge=1, le=24 * 60, description="The window, in minutes.")
+
+
 class StudyConfig(_Strict):
     """A whole study (see docs/study-config.md)."""
 
@@ -224,6 +231,13 @@ class StudyConfig(_Strict):
     exclusions: Exclusions = Field(default_factory=Exclusions, description="Analysis exclusion rules.")
     importing: ImportSettings = Field(default_factory=ImportSettings, alias="import", description="Import adapter settings.")
     assistance: AssistanceSettings = Field(default_factory=AssistanceSettings, description="Assistance generation.")
+    links: Literal["open", "signed"] = Field(
+        default="open", description="`signed`: rater links must carry a signature (`oversight links`); see docs/security.md.")
+    prolific: bool = Field(
+        default=False, description="With `links: signed`, also accept Prolific's own links (`PROLIFIC_PID`) unsigned.")
+    unconsented_expiry_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="Visits that never consented are deleted after this idle time.")
+    enrol_limit: EnrolLimit = Field(default_factory=EnrolLimit, description="New enrolments per client (rate limit).")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
