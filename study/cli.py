@@ -34,6 +34,7 @@ app.add_typer(study_app, name="study")
 app.add_typer(items_app, name="items")
 
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: $OVERSIGHT_DATABASE_URL or data/oversight.db).")]
+IncludeTestOption = Annotated[bool, typer.Option("--include-test", help="Include test raters (left out by default).")]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -158,6 +159,7 @@ def items_import(
 def export(
     name: Annotated[str, typer.Argument(help="Study name.")],
     out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    include_test: IncludeTestOption = False,
     db: DbOption = None,
 ) -> None:
     """Write judgments (CSV, Parquet), raters, events, codebook and manifest.
@@ -166,7 +168,7 @@ def export(
     """
     from study.export import export_study
 
-    for path in export_study(_engine(db), name, out):
+    for path in export_study(_engine(db), name, out, include_test=include_test):
         typer.echo(str(path))
 
 
@@ -284,6 +286,7 @@ def analyze(
     n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap replicates.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap/cross-fitting seed.")] = 0,
     models: Annotated[bool, typer.Option("--models/--no-models", help="Fit the regression models (slow on big studies).")] = True,
+    include_test: IncludeTestOption = False,
     db: DbOption = None,
 ) -> None:
     """Reliance metrics, hybrid routing and regression models, as JSON or an HTML report.
@@ -304,7 +307,7 @@ def analyze(
 
         engine = _engine(db)
         config = service.get_config(engine, study)
-        df = judgments_frame(engine, study, config)
+        df = judgments_frame(engine, study, config, include_test=include_test)
         exclusions = config.exclusions  # an analysis.ExclusionRules (study.config.Exclusions subclasses it)
     else:
         try:
@@ -358,3 +361,6 @@ def main() -> None:
 
 def echo_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
+
+
+from study import cli_links as _cli_links  # noqa: E402,F401 - registers `links` and `test-raters`

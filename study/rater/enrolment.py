@@ -97,7 +97,8 @@ def enrol(
         raise ServiceError(f"study {study_name!r} is {found.study_status}, not open for raters")
     config = cached_config(q.url_key(engine), found.study_id, study_name, found.config_text)
     if client is not None and not is_test:
-        throttle.admit(found.study_id, client, config.enrol_limit.per_client, config.enrol_limit.minutes)
+        throttle.admit((q.url_key(engine), found.study_id, client), config.enrol_limit.per_client,
+                       config.enrol_limit.minutes)
     try:
         with write_connection(engine) as conn:
             now = m.utcnow()

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, literal, or_, select
+from sqlalchemy import and_, case, exists, literal, or_, select
 from sqlalchemy.orm import Session
 
 from study import models as m
@@ -35,6 +35,8 @@ __all__ = [
     "AnswerState",
     "alive_clause",
     "answer_problem",
+    "counted_judgment",
+    "counted_rater",
     "assignment_condition_key",
     "assignment_condition_on",
     "deadline",
@@ -74,6 +76,19 @@ def alive_clause(config: StudyConfig, now: datetime) -> Any:
         m.Rater.status == "completed",
         and_(m.Rater.status.in_(OPEN_STATUSES), m.Rater.enrolled_at >= cutoff),
     )
+
+
+def counted_rater() -> Any:
+    """SQL: the rater counts in the study's numbers (balancing, monitor): not a test rater."""
+    return m.Rater.is_test.is_(False)
+
+
+_TEST_RATER = m.Rater.__table__.alias("test_rater")
+
+
+def counted_judgment() -> Any:
+    """SQL (correlated to the enclosing query's judgment row): not a test rater's judgment."""
+    return ~exists().where(_TEST_RATER.c.id == m.Judgment.rater_id, _TEST_RATER.c.is_test.is_(True))
 
 
 def effective_status(config: StudyConfig, now: datetime) -> Any:

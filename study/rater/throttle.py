@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 
 from study.service import ServiceError
 
@@ -28,7 +28,7 @@ _MAX_CLIENT_CHARS = 100
 _MAX_CLIENTS = 100_000
 
 _lock = threading.Lock()
-_seen: dict[tuple[int, str], deque[float]] = {}
+_seen: dict[Hashable, deque[float]] = {}
 
 
 class EnrolmentThrottled(ServiceError):
@@ -50,8 +50,8 @@ def client_of(ip_address: str | None, headers: Mapping[str, str] | None = None) 
     return (ip_address or "unknown")[:_MAX_CLIENT_CHARS]
 
 
-def admit(study_id: int, client: str, per_client: int, minutes: int, now: float | None = None) -> None:
-    """Count one new enrolment by ``client``; raise :class:`EnrolmentThrottled` if over the limit.
+def admit(key: Hashable, per_client: int, minutes: int, now: float | None = None) -> None:
+    """Count one new enrolment by ``key`` (database, study, client); raise :class:`EnrolmentThrottled` if over.
 
     Sliding window: the enrolment is admitted when fewer than ``per_client`` were
     admitted in the last ``minutes``; a refused attempt is not counted.
@@ -63,7 +63,7 @@ def admit(study_id: int, client: str, per_client: int, minutes: int, now: float 
     with _lock:
         if len(_seen) > _MAX_CLIENTS:
             _seen.clear()
-        times = _seen.setdefault((study_id, client), deque())
+        times = _seen.setdefault(key, deque())
         while times and times[0] <= now - window:
             times.popleft()
         if len(times) >= per_client:

@@ -199,14 +199,14 @@ def test_new_enrolments_are_limited_per_client(engine: Engine) -> None:
 
 
 def test_throttle_window_slides() -> None:
-    throttle.admit(1, "c", 2, 1, now=0.0)
-    throttle.admit(1, "c", 2, 1, now=30.0)
+    throttle.admit((1, "c"), 2, 1, now=0.0)
+    throttle.admit((1, "c"), 2, 1, now=30.0)
     with pytest.raises(throttle.EnrolmentThrottled) as err:
-        throttle.admit(1, "c", 2, 1, now=59.0)
+        throttle.admit((1, "c"), 2, 1, now=59.0)
     assert err.value.retry_after == 1
-    throttle.admit(1, "c", 2, 1, now=60.5)  # the first one left the window
-    throttle.admit(2, "c", 2, 1, now=60.5)  # another study counts apart
-    throttle.admit(1, "c", 0, 1, now=60.6)  # 0: no limit
+    throttle.admit((1, "c"), 2, 1, now=60.5)  # the first one left the window
+    throttle.admit((2, "c"), 2, 1, now=60.5)  # another study counts apart
+    throttle.admit((1, "c"), 0, 1, now=60.6)  # 0: no limit
 
 
 def test_client_address_from_a_trusted_proxy_header(monkeypatch: pytest.MonkeyPatch) -> None:

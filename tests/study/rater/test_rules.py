@@ -99,6 +99,7 @@ def test_rater_condition_is_the_stored_condition_id(engine: Engine) -> None:
     ready_study(engine, small_config(design={"type": "within"}, items_per_rater=8))
     for i in range(4):
         e = rater.enrol(engine, "t", f"w{i}")
+        e = rater.Enrolment(e.token, e.rater_id, rater.consent(engine, e.token) or "", e.created)
         with read_session(engine) as s:
             r = s.get(m.Rater, e.rater_id)
             assert r is not None and r.condition is not None
