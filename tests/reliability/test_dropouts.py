@@ -20,6 +20,7 @@ from support.load import WorkerSpec, check_guarantees, prepare_study, rater_ids,
 from study import models as m
 from study import rater, service
 from study.db import read_session, write_session
+from study.testing import join
 
 
 @pytest.mark.slow
@@ -36,8 +37,8 @@ def test_dropouts_free_their_slots_after_the_time_limit(db_url: str, out_dir: Pa
     assert before["ok"], before
     assert before["rater_status"] == {"completed": 24, "active": 8}
     assert before["alive_by_condition"] == {"none": 8, "evidence": 8, "reasoning": 8, "debate": 8}
-    with pytest.raises(service.StudyFull):
-        rater.enrol(engine, "load", "too-early")
+    with pytest.raises(service.StudyFull):  # refused at consent: a visit holds nothing before
+        join(engine, "load", "too-early")
 
     with write_session(engine) as s:  # the time limit passes for the dropouts
         s.execute(update(m.Rater).where(m.Rater.external_id.in_(dropouts))
