@@ -16,7 +16,7 @@ from study import models as m
 from study.cli import app
 from study.config import parse_config
 from study.db import read_session
-from study.driver import Answer, RaterDriver
+from study.driver import Answer, RaterDriver, RaterView
 from study.export import export_files, judgments_frame
 from study.testing import ready_study, small_config
 
@@ -80,9 +80,12 @@ def test_test_raters_are_marked_and_left_out_by_default(engine: Engine) -> None:
     ready_study(engine, small_config(target_ratings_per_item=50))
     testers = links.make_test_raters(engine, "t", 2, "http://localhost:8501")
     assert all(t.is_test and t.rater_id.startswith("test-") and "sig" not in t.url for t in testers)
-    rng_answer = Answer("correct", 0.75)
+    def asked(view: RaterView) -> Answer:  # the fixture checks say "please answer '<label>'"
+        assert view.item is not None
+        return Answer(next((x for x in view.labels if f"'{x}'" in view.item.claim), "correct"), 0.75)
+
     for ext in [t.rater_id for t in testers] + ["real-1"]:
-        RaterDriver(engine, "t", ext).run(lambda view: rng_answer)
+        assert RaterDriver(engine, "t", ext).run(asked).view.status == "completed"
     with read_session(engine) as s:
         flags = dict(s.execute(select(m.Rater.external_id, m.Rater.is_test)).all())
     assert flags == {testers[0].rater_id: True, testers[1].rater_id: True, "real-1": False}

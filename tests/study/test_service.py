@@ -263,7 +263,7 @@ def test_expired_raters_free_their_slots(engine: Engine) -> None:
     with write_session(engine) as s:
         s.execute(update(m.Rater).values(enrolled_at=m.utcnow() - timedelta(minutes=11)))
     assert service.expire_raters(engine, "t") == 1
-    assert join(engine, "t", "second").created
+    assert join(engine, "t", "second").condition == "none"  # the refused visitor now gets the freed place
 
 
 def test_closed_study_refuses_raters(engine: Engine) -> None:

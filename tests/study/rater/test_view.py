@@ -19,7 +19,7 @@ CONDITIONS = [
 
 def test_screens_in_order(engine: Engine) -> None:
     cfg = ready_study(engine, small_config(practice_items=0, attention_checks=0, items_per_rater=2))
-    tok = join(engine, "t", "a").token
+    tok = rater.enrol(engine, "t", "a").token
     assert rater.rater_view(engine, tok).screen == "consent"
     rater.consent(engine, tok)
     assert rater.rater_view(engine, tok).screen == "instructions"
