@@ -85,11 +85,10 @@ def enrol(
     (:class:`~study.rater.throttle.EnrolmentThrottled`). The transaction is short and
     takes no study lock; it also deletes the study's stale unconsented visits.
     """
-    external_id = _clean_id(external_id, "rater id")
     prolific = (_clean_optional(prolific_pid, "PROLIFIC_PID"), _clean_optional(prolific_study_id, "STUDY_ID"),
                 _clean_optional(prolific_session_id, "SESSION_ID"))
-    if prolific[0] is not None and len(external_id) > MAX_PROLIFIC_ID:
-        raise ServiceError(f"PROLIFIC_PID must be 1-{MAX_PROLIFIC_ID} printable characters")
+    external_id = (_clean_id(external_id, "rater id") if prolific[0] is None
+                   else _clean_id(external_id, "PROLIFIC_PID", MAX_PROLIFIC_ID))
     found = _lookup(engine, study_name, external_id)
     if found.token is not None and found.rater_id is not None:
         return Enrolment(found.token, found.rater_id, found.condition or "", created=False)

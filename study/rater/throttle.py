@@ -47,7 +47,7 @@ def client_of(ip_address: str | None, headers: Mapping[str, str] | None = None) 
         hops = [h.strip() for h in str(value).split(",") if h.strip()]
         if hops:
             return hops[-1][:_MAX_CLIENT_CHARS]
-    return (ip_address or "unknown")[:_MAX_CLIENT_CHARS]
+    return (ip_address if isinstance(ip_address, str) and ip_address else "unknown")[:_MAX_CLIENT_CHARS]
 
 
 def admit(key: Hashable, per_client: int, minutes: int, now: float | None = None) -> None:
