@@ -135,7 +135,9 @@ class _Proxy:
                     s.shutdown(socket.SHUT_RDWR)
 
     def stop(self) -> None:
-        if self._server is not None:
+        if self._server is not None:  # shutdown wakes the thread blocked in accept(); close alone does not
+            with contextlib.suppress(OSError):
+                self._server.shutdown(socket.SHUT_RDWR)
             self._server.close()
             self._server = None
         for s in self._conns:
