@@ -127,3 +127,17 @@ def test_cli_links_and_test_raters(db_url: str, engine: Engine, tmp_path: Path, 
     res = runner.invoke(app, ["links", "sig", "--base-url", "https://h", "--out", str(tmp_path / "s.csv"),
                               "--db", db_url])
     assert res.exit_code == 2 and "OVERSIGHT_LINK_SECRET" in res.output and not (tmp_path / "s.csv").exists()
+
+
+def test_redirect_url_encodes_the_completion_code(engine: Engine) -> None:
+    code = "A&B C/?#=1"
+    ready_study(engine, small_config(practice_items=0, attention_checks=0, items_per_rater=1, completion={
+        "completed": code, "redirect_url": "https://app.prolific.com/submissions/complete?cc={code}&x=1"}))
+    driver = RaterDriver(engine, "t", "r")
+    run = driver.run(lambda view: Answer("correct", 0.75))
+    assert run.view.status == "completed"
+    driver.finish({})
+    view = driver.view()
+    assert view.completion_code == code
+    assert view.redirect_url == "https://app.prolific.com/submissions/complete?cc=A%26B%20C%2F%3F%23%3D1&x=1"
+    assert _params(view.redirect_url) == {"cc": code, "x": "1"}  # the platform reads back exactly the code
