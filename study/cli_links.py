@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from study import links
-from study.cli import DbOption, _engine, app, clean_errors
+from study.cli_common import DbOption, app, clean_errors, engine_for
 from study.service import ServiceError
 
 __all__ = ["links_cmd", "test_raters_cmd"]
@@ -40,7 +40,7 @@ def links_cmd(
 
     Example: OVERSIGHT_LINK_SECRET=... oversight links demo --n 50 --base-url https://host --out links.csv
     """
-    _write(links.make_links(_engine(db), study, n, base_url), out)
+    _write(links.make_links(engine_for(db), study, n, base_url), out)
 
 
 @app.command("test-raters")
@@ -56,4 +56,4 @@ def test_raters_cmd(
 
     Example: oversight test-raters demo --n 2 --base-url http://localhost:8501 --out test-links.csv
     """
-    _write(links.make_test_raters(_engine(db), study, n, base_url), out)
+    _write(links.make_test_raters(engine_for(db), study, n, base_url), out)

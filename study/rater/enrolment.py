@@ -31,14 +31,11 @@ from study.rater import _sql as q
 from study.rater import throttle
 from study.rater.rules import alive_clause, assignment_condition_key, rater_condition_key
 from study.service import ServiceError, cached_config
+from tasks.limits import MAX_EXTERNAL_ID, MAX_PROLIFIC_ID
 
 __all__ = ["MAX_EXTERNAL_ID", "MAX_PROLIFIC_ID", "Enrolment", "assign", "enrol", "plan_for_new_rater",
            "sweep_unconsented"]
 
-#: Characters allowed in an external rater id (Prolific ids are 24 hex chars).
-MAX_EXTERNAL_ID = 120
-#: Characters allowed in ``PROLIFIC_PID`` / ``STUDY_ID`` / ``SESSION_ID`` (their columns hold 100).
-MAX_PROLIFIC_ID = 100
 
 
 @dataclass(frozen=True)

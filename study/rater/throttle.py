@@ -11,20 +11,16 @@ the 429-style message of :class:`EnrolmentThrottled`.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections import deque
 from collections.abc import Hashable, Mapping
 
+from study.auth import CLIENT_HEADER_ENV, client_from
 from study.service import ServiceError
 
 __all__ = ["CLIENT_HEADER_ENV", "EnrolmentThrottled", "admit", "client_of", "reset"]
 
-#: Name of a header set by a trusted reverse proxy with the client's address
-#: (``X-Forwarded-For`` or ``X-Real-IP``); unset: the socket's peer address.
-CLIENT_HEADER_ENV = "OVERSIGHT_CLIENT_IP_HEADER"
-_MAX_CLIENT_CHARS = 100
 _MAX_CLIENTS = 100_000
 
 _lock = threading.Lock()
@@ -39,15 +35,10 @@ class EnrolmentThrottled(ServiceError):
         super().__init__(f"too many new participants from this connection; try again in {self.retry_after} s")
 
 
-def client_of(ip_address: str | None, headers: Mapping[str, str] | None = None) -> str:
-    """The client a request comes from: the trusted proxy header's last address, else the peer."""
-    header = os.environ.get(CLIENT_HEADER_ENV, "").strip()
-    if header and headers:
-        value = next((v for k, v in headers.items() if k.lower() == header.lower()), "")
-        hops = [h.strip() for h in str(value).split(",") if h.strip()]
-        if hops:
-            return hops[-1][:_MAX_CLIENT_CHARS]
-    return (ip_address if isinstance(ip_address, str) and ip_address else "unknown")[:_MAX_CLIENT_CHARS]
+def client_of(ip_address: object, headers: Mapping[str, str] | None = None) -> str:
+    """The client a request comes from (:func:`study.auth.client_from`: the trusted proxy
+    header's last address when ``OVERSIGHT_CLIENT_IP_HEADER`` is set, else the peer)."""
+    return client_from(ip_address if isinstance(ip_address, str) and ip_address else None, headers)
 
 
 def admit(key: Hashable, per_client: int, minutes: int, now: float | None = None) -> None:
