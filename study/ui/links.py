@@ -65,6 +65,7 @@ def _show_made(name: str) -> None:
         for row in rows[:10]:
             st.code(row.url, language=None)
     frame = pd.DataFrame([{"rater_id": r.rater_id, "url": r.url} for r in rows])
-    st.dataframe(frame.head(20), key="links_table", hide_index=True, width="stretch")
+    with st.container(key="links_table"):
+        st.dataframe(frame.head(20), hide_index=True, width="stretch")
     st.download_button("Download the links (CSV)", links.links_csv(rows), file_name=f"{name}-{kind}.csv",
                        mime="text/csv", key="links_download", on_click="ignore")
