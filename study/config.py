@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from analysis.exclusions import ExclusionRules
-from study import strict_yaml
+from study import access, strict_yaml
 from tasks import limits
 from tasks.assistance.kinds import ASSISTANCE_KINDS as ASSISTANCE_KINDS
 from tasks.assistance.kinds import DEFAULT_DISPLAY
@@ -221,14 +221,7 @@ class AssistanceSettings(_Strict):
     )
 
 
-class EnrolLimit(_Strict):
-    """How many new raters one client (address) may enrol, per window (0: no limit)."""
-
-    per_client: int = Field(default=20, ge=0, le=100_000, description="New enrolments per client per window; 0 = no limit.")
-    minutes: int = Field(default=10, ge=1, le=24 * 60, description="The window, in minutes.")
-
-
-class StudyConfig(_Strict):
+class StudyConfig(access.RaterAccess):
     """A whole study (see docs/study-config.md)."""
 
     name: str = Field(description="Unique short name, used in links and the CLI.")
@@ -256,13 +249,6 @@ class StudyConfig(_Strict):
     exclusions: Exclusions = Field(default_factory=Exclusions, description="Analysis exclusion rules.")
     importing: ImportSettings = Field(default_factory=ImportSettings, alias="import", description="Import adapter settings.")
     assistance: AssistanceSettings = Field(default_factory=AssistanceSettings, description="Assistance generation.")
-    links: Literal["open", "signed"] = Field(
-        default="open", description="`signed`: rater links must carry a signature (`oversight links`); see docs/security.md.")
-    prolific: bool = Field(
-        default=False, description="With `links: signed`, also accept Prolific's own links (`PROLIFIC_PID`) unsigned.")
-    unconsented_expiry_minutes: int = Field(
-        default=30, ge=1, le=24 * 60, description="Visits that never consented are deleted after this idle time.")
-    enrol_limit: EnrolLimit = Field(default_factory=EnrolLimit, description="New enrolments per client (rate limit).")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
