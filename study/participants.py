@@ -59,7 +59,7 @@ def _judgment_totals(engine: Engine, study_id: int) -> pd.DataFrame:
 
 
 def participants(engine: Engine, name: str, now: datetime | None = None) -> pd.DataFrame:
-    """One row per rater of the study, oldest first (:data:`PARTICIPANT_COLUMNS`)."""
+    """One row per rater of the study (test raters left out), oldest first (:data:`PARTICIPANT_COLUMNS`)."""
     with read_session(engine) as s:
         study = _study(s, name)
         config = study_config(s, study)
@@ -70,7 +70,7 @@ def participants(engine: Engine, name: str, now: datetime | None = None) -> pd.D
                    m.Rater.prolific_session_id, rater_condition_key().label("condition"),
                    effective_status(config, now or m.utcnow()).label("status"), assigned.label("assigned"),
                    m.Rater.attention_failures, m.Rater.enrolled_at)
-            .where(m.Rater.study_id == study.id).order_by(m.Rater.id)
+            .where(m.Rater.study_id == study.id, m.Rater.is_test.is_(False)).order_by(m.Rater.id)
         ).all()
         study_id = study.id
     raters = pd.DataFrame(rows, columns=["id", "rater_id", "prolific_pid", "prolific_study_id", "prolific_session_id",

@@ -12,7 +12,8 @@ the latest event decides. Two separate questions:
   (used by ``oversight analyze --study`` and the dashboard) leaves them out, saying
   how many in a note.
 
-Reasons are required to reject or exclude (Prolific asks for one on rejection).
+Reasons are required to reject or exclude (Prolific asks for one on rejection). Test
+raters (``rater.is_test``) are never in the Prolific lists.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def approvals_frame(engine: Engine, name: str) -> pd.DataFrame:
     with read_session(engine) as s:
         study = _study(s, name)
         raters = s.execute(select(m.Rater.external_id, m.Rater.prolific_pid)
-                           .where(m.Rater.study_id == study.id).order_by(m.Rater.id)).all()
+                           .where(m.Rater.study_id == study.id, m.Rater.is_test.is_(False)).order_by(m.Rater.id)).all()
     rows = [(_participant(pid, rid), latest[rid]["payment"][0].upper(), latest[rid]["payment"][1])
             for rid, pid in raters if "payment" in latest.get(rid, {})]
     return pd.DataFrame(rows, columns=APPROVAL_COLUMNS)
@@ -178,7 +179,7 @@ def bonus_frame(engine: Engine, name: str, judgments: pd.DataFrame, rule: BonusR
     with read_session(engine) as s:
         study = _study(s, name)
         raters = s.execute(select(m.Rater.external_id, m.Rater.prolific_pid, m.Rater.status)
-                           .where(m.Rater.study_id == study.id).order_by(m.Rater.id)).all()
+                           .where(m.Rater.study_id == study.id, m.Rater.is_test.is_(False)).order_by(m.Rater.id)).all()
     rows = []
     for rid, pid, status in raters:
         if status not in rule.statuses or latest.get(rid, {}).get("payment", ("",))[0] == "reject":

@@ -11,6 +11,7 @@ from study.incidents import guarded
 from study.ui.common import engine, require_admin
 from study.ui.console import export_view, manage, monitor_view, new_study, participants_view, preview, setup
 from study.ui.console.base import ConsoleState, callback, state
+from study.ui.links import links_section
 
 #: The sections across the top, in order (each is ``render(state, study_name)``).
 #: Another section is one more line here.
@@ -19,6 +20,7 @@ SECTIONS: dict[str, Callable[[ConsoleState, str], None]] = {
     "Participants": participants_view.render,
     "Set up": setup.render,
     "Preview": preview.render,
+    "Links": links_section,
     "Export": export_view.render,
     "Manage": manage.render,
 }
