@@ -19,7 +19,7 @@ import typer
 from pydantic import ValidationError
 
 from study import demo as demo_mod
-from study import service
+from study import preparing, service
 from study.config import ConfigError, load_config
 from study.db import PROJECT_ROOT, get_engine, resolve_url, upgrade
 from tasks.importers import FORMATS, ItemBankError, read_item_bank
@@ -194,13 +194,14 @@ def run(
     Example: oversight run --port 8501
     """
     engine = _engine(db)
-    if not any(st.name == "demo" for st in service.list_studies(engine)):
-        typer.echo("first start: creating the demo study and its AI assistance (about half a minute) ...")
-    demo_mod.ensure_demo(engine)
     env = dict(os.environ, OVERSIGHT_DATABASE_URL=resolve_url(db))
     cmd = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
            "--server.port", str(port), "--server.headless", str(headless).lower()]
     typer.echo(f"starting: {' '.join(cmd)}")
+    if not preparing.demo_ready(engine):
+        # First start: serve at once (the page shows the progress) and prepare the demo meanwhile.
+        typer.echo(f"first start: preparing the demo study (about a minute); http://localhost:{port} shows the progress")
+        raise typer.Exit(preparing.serve_while_preparing(engine, cmd, env, typer.echo))
     raise typer.Exit(subprocess.call(cmd, env=env))
 
 
