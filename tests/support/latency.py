@@ -185,6 +185,21 @@ def _server(cmd: list[str], port: int, log: Path, env: dict[str, str], timeout: 
                 proc.wait()
 
 
+def _wait_live(db: Path, timeout: float = 900) -> None:
+    """On a first start the server answers at once and the demo is prepared meanwhile: wait for it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with sqlite3.connect(db) as conn:
+                row = conn.execute("select status from study where name = 'demo'").fetchone()
+        except sqlite3.Error:
+            row = None
+        if row is not None and row[0] == "live":
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"the demo study in {db} was not live within {timeout} s")
+
+
 def _condition(db: Path, rater: str) -> str:
     with sqlite3.connect(db) as conn:
         row = conn.execute("select c.key from rater r join condition c on c.id = r.condition_id "
@@ -215,7 +230,8 @@ def _rater_pair(browser: Any, app_base: str, bare_base: str, rater: str, db: Pat
             bot.choose("", label)
             bot.answered.append(label)
             practice = now["progress"].startswith("Practice")
-            out.append({**base, "click": "submit", "practice": practice, "ms": timed_click(bot.page, "submit", now)})
+            out.append({**base, "click": "submit", "practice": practice, "item": now["progress"].split(" of ")[0],
+                        "ms": timed_click(bot.page, "submit", now)})
             bot.wait_screen(changed_from=now)
     app.page.context.close()
     bare.page.context.close()
@@ -233,6 +249,7 @@ def _report(samples: list[dict[str, Any]]) -> dict[str, Any]:
                 and all(s.get(k) == v for k, v in match.items())]
 
     app, bare = _summary(pick("app")), _summary(pick("bare"))
+    slowest = sorted((s for s in samples if s["click"] == "submit"), key=lambda s: -s["ms"])[:6]
     conditions = sorted({s["condition"] for s in samples})
     return {
         "submit_ms": {"app": app, "bare": bare},
@@ -241,6 +258,7 @@ def _report(samples: list[dict[str, Any]]) -> dict[str, Any]:
         "submit_median_by_condition": {c: {side: round(statistics.median(pick(side, condition=c)), 1)
                                            for side in ("app", "bare")} for c in conditions},
         "submit_median_practice": {side: round(statistics.median(pick(side, practice=True)), 1) for side in ("app", "bare")},
+        "slowest_submits": [{k: (round(v, 1) if k == "ms" else v) for k, v in s.items()} for s in slowest],
         "next_ms": {side: _summary(pick(side, "next")) for side in ("app", "bare") if pick(side, "next")},
     }
 
@@ -261,9 +279,11 @@ def run_demo(*, raters: int, demo_db: Path | None = None) -> dict[str, Any]:
         bare_cmd = [sys.executable, "-m", "streamlit", "run", str(bare_page), "--server.port", str(bare_port),
                     "--server.headless", "true"]
         started = time.perf_counter()
-        with (_server(app_cmd, app_port, logs / "app.log", env, 900) as (app_base, prepare_s),
+        with (_server(app_cmd, app_port, logs / "app.log", env, 900) as (app_base, _),
               _server(bare_cmd, bare_port, logs / "bare.log", env, 120) as (bare_base, _),
               chromium() as browser):
+            _wait_live(db)
+            prepare_s = time.perf_counter() - started
             load.append(round(os.getloadavg()[0], 2))
             samples: list[dict[str, Any]] = []
             for n in range(raters):
@@ -275,7 +295,7 @@ def run_demo(*, raters: int, demo_db: Path | None = None) -> dict[str, Any]:
                  "Submit on each in turn; settled = run finished, no running indicator, next screen up",
         "browser": "Debian chromium (headless, Playwright)",
         "demo_db": "copied from " + str(demo_db) if demo_db else "prepared by python -m study run",
-        "prepare_and_start_s": round(prepare_s, 1),
+        "prepare_and_start_s": round(prepare_s, 1),  # until the demo is live and the bare page is up
         **_report(samples),
         "wall_s": round(time.perf_counter() - started, 1),
         "machine": {"python": platform.python_version(), "cpus": len(os.sched_getaffinity(0)),
