@@ -79,7 +79,7 @@ def terminal_progress(echo: Callable[[str], None]) -> Iterator[Report]:
         last = [""]
 
         def report(step: str, done: int, total: int) -> None:
-            if step != last[0]:
+            if step != last[0] and step != "ready":
                 last[0] = step
                 echo(f"first start: {step} ...")
             bar.update(task, description=step, completed=done, total=total or None)
