@@ -69,8 +69,12 @@ def _truth(engine: Engine, name: str) -> dict[str, tuple[str, str, float | None]
 def simulate_rater(
     engine: Engine, name: str, external_id: str, profile: SimulationProfile, rng: np.random.Generator,
     truth: dict[str, tuple[str, str, float | None]], *, seed: int, attention_pass: float = 0.98,
+    comprehension: list[str] | None = None,
 ) -> tuple[str, str, int]:
-    """Run one simulated rater to the end; returns (condition, final status, judgments)."""
+    """Run one simulated rater to the end; returns (condition, final status, judgments).
+
+    ``comprehension``: the answers it gives to the study's comprehension check (if any).
+    """
     effect = draw_rater_effect(rng, profile)
 
     def choose(view: RaterView) -> Answer:
@@ -87,7 +91,7 @@ def simulate_rater(
         initial = (h0, float(np.clip(c0, lo, hi))) if view.two_stage and h0 is not None and c0 is not None else None
         return Answer(h, float(np.clip(c, lo, hi)), initial=initial)
 
-    run = RaterDriver(engine, name, external_id).run(choose)
+    run = RaterDriver(engine, name, external_id, comprehension=comprehension).run(choose)
     return run.condition, run.view.status, run.judgments
 
 
@@ -105,10 +109,12 @@ def simulate_study(
     config = get_config(engine, name)
     prof = profile_for_study(config, profile)
     truth = _truth(engine, name)
+    answers = [q.answer for q in config.comprehension.questions] if config.comprehension is not None else None
     report = SimulationReport()
     for i in range(n_raters):
         rng = np.random.default_rng([seed, i])
-        cond, status, n = simulate_rater(engine, name, f"{prefix}-{seed}-{i}", prof, rng, truth, seed=seed)
+        cond, status, n = simulate_rater(engine, name, f"{prefix}-{seed}-{i}", prof, rng, truth, seed=seed,
+                                         comprehension=answers)
         report.raters += 1
         report.judgments += n
         report.by_condition[cond] += 1
