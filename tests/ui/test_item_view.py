@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import html
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from study.rater import ItemView, RaterView
+from tasks.assistance.kinds import DEFAULT_DISPLAY
 
 UI = Path(__file__).resolve().parents[2] / "study" / "ui"
 SOURCE = "Quantity 7 equals 21. It was measured in 1950."
@@ -31,12 +33,16 @@ def _item(kind: str = "reasoning", **changes: Any) -> ItemView:
         "assistance": {"label": "incorrect", "confidence": 0.8, "reasoning": "The source says 21.",
                        "quotes": [QUOTE]} if kind == "reasoning" else None,
         "initial_label": None, "initial_confidence": None, "warning": "The AI can be wrong.",
+        "show": DEFAULT_DISPLAY.get(kind, frozenset({"reasoning", "quotes"})) | {"sources"},
     }
     fields.update(changes)
     return ItemView(**fields)
 
 
 def _view(item: ItemView | None, *, two_stage: bool = False, screen: str = "item") -> RaterView:
+    if item is not None:  # as study.rater.rules.asks_first_answer decides it
+        item = replace(item, asks_first_answer=two_stage and not item.is_attention_check
+                       and item.assistance_kind != "none")
     return RaterView(
         study_name="t", study_title="T", screen=screen, status="active", condition="reasoning",
         assistance_kind="reasoning", condition_instructions="", two_stage=two_stage, labels=["correct", "incorrect"],
@@ -50,8 +56,8 @@ def _script(view, record):  # noqa: ANN001, ANN202 - run as its own script (no i
 
     from study.ui.item_view import ItemActions, render_item
 
-    def answered(assignment_id: int, stage: str) -> None:
-        st.session_state.setdefault("answered", []).append((assignment_id, stage))
+    def answered(assignment_id: int, stage: str, start: int | None) -> None:
+        st.session_state.setdefault("answered", []).append((assignment_id, stage, start))
 
     def expanded(assignment_id: int, quote: str, key: str) -> None:
         st.session_state.setdefault("expanded", []).append((assignment_id, quote, bool(st.session_state.get(key))))
@@ -74,7 +80,9 @@ def test_one_stage_item_shows_item_sources_assistance_and_form() -> None:
     page = _html(at)
     # Item text is escaped, never interpreted: the markup arrives as literal characters.
     assert html.escape("Quantity 7 equals **22** <b>bold</b>.") in page and "<b>bold</b>" not in page
-    assert "What does quantity 7 equal?" in page and SOURCE in page
+    assert "What does quantity 7 equal?" in page
+    # the source, in place, with the AI's quote marked and numbered
+    assert '">Quantity 7 equals 21.</mark><sup><b>1</b></sup> It was measured in 1950.</p>' in page
     assert "AI verdict: incorrect · AI confidence: 80%" in page and "The source says 21." in page
     assert [w.value for w in at.warning] == ["The AI can be wrong\\."]
     assert at.get("progress")[0].proto.text == "Item 3 of 6"
@@ -105,19 +113,20 @@ def test_debate_shows_both_sides_in_stored_order() -> None:
     sides = [{"label": "correct", "argument": "Side one.", "quotes": []},
              {"label": "incorrect", "argument": "Side two.", "quotes": [QUOTE]}]
     page = _html(_run(_view(_item("debate", assistance={"sides": sides}))))
-    assert page.index("Debater A argues: correct") < page.index("Side one.") < page.index("Debater B argues: incorrect")
+    assert page.index("Debater A argues: correct") < page.index("Debater B argues: incorrect")
+    assert page.index("Side one.") < page.index("Side two.") < page.index("[B1] “Quantity 7 equals 21.”")
 
 
 def test_actions_are_called_with_the_assignment_and_stage() -> None:
     at = _run(_view(_item()))
     at.radio[0].set_value("correct")
     at = at.button(key="submit-41").click().run()
-    assert at.session_state["answered"] == [(41, "only")]
+    assert at.session_state["answered"] == [(41, "only", 75)]
 
     at = _run(_view(_item(), two_stage=True))
     at.radio[0].set_value("incorrect")
     at = at.button(key="reveal-41").click().run()
-    assert at.session_state["answered"] == [(41, "initial")]
+    assert at.session_state["answered"] == [(41, "initial", 75)]
 
 
 def test_without_actions_nothing_calls_back_and_quotes_still_open() -> None:
@@ -130,11 +139,12 @@ def test_without_actions_nothing_calls_back_and_quotes_still_open() -> None:
 @pytest.mark.parametrize("record", [True, False])
 def test_a_quote_sends_its_source_only_when_opened(record: bool) -> None:
     at = _run(_view(_item()), record=record)
-    marked = "<mark>Quantity 7 equals 21.</mark> It was measured in 1950."
-    assert "Show in source" in [e.label for e in at.expander] and marked not in _html(at)
+    marked = "Quantity 7 equals 21.</mark><sup><b>1</b></sup> It was measured in 1950."
+    # The quote is marked where it stands in the source on the page; the expander's copy is lazy.
+    assert "Show in source" in [e.label for e in at.expander] and _html(at).count(marked) == 1
     at.session_state["rs_quote_41_0"] = True  # the rater opens the expander
     at = at.run()
-    assert not at.exception and marked in _html(at)
+    assert not at.exception and _html(at).count(marked) == 2
 
 
 def test_a_view_without_an_item_is_refused() -> None:
