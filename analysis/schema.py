@@ -64,6 +64,9 @@ JUDGMENT_COLUMNS: tuple[Column, ...] = (
     Column(INITIAL_CONF, "float", "Two-stage trials: confidence of the initial answer."),
     Column(FINAL, "string", "The rater's final answer.", "required"),
     Column(CONF, "float", "The rater's confidence in the final answer, in [0, 1].", "required"),
+    Column("confidence_moved", "boolean",
+           "Whether the rater moved the confidence slider from where it started (a two-stage final answer "
+           "counts a moved first answer); empty when not known (e.g. API use)."),
     Column("correct", "boolean", "final_label == gold_label."),
     Column("ai_correct", "boolean", "ai_label == gold_label."),
     Column("agree_with_ai", "boolean", "final_label == ai_label."),

@@ -179,3 +179,53 @@ def test_ui_modules_import_no_circle() -> None:
     for module in graph:
         visit(module, ())
     assert "study.ui.rater" not in graph["study.ui.console"] and "study.ui.rater" not in graph["study.ui.item_view"]
+
+
+def test_consultancy_shows_the_argued_label_argument_and_quotes_never_assigned_correct() -> None:
+    content = {"label": "incorrect", "argument": "The source says 21, not 22.", "quotes": [QUOTE],
+               "assigned_correct": True}
+    at = _run(_view(_item("consultancy", assistance=content)))
+    page = _html(at)
+    assert "The AI argues: incorrect" in page and "The source says 21, not 22." in page
+    assert "[1] “Quantity 7 equals 21.”" in page and "</mark><sup><b>1</b></sup>" in page
+    assert "assigned" not in page.lower() and "True" not in page
+    assert "assigned" not in " ".join(str(c.value) for c in at.caption).lower()
+
+
+def test_debate_transcript_turns_are_shown_in_order_with_their_quotes() -> None:
+    turns = [{"side": 0, "label": "correct", "text": "Opening for correct.", "quotes": []},
+             {"side": 1, "label": "incorrect", "text": "Opening for incorrect.", "quotes": [QUOTE]},
+             {"side": 0, "label": "correct", "text": "In reply: still correct.", "quotes": []},
+             {"side": 1, "label": "incorrect", "text": "In reply: the quote.", "quotes": []}]
+    sides = [{"label": "correct", "argument": "Opening for correct.", "quotes": []},
+             {"label": "incorrect", "argument": "Opening for incorrect.", "quotes": [QUOTE]}]
+    at = _run(_view(_item("debate", assistance={"sides": sides, "transcript": {"turns": turns}, "rounds": 2})))
+    page = _html(at)
+    order = [page.index(t["text"]) for t in turns]
+    assert order == sorted(order) and page.count("Opening for incorrect.") == 1
+    assert "[B1] “Quantity 7 equals 21.”" in page and "</mark><sup><b>B1</b></sup>" in page
+    captions = [str(c.value) for c in at.caption]
+    assert [c for c in captions if c.startswith("Debater")] == [
+        "Debater A · turn 1", "Debater B · turn 1", "Debater A · turn 2", "Debater B · turn 2"]
+
+
+def test_a_flipped_debate_moves_sides_and_turns_together() -> None:
+    from study.rater.view import _flip_sides
+
+    content = {"sides": [{"label": "correct"}, {"label": "incorrect"}],
+               "transcript": {"turns": [{"side": 0, "text": "a"}, {"side": 1, "text": "b"}]}}
+    _flip_sides(content)
+    assert [s["label"] for s in content["sides"]] == ["incorrect", "correct"]
+    # the turn by the `correct` side (stored side 0) now names side 1, where `correct` is shown
+    assert [(t["side"], t["text"]) for t in content["transcript"]["turns"]] == [(1, "a"), (0, "b")]
+
+
+def test_marked_source_escapes_everything_and_splits_paragraphs() -> None:
+    from study.ui.source_text import Mark, marked_source, paragraphs
+
+    text = "A <b>bold</b> start.\n\nSecond & last <i>part</i>."
+    out = marked_source(text, [Mark(text.index("Second"), len(text), "<x>", 1), Mark(0, 3, "1")])
+    assert "<b>bold" not in out and "<i>" not in out and "&lt;b&gt;bold" in out and "&lt;x&gt;" in out
+    assert out.count("<p ") == 2 and out.count("<mark") == 2
+    pieces = paragraphs("Word here. " * 200)
+    assert len(pieces) > 1 and all(b - a <= 700 for a, b in pieces)
