@@ -224,7 +224,7 @@ def test_marked_source_escapes_everything_and_splits_paragraphs() -> None:
     from study.ui.source_text import Mark, marked_source, paragraphs
 
     text = "A <b>bold</b> start.\n\nSecond & last <i>part</i>."
-    out = marked_source(text, [Mark(text.index("Second"), len(text), "<x>", 1), Mark(0, 3, "1")])
+    out = marked_source(text, [Mark(text.index("Second"), len(text), "<x>", 1), Mark(0, 1, "1")])
     assert "<b>bold" not in out and "<i>" not in out and "&lt;b&gt;bold" in out and "&lt;x&gt;" in out
     assert out.count("<p ") == 2 and out.count("<mark") == 2
     pieces = paragraphs("Word here. " * 200)
