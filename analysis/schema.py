@@ -22,6 +22,7 @@ CONDITION = "condition"
 GOLD = "gold_label"
 AI_LABEL = "ai_label"
 AI_CONF = "ai_confidence"
+CONSULTANT_CORRECT = "consultant_correct"
 INITIAL = "initial_label"
 INITIAL_CONF = "initial_confidence"
 FINAL = "final_label"
@@ -51,7 +52,7 @@ JUDGMENT_COLUMNS: tuple[Column, ...] = (
     Column("study", "string", "Study name."),
     Column(RATER, "string", "External rater id (Prolific PID or the ?rater= value).", "required"),
     Column(CONDITION, "string", "Assistance condition key the rater saw for this item.", "required"),
-    Column("assistance_kind", "string", "Kind of assistance shown: none, evidence, reasoning or debate."),
+    Column("assistance_kind", "string", "Kind of assistance shown: none, evidence, reasoning, debate or consultancy."),
     Column(ITEM, "string", "Item id from the item bank.", "required"),
     Column("position", "integer", "0-based position of the item in the rater's sequence (practice first)."),
     Column(PRACTICE, "boolean", "Practice item (feedback shown; excluded from analysis).", "optional"),
@@ -70,6 +71,8 @@ JUDGMENT_COLUMNS: tuple[Column, ...] = (
     Column("correct", "boolean", "final_label == gold_label."),
     Column("ai_correct", "boolean", "ai_label == gold_label."),
     Column("agree_with_ai", "boolean", "final_label == ai_label."),
+    Column(CONSULTANT_CORRECT, "boolean",
+           "Consultancy conditions: the consultant argued for the gold label; empty otherwise."),
     Column(TIME, "integer", "Server-measured ms from the item first being shown to the final answer.", "optional"),
     Column("active_ms", "integer", "Client-measured ms the page was visible and focused (empty if unavailable)."),
     Column("shown_at", "datetime", "UTC time the item was first shown (server)."),

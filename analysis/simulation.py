@@ -73,6 +73,7 @@ DEFAULT_PROFILE_BY_KIND: dict[str, ConditionProfile] = {
     "evidence": ConditionProfile(skill=0.78),
     "reasoning": ConditionProfile(skill=0.70, shows_ai_label=True, reliance=0.5),
     "debate": ConditionProfile(skill=0.70),
+    "consultancy": ConditionProfile(skill=0.70),
 }
 
 

@@ -217,7 +217,7 @@ def assist(
 
     Example: oversight assist --study demo
     """
-    from study.assist import generate_for_study, verdict_summary
+    from study.assist import format_quality_summary, generate_for_study, quality_summary, verdict_summary
 
     engine = _engine(db)
     with typer.progressbar(length=1, label="assistance") as bar:
@@ -229,7 +229,10 @@ def assist(
     typer.echo(f"stored {added} assistance rows for {study!r}")
     summary = verdict_summary(engine, study)
     if summary:
-        typer.echo("AI verdict (cross-fitted): " + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items()))
+        typer.echo("AI verdict: " + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items()))
+    quality = format_quality_summary(quality_summary(engine, study))
+    if quality:
+        typer.echo(quality)
 
 
 def _load_profile(path: Path) -> Any:

@@ -212,6 +212,17 @@ class ImportSettings(_Strict):
     max_sources: int = Field(default=5, ge=1, le=20, description="Sources kept per item.")
 
 
+class VerdictSettings(_Strict):
+    """A controlled AI: seeded verdicts with a set accuracy and calibration (docs/assistance.md)."""
+
+    kind: Literal["controlled"] = Field(description="`controlled` (the only kind besides the default cross-fitted model).")
+    accuracy: float = Field(default=0.85, ge=0.0, le=1.0, description="Share of main items whose verdict is the gold label (exactly `round(accuracy * n)`).")
+    calibration: Literal["calibrated", "overconfident", "underconfident"] = Field(
+        default="calibrated", description="How confidences relate to accuracy: `calibrated` (ECE <= 0.05), `overconfident` or `underconfident`."
+    )
+    seed: int | None = Field(default=None, description="Seed of the verdict draw; empty = the study's `seed`.")
+
+
 class AssistanceSettings(_Strict):
     """How AI assistance is generated before launch."""
 
@@ -220,6 +231,11 @@ class AssistanceSettings(_Strict):
     folds: int = Field(default=5, ge=2, le=20, description="Cross-fitting folds for the AI verdict.")
     generator_model: str | None = Field(default=None, description="Local causal-LM directory for reasoning/debate text; template text when empty.")
     max_new_tokens: int = Field(default=120, ge=1, le=2048, description="Generation length for the generative backend.")
+    verdict: VerdictSettings | None = Field(default=None, description="A controlled AI verdict instead of the cross-fitted model; empty = cross-fitted.")
+    debate_rounds: int = Field(default=1, ge=1, le=10, description="Debate rounds: each round is one turn per side, stored as a transcript.")
+    consultancy_correct_share: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Share of items (seeded, balanced per gold label) where the consultant argues the gold label."
+    )
 
 
 class StudyConfig(_Strict):

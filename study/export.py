@@ -90,6 +90,16 @@ def _ai_verdicts(session: Any, study_id: int) -> dict[int, tuple[str | None, flo
     return {pk: (c.get("label"), c.get("confidence")) for pk, c in rows}
 
 
+def _consultant_correct(session: Any, study_id: int) -> dict[int, bool]:
+    """Per item pk: whether the stored consultancy argues for the gold label."""
+    rows = session.execute(
+        select(m.Assistance.item_pk, m.Assistance.content).where(
+            m.Assistance.study_id == study_id, m.Assistance.kind == "consultancy"
+        )
+    )
+    return {pk: bool(c.get("assigned_correct")) for pk, c in rows}
+
+
 def ai_verdicts_frame(engine: Engine, name: str) -> pd.DataFrame:
     """One row per item with a stored AI verdict: item_id, role, gold_label, ai_label, ai_confidence."""
     with read_session(engine) as s:
@@ -111,10 +121,12 @@ def judgments_frame(engine: Engine, name: str, config: StudyConfig | None = None
 
     ``config`` is the study's validated config (read from the database when not given).
     """
-    two_stage = (config if config is not None else get_config(engine, name)).design.two_stage
+    cfg = config if config is not None else get_config(engine, name)
+    kinds = {c.key: c.assistance for c in cfg.conditions}  # the typed condition, never the table's copy
     with read_session(engine) as s:
         study = _study(s, name)
         verdicts = _ai_verdicts(s, study.id)
+        consultants = _consultant_correct(s, study.id)
         cond = aliased(m.Condition)
         rows = s.execute(
             select(m.Judgment, m.Assignment, m.Rater, m.Item, cond)
@@ -125,20 +137,21 @@ def judgments_frame(engine: Engine, name: str, config: StudyConfig | None = None
             .where(m.Rater.study_id == study.id)
             .order_by(m.Rater.id, m.Assignment.position)
         ).all()
-        records = [_judgment_record(study.name, two_stage, verdicts, *row) for row in rows]
+        records = [_judgment_record(study.name, cfg.design.two_stage, kinds, verdicts, consultants, *row) for row in rows]
     return pd.DataFrame.from_records(records, columns=columns(_J))
 
 
 def _judgment_record(
-    study: str, two_stage: bool, verdicts: dict[int, tuple[str | None, float | None]],
-    j: m.Judgment, a: m.Assignment, r: m.Rater, it: m.Item, c: m.Condition,
+    study: str, two_stage: bool, kinds: dict[str, str], verdicts: dict[int, tuple[str | None, float | None]],
+    consultants: dict[int, bool], j: m.Judgment, a: m.Assignment, r: m.Rater, it: m.Item, c: m.Condition,
 ) -> dict[str, Any]:
     ai_label, ai_conf = verdicts.get(it.id, (None, None))
+    kind = kinds[c.key]
     return {
         "study": study,
         "rater_id": r.external_id,
         "condition": c.key,
-        "assistance_kind": c.assistance,
+        "assistance_kind": kind,
         "item_id": it.item_id,
         "position": a.position,
         "is_practice": a.stage == "practice",
@@ -154,6 +167,7 @@ def _judgment_record(
         "correct": j.label == it.gold_label,
         "ai_correct": (ai_label == it.gold_label) if ai_label is not None else None,
         "agree_with_ai": (j.label == ai_label) if ai_label is not None else None,
+        "consultant_correct": consultants.get(it.id) if kind == "consultancy" else None,
         "time_ms": j.time_ms,
         "active_ms": j.active_ms,
         "shown_at": a.shown_at,

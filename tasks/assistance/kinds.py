@@ -3,9 +3,9 @@
 Two related sets of names:
 
 - the *condition* kinds (:data:`ASSISTANCE_KINDS`): which assistance a rater in a
-  condition sees (``none``, ``evidence``, ``reasoning``, ``debate``);
+  condition sees (``none``, ``evidence``, ``reasoning``, ``debate``, ``consultancy``);
 - the *stored row* kinds (:data:`ASSISTANCE_ROW_KINDS`): the records generated per item
-  (``verdict``, ``evidence``, ``reasoning``, ``debate``). ``verdict`` is the AI's label
+  (``verdict``, ``evidence``, ``reasoning``, ``debate``, ``consultancy``). ``verdict`` is the AI's label
   and confidence, stored for every item and exported with every judgment whether a
   condition shows it or not; ``none`` has no row.
 
@@ -17,9 +17,9 @@ from __future__ import annotations
 from typing import Final, Literal, get_args
 
 #: What a condition shows the rater, by name.
-AssistanceKind = Literal["none", "evidence", "reasoning", "debate"]
+AssistanceKind = Literal["none", "evidence", "reasoning", "debate", "consultancy"]
 #: The kind of one stored assistance record.
-AssistanceRowKind = Literal["verdict", "evidence", "reasoning", "debate"]
+AssistanceRowKind = Literal["verdict", "evidence", "reasoning", "debate", "consultancy"]
 
 #: Each condition kind and what the rater sees.
 ASSISTANCE_KINDS: Final[dict[str, str]] = {
@@ -27,6 +27,7 @@ ASSISTANCE_KINDS: Final[dict[str, str]] = {
     "evidence": "AI-selected verbatim evidence quotes, each marked verified or not; no AI label",
     "reasoning": "the AI's label, confidence, written reasoning and its evidence",
     "debate": "two AI sides, one arguing each verdict, each with its own quotes; no AI verdict",
+    "consultancy": "one AI arguing for an assigned label (the gold label in a set share of items), with its quotes",
 }
 
 #: Stored assistance record kinds, in emission order per item.
@@ -40,5 +41,6 @@ DEFAULT_DISPLAY: Final[dict[str, frozenset[str]]] = {
     "evidence": frozenset({"quotes"}),
     "reasoning": frozenset({"label", "confidence", "reasoning", "quotes"}),
     "debate": frozenset({"reasoning", "quotes"}),
+    "consultancy": frozenset({"reasoning", "quotes"}),
 }
 

@@ -18,7 +18,7 @@ def test_kind_tables_agree() -> None:
     assert list(get_args(kinds.AssistanceKind)) == list(kinds.ASSISTANCE_KINDS)
     assert set(kinds.DEFAULT_DISPLAY) == set(kinds.ASSISTANCE_KINDS)
     assert set(DEFAULT_PROFILE_BY_KIND) == set(kinds.ASSISTANCE_KINDS)
-    assert kinds.ASSISTANCE_ROW_KINDS == ("verdict", "evidence", "reasoning", "debate")
+    assert kinds.ASSISTANCE_ROW_KINDS == ("verdict", "evidence", "reasoning", "debate", "consultancy")
     assert list(get_args(kinds.AssistanceRowKind)) == list(kinds.ASSISTANCE_ROW_KINDS)
 
 
