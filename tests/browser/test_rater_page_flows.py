@@ -116,7 +116,7 @@ def test_the_error_shows_next_to_submit_inside_the_viewport(app: tuple[str, Path
     error = _wait_for(bot, ".st-key-answer_error")
     bot.wait_screen()
     box = error.first.bounding_box()
-    assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 900, box
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 900, box
     assert "Please choose an answer first." in error.first.inner_text()
     page.context.close()
 
