@@ -79,7 +79,7 @@ JUDGMENT_COLUMNS: tuple[Column, ...] = (
     Column("initial_at", "datetime", "UTC time of the initial answer (two-stage only)."),
     Column("submitted_at", "datetime", "UTC time the server recorded the final answer."),
     Column("client_submitted_at", "datetime", "UTC time the client says it submitted."),
-    Column(STATUS, "string", "Rater's status: completed, failed_attention, timed_out, active, ...", "optional"),
+    Column(STATUS, "string", "Rater's status: completed, failed_attention, failed_comprehension, timed_out, active, ...", "optional"),
     Column("two_stage", "boolean", "Whether the study used two-stage trials."),
 )
 

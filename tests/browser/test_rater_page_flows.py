@@ -110,6 +110,9 @@ def test_the_error_shows_next_to_submit_inside_the_viewport(app: tuple[str, Path
     assert below is not None and below["y"] > 2 * 900  # a long item: Submit is far below the first screen
     # the AI's quote is marked where it stands in the source, on the page itself
     assert page.locator(".st-key-source_0 mark").count() >= 1 and page.locator(".st-key-source_0 p").count() >= 3
+    if os.environ.get("OVERSIGHT_SCREENSHOTS") == "1":  # docs/rater-flow.md's picture of the item screen
+        page.locator(".st-key-claim").scroll_into_view_if_needed()
+        page.screenshot(path=str(Path(__file__).resolve().parents[2] / "docs" / "img" / "rater-item.png"))
     submit = page.locator(".st-key-submit button")
     submit.scroll_into_view_if_needed()
     submit.click()
@@ -118,6 +121,8 @@ def test_the_error_shows_next_to_submit_inside_the_viewport(app: tuple[str, Path
     box = error.first.bounding_box()
     assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 900, box
     assert "Please choose an answer first." in error.first.inner_text()
+    if os.environ.get("OVERSIGHT_SCREENSHOTS") == "1":
+        page.screenshot(path=str(Path(__file__).resolve().parents[2] / "docs" / "img" / "rater-error.png"))
     page.context.close()
 
 
