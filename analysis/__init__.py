@@ -13,11 +13,16 @@ from analysis.charts import (
     reliability_table,
     reliance_chart,
 )
+from analysis.conditions import ReferenceConditionError, reference_condition
+from analysis.confidence_routing import routing_by_confidence
+from analysis.contrasts import CONTRAST_METRICS, bootstrap_p, holm
 from analysis.definitions import METRIC_NAMES, METRICS, MetricDef
-from analysis.exclusions import ExclusionRules, attention_failures, prepare
+from analysis.difficulty import difficulty_bins, item_difficulty
+from analysis.exclusions import ExclusionRules, attention_failures, prepare, prepare_with_report
 from analysis.hybrid import hybrid_curve, hybrid_summary
+from analysis.labels import LabelError, check_labels
 from analysis.models import MODEL_COLUMNS, fit_models
-from analysis.power import power_analysis, raters_needed
+from analysis.power import DEFAULT_ITEM_SD, DEFAULT_RATER_SD, power_analysis, raters_needed
 from analysis.reliance import condition_metrics
 from analysis.report import AnalysisResult, analyze, json_safe
 from analysis.routing import assign_folds
@@ -34,8 +39,24 @@ from analysis.simulation import (
     simulate_judgments,
     simulate_response,
 )
+from analysis.trials import position_bins, position_slopes
 
 __all__ = [
+    "CONTRAST_METRICS",
+    "DEFAULT_ITEM_SD",
+    "DEFAULT_RATER_SD",
+    "LabelError",
+    "ReferenceConditionError",
+    "bootstrap_p",
+    "check_labels",
+    "routing_by_confidence",
+    "difficulty_bins",
+    "holm",
+    "item_difficulty",
+    "position_bins",
+    "position_slopes",
+    "prepare_with_report",
+    "reference_condition",
     "AIProfile",
     "AnalysisResult",
     "ConditionProfile",

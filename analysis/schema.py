@@ -91,8 +91,6 @@ def columns_used(use: Use) -> list[str]:
 
 #: Row of the metrics table that pools every condition.
 OVERALL = "overall"
-#: Reference level of the condition factor in regression models, when present.
-REFERENCE_CONDITION = "none"
 
 
 def missing(df: pd.DataFrame, columns: Iterable[str]) -> list[str]:
@@ -100,17 +98,41 @@ def missing(df: pd.DataFrame, columns: Iterable[str]) -> list[str]:
     return [c for c in columns if c not in df.columns]
 
 
-def labels(df: pd.DataFrame, column: str) -> pd.Series:
-    """Labels as strings with missing values kept as ``<NA>`` (pandas string dtype).
+def normalise_label(value: object) -> str | None:
+    """A label compared by value: numbers canonical (1 == 1.0 == "1" -> "1"), text stripped.
 
-    Labels are compared as strings so that e.g. ``1`` and ``"1"`` match.
+    Missing values and blank text give None.
+    """
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | float | np.integer | np.floating):
+        return _number_text(float(value))
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return _number_text(number) if np.isfinite(number) else text
+
+
+def _number_text(number: float) -> str:
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def labels(df: pd.DataFrame, column: str) -> pd.Series:
+    """Labels normalised by :func:`normalise_label` (pandas string dtype, missing as ``<NA>``).
+
     An absent column yields an all-missing series.
     """
     if column not in df.columns:
         return pd.Series(pd.NA, index=df.index, dtype="string")
-    col = df[column]
-    out = col.astype("string")
-    return out.where(col.notna(), pd.NA)
+    codes, uniques = pd.factorize(df[column], use_na_sentinel=True)
+    lookup = np.array([normalise_label(v) for v in uniques] + [None], dtype=object)
+    return pd.Series(lookup[codes], index=df.index, dtype="string")
 
 
 def same(left: pd.Series, right: pd.Series) -> np.ndarray:
@@ -121,7 +143,7 @@ def same(left: pd.Series, right: pd.Series) -> np.ndarray:
 
 
 def label_codes(df: pd.DataFrame, columns: Iterable[str]) -> list[np.ndarray]:
-    """Integer codes of label columns on one shared vocabulary (compared as strings).
+    """Integer codes of label columns on one shared vocabulary (compared by value, ``normalise_label``).
 
     Missing values and absent columns get -1, so ``codes_a == codes_b`` is element-wise
     label equality with "missing is never equal" once both are >= 0. Each column is
@@ -132,13 +154,15 @@ def label_codes(df: pd.DataFrame, columns: Iterable[str]) -> list[np.ndarray]:
         if column not in df.columns:
             per_column.append((np.full(len(df), -1, dtype=np.int64), np.array([], dtype=object)))
             continue
-        # Raw values are factorised; their vocabularies are merged as strings, so 1 and "1" match.
+        # Raw values are factorised; their small vocabularies are normalised and merged, so 1, 1.0,
+        # "1" and " 1" are one label.
         codes, uniques = pd.factorize(df[column], use_na_sentinel=True)
-        per_column.append((np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object).astype(str)))
-    vocab = {v: i for i, v in enumerate(dict.fromkeys(v for _, u in per_column for v in u))}
+        per_column.append((np.asarray(codes, dtype=np.int64), np.array([normalise_label(v) for v in uniques],
+                                                                          dtype=object)))
+    vocab = {v: i for i, v in enumerate(dict.fromkeys(v for _, u in per_column for v in u if v is not None))}
     out = []
     for codes, uniques in per_column:
-        lookup = np.array([vocab[v] for v in uniques] + [-1], dtype=np.int64)
+        lookup = np.array([-1 if v is None else vocab[v] for v in uniques] + [-1], dtype=np.int64)
         out.append(lookup[codes])  # code -1 indexes the trailing -1
     return out
 
@@ -165,12 +189,12 @@ def flags(df: pd.DataFrame, column: str) -> np.ndarray:
     return out
 
 
-def conditions_in(df: pd.DataFrame) -> list[str]:
-    """Conditions present, sorted with ``none`` first (the natural reference)."""
+def conditions_in(df: pd.DataFrame, reference: str | None = None) -> list[str]:
+    """Conditions present, sorted, with ``reference`` (when given and present) first."""
     if CONDITION not in df.columns:
         return []
     found = sorted({str(c) for c in df[CONDITION].dropna().unique()})
-    if REFERENCE_CONDITION in found:
-        found.remove(REFERENCE_CONDITION)
-        found.insert(0, REFERENCE_CONDITION)
+    if reference is not None and reference in found:
+        found.remove(reference)
+        found.insert(0, reference)
     return found

@@ -223,7 +223,10 @@ def _assignments(rng: np.random.Generator, n_raters: int, n_items: int,
     m = n_items if items_per_rater is None else min(items_per_rater, n_items)
     if m == n_items:
         return np.repeat(np.arange(n_raters), n_items), np.tile(np.arange(n_items), n_raters)
-    chosen = np.argsort(rng.random((n_raters, n_items)), axis=1)[:, :m]
+    # Chunks of raters draw the same random stream as one (n_raters, n_items) array, in bounded memory.
+    step = max(1, 2**23 // max(1, n_items))
+    chosen = np.concatenate([np.argsort(rng.random((min(step, n_raters - lo), n_items)), axis=1)[:, :m]
+                             for lo in range(0, n_raters, step)]) if n_raters else np.zeros((0, m), dtype=np.int64)
     return np.repeat(np.arange(n_raters), m), chosen.ravel()
 
 

@@ -10,12 +10,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from analysis.exclusions import ExclusionRules
+from study import strict_yaml
+from tasks import limits
 from tasks.assistance.kinds import ASSISTANCE_KINDS as ASSISTANCE_KINDS
 from tasks.assistance.kinds import DEFAULT_DISPLAY
 from tasks.assistance.kinds import AssistanceKind as AssistanceKind
@@ -62,7 +64,7 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Display(_Strict):
@@ -150,7 +152,14 @@ class Completion(_Strict):
     def _https(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("https://", "http://")):
             raise ValueError("must start with https:// or http://")
-        return value
+        return _at_most(value, limits.MAX_URL_CHARS)
+
+    @field_validator("completed", "failed_attention", "timed_out")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return _at_most(value, limits.MAX_CODE_CHARS)
 
 
 class Confidence(_Strict):
@@ -199,7 +208,7 @@ class Exclusions(ExclusionRules):
     The fields are :class:`analysis.ExclusionRules`' own; here unknown keys are errors.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ImportSettings(_Strict):
@@ -282,7 +291,7 @@ class StudyConfig(_Strict):
     importing: ImportSettings = Field(default_factory=ImportSettings, alias="import", description="Import adapter settings.")
     assistance: AssistanceSettings = Field(default_factory=AssistanceSettings, description="Assistance generation.")
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -308,6 +317,38 @@ class StudyConfig(_Strict):
             raise ValueError("must be 1-64 letters, digits, - or _")
         return value
 
+    @field_validator("title")
+    @classmethod
+    def _title_limit(cls, value: str) -> str:
+        return _at_most(value, limits.MAX_TITLE_CHARS)
+
+    @field_validator("description", "consent_text")
+    @classmethod
+    def _text_limit(cls, value: str) -> str:
+        return _at_most(value, limits.MAX_TEXT_CHARS)
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_limit(cls, value: list[str]) -> list[str]:
+        if len(value) > limits.MAX_LABELS:
+            raise ValueError(f"at most {limits.MAX_LABELS} labels are allowed")
+        for i, label in enumerate(value):
+            if not label.strip():
+                raise ValueError(f"label {i + 1} is empty")
+            if label != label.strip():
+                raise ValueError(f"label {label!r} starts or ends with whitespace")
+            _at_most(label, limits.MAX_LABEL_CHARS, f"label {i + 1}")
+        return value
+
+    @field_validator("conditions")
+    @classmethod
+    def _condition_texts(cls, value: list[Condition]) -> list[Condition]:
+        for i, cond in enumerate(value):
+            _at_most(cond.label, limits.MAX_TITLE_CHARS, f"{i}.label")
+            _at_most(cond.instructions, limits.MAX_TEXT_CHARS, f"{i}.instructions")
+            _at_most(cond.warning, limits.MAX_TEXT_CHARS, f"{i}.warning")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> StudyConfig:
         if len(set(self.labels)) != len(self.labels):
@@ -328,6 +369,17 @@ class StudyConfig(_Strict):
             if cond.key == key:
                 return cond
         raise KeyError(key)
+
+
+_Text = TypeVar("_Text", str, str | None)
+
+
+def _at_most(value: _Text, limit: int, what: str = "") -> _Text:
+    """``value`` unchanged, or ValueError when it is longer than ``limit`` characters."""
+    if value is not None and len(value) > limit:
+        raise ValueError(f"{what + ' ' if what else ''}is {len(value)} characters long; at most {limit} are allowed")
+    return value
+
 
 
 def _field_errors(err: ValidationError) -> list[FieldError]:
@@ -401,7 +453,10 @@ def parse_config_text(text: str, origin: str = "<config>") -> StudyConfig:
     Field errors carry the line of the field in ``text`` (``FieldError.line``).
     """
     try:
-        data = yaml.safe_load(text)
+        data = strict_yaml.load(text)
+    except strict_yaml.DuplicateKeyError as err:
+        problem = f"duplicate key {err.key!r} (first on line {err.first_line})"
+        raise ConfigError(origin, [FieldError("", problem, err.line)]) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

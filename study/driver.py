@@ -58,7 +58,10 @@ class RaterRun:
 
     condition: str
     view: RaterView
+    #: Judgments the database recorded (a duplicate submission is not counted).
     judgments: int
+    #: This run enrolled the rater (False: it resumed one enrolled before).
+    created: bool = True
 
 
 class RaterDriver:
@@ -153,8 +156,8 @@ class RaterDriver:
         n = 0
         for view in self.items(stop_after):
             result = self.submit(view, choose(view))
-            n += 1
+            n += int(result.recorded)
             if on_result is not None:
                 on_result(view, result)
         last = self.last_view if self.last_view is not None else self.view()
-        return RaterRun(condition=enrolment.condition, view=last, judgments=n)
+        return RaterRun(condition=enrolment.condition, view=last, judgments=n, created=enrolment.created)

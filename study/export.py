@@ -122,7 +122,7 @@ def judgments_frame(engine: Engine, name: str, config: StudyConfig | None = None
     ``config`` is the study's validated config (read from the database when not given).
     """
     cfg = config if config is not None else get_config(engine, name)
-    kinds = {c.key: c.assistance for c in cfg.conditions}  # the typed condition, never the table's copy
+    kinds: dict[str, str] = {c.key: c.assistance for c in cfg.conditions}  # the typed condition, never the table's copy
     with read_session(engine) as s:
         study = _study(s, name)
         verdicts = _ai_verdicts(s, study.id)

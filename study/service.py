@@ -23,10 +23,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, Text, cast, func, select
+from sqlalchemy import Engine, Text, cast, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from study import bulk
 from study import models as m
 from study.assignment import StudyFull
 from study.config import StudyConfig, parse_config, resolve_consent_file
@@ -188,6 +191,8 @@ def set_status(engine: Engine, name: str, status: str) -> m.Study:
 
 def _check_ready(s: Session, study: m.Study) -> None:
     config = study_config(s, study)
+    if bulk.unfinished_import(s, study.id) is not None:
+        raise ServiceError(f"study {study.name!r} has an item import that has not finished; wait for it, or import again")
     n_main = s.scalar(select(func.count()).where(m.Item.study_id == study.id, m.Item.role == "main")) or 0
     if n_main < config.items_per_rater:
         raise ServiceError(f"study {study.name!r} has {n_main} main items; items_per_rater is {config.items_per_rater}")
@@ -208,14 +213,18 @@ def import_items(engine: Engine, name: str, items: Sequence[Item], *, origin: st
 
     Raises :class:`ItemBankError` (naming file and line when ``items`` is an
     :class:`~tasks.importers.ItemBank`) when an id already exists in the study.
+    The rows are written in short chunks (:mod:`study.bulk`, which states how the
+    import stays all-or-nothing), so other studies' raters are not held up.
     """
     batch = secrets.token_hex(8)
     path: str = origin or str(getattr(items, "path", "<items>"))
     line_of = getattr(items, "line_of", lambda _id: 0)
+    bulk.discard_stale_imports(engine, get_study(engine, name).id)
     with write_session(engine) as s:
         study = _study(s, name, lock=True)
         if study.status != "draft":
             raise ServiceError(f"study {name!r} is {study.status}; items can only be imported into a draft study")
+        study_id = study.id
         existing = set(s.scalars(select(m.Item.item_id).where(m.Item.study_id == study.id)))
         clashes = [it.item_id for it in items if it.item_id in existing]
         if clashes:
@@ -225,22 +234,17 @@ def import_items(engine: Engine, name: str, items: Sequence[Item], *, origin: st
                 path, line_of(first), "item_id",
                 f"{len(clashes)} of {len(items)} ids are already in study {name!r}, first {first!r}{hint}; nothing imported",
             )])
-        for it in items:
-            row = m.Item(
-                study_id=study.id,
-                item_id=it.item_id,
-                role=it.role,
-                claim=it.claim,
-                context=it.context,
-                gold_label=it.gold_label,
-                data=it.model_dump(mode="json"),
-                import_batch=batch,
-            )
-            row.sources = [
-                m.Source(position=i, title=src.title, text=src.text, url=src.url) for i, src in enumerate(it.sources)
-            ]
-            s.add(row)
-        return len(items)
+
+    def still_draft(s: Session) -> None:
+        status = _study(s, name, lock=True).status
+        if status != "draft":
+            raise ServiceError(f"study {name!r} became {status} during the import; nothing imported")
+
+    try:
+        return bulk.insert_items(engine, study_id, items, batch, still_draft)
+    except IntegrityError:  # another import added one of these ids after the check above
+        raise ItemBankError([RowError(path, 0, "item_id", f"an import running at the same time added some of these ids "
+                                                          f"to study {name!r}; nothing imported")]) from None
 
 
 def study_items(engine: Engine, name: str) -> list[Item]:
@@ -294,44 +298,52 @@ def assistance_status(engine: Engine, name: str) -> dict[str, int]:
 def add_assistance(engine: Engine, name: str, rows: Iterable[AssistanceRecord]) -> int:
     """Freeze assistance rows (draft studies only). Existing (item, kind) rows are kept.
 
-    Returns how many rows were added.
+    Every row is checked before any is written; the rows are then written in short
+    chunks (:func:`study.bulk.write_in_chunks`), each re-checking that the study is
+    still a draft. Assistance is resumable (a row is keyed by item and kind), so a
+    failure part-way keeps the chunks already written. Returns how many rows were added.
     """
-    with write_session(engine) as s:
-        study = _study(s, name, lock=True)
-        if study.status != "draft":
-            raise ServiceError(f"study {name!r} is {study.status}; assistance is frozen at launch")
+    with read_session(engine) as s:
+        study = _study(s, name)
+        study_id = study.id
         pks = dict(s.execute(select(m.Item.item_id, m.Item.id).where(m.Item.study_id == study.id)).all())
         have: set[tuple[int, str]] = {
             (int(pk), str(kind))
             for pk, kind in s.execute(select(m.Assistance.item_pk, m.Assistance.kind).where(m.Assistance.study_id == study.id))
         }
-        added = 0
-        for row in rows:
-            if row.item_id not in pks:
-                raise ServiceError(f"assistance for unknown item {row.item_id!r}")
-            if row.kind not in m.ASSISTANCE_ROW_KINDS:
-                raise ServiceError(f"unknown assistance kind {row.kind!r}")
-            key = (int(pks[row.item_id]), str(row.kind))
-            if key in have:
-                continue
+    if study.status != "draft":
+        raise ServiceError(f"study {name!r} is {study.status}; assistance is frozen at launch")
+    new: list[tuple[int, AssistanceRecord]] = []
+    for row in rows:
+        if row.item_id not in pks:
+            raise ServiceError(f"assistance for unknown item {row.item_id!r}")
+        if row.kind not in m.ASSISTANCE_ROW_KINDS:
+            raise ServiceError(f"unknown assistance kind {row.kind!r}")
+        key = (int(pks[row.item_id]), str(row.kind))
+        if key not in have:
             have.add(key)
-            s.add(
-                m.Assistance(
-                    study_id=study.id,
-                    item_pk=key[0],
-                    kind=row.kind,
-                    content=row.content,
-                    generator=row.generator,
-                    model=row.model,
-                    model_version=row.model_version,
-                    parameters=row.parameters or {},
-                    package_versions=row.package_versions or {},
-                    seed=row.seed,
-                    content_hash=row.content_hash,
-                )
-            )
-            added += 1
-        return added
+            new.append((key[0], row))
+
+    def write(s: Session, chunk: list[tuple[int, AssistanceRecord]]) -> int:
+        status = _study(s, name, lock=True).status
+        if status != "draft":
+            raise ServiceError(f"study {name!r} is {status}; assistance is frozen at launch")
+        stored = {(int(pk), str(kind)) for pk, kind in s.execute(
+            select(m.Assistance.item_pk, m.Assistance.kind).where(m.Assistance.item_pk.in_({pk for pk, _ in chunk})))}
+        fresh = [_assistance_row(study_id, pk, row) for pk, row in chunk if (pk, row.kind) not in stored]
+        if fresh:  # rows another run stored since the check above are kept, as before
+            s.execute(insert(m.Assistance), fresh)
+        return len(fresh)
+
+    return bulk.write_in_chunks(engine, new, write, lambda pair: len(json.dumps(pair[1].content, default=str)))
+
+
+def _assistance_row(study_id: int, item_pk: int, row: AssistanceRecord) -> dict[str, Any]:
+    return {
+        "study_id": study_id, "item_pk": item_pk, "kind": row.kind, "content": row.content, "generator": row.generator,
+        "model": row.model, "model_version": row.model_version, "parameters": row.parameters or {},
+        "package_versions": row.package_versions or {}, "seed": row.seed, "content_hash": row.content_hash,
+    }
 
 
 # --------------------------------------------------------------------------- raters: liveness

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
 from analysis.simulation import (
     SimItem,
@@ -29,15 +30,29 @@ from study import models as m
 from study.config import StudyConfig
 from study.db import read_session
 from study.driver import Answer, RaterDriver, RaterView
-from study.service import _study, get_config
+from study.service import ServiceError, _study, get_config
+
+
+class SimulationInterrupted(ServiceError):
+    """The database failed mid-run; ``report`` holds what was stored until then."""
+
+    def __init__(self, message: str, report: SimulationReport):
+        super().__init__(message)
+        self.report = report
 
 
 @dataclass
 class SimulationReport:
-    """What a simulation run did."""
+    """What a simulation run stored in the database.
+
+    ``raters`` counts raters this run enrolled (an id enrolled before is resumed and
+    counted in ``resumed``); ``judgments`` counts judgments the database recorded, not
+    submissions (a duplicate submission returns the stored judgment and adds nothing).
+    """
 
     raters: int = 0
     judgments: int = 0
+    resumed: int = 0
     by_condition: Counter[str] = field(default_factory=Counter)
     by_status: Counter[str] = field(default_factory=Counter)
 
@@ -70,10 +85,12 @@ def simulate_rater(
     engine: Engine, name: str, external_id: str, profile: SimulationProfile, rng: np.random.Generator,
     truth: dict[str, tuple[str, str, float | None]], *, seed: int, attention_pass: float = 0.98,
     comprehension: list[str] | None = None,
-) -> tuple[str, str, int]:
-    """Run one simulated rater to the end; returns (condition, final status, judgments).
+) -> tuple[str, str, int, bool]:
+    """Run one simulated rater to the end.
 
-    ``comprehension``: the answers it gives to the study's comprehension check (if any).
+    Returns (condition, final status, judgments the database recorded, whether this
+    call enrolled the rater rather than resuming one). ``comprehension``: the answers it
+    gives to the study's comprehension check (if any).
     """
     effect = draw_rater_effect(rng, profile)
 
@@ -92,7 +109,7 @@ def simulate_rater(
         return Answer(h, float(np.clip(c, lo, hi)), initial=initial)
 
     run = RaterDriver(engine, name, external_id, comprehension=comprehension).run(choose)
-    return run.condition, run.view.status, run.judgments
+    return run.condition, run.view.status, run.judgments, run.created
 
 
 def simulate_study(
@@ -105,7 +122,12 @@ def simulate_study(
     prefix: str = "sim",
     progress: Callable[[int, int], None] | None = None,
 ) -> SimulationReport:
-    """Run ``n_raters`` simulated raters through a live study (seeded, reproducible)."""
+    """Run ``n_raters`` simulated raters through a live study (seeded, reproducible).
+
+    Raises :class:`SimulationInterrupted` (with the counts so far) when the database
+    is unreachable or stays locked longer than its busy timeout; running the same
+    command again resumes the same rater ids.
+    """
     config = get_config(engine, name)
     prof = profile_for_study(config, profile)
     truth = _truth(engine, name)
@@ -113,9 +135,16 @@ def simulate_study(
     report = SimulationReport()
     for i in range(n_raters):
         rng = np.random.default_rng([seed, i])
-        cond, status, n = simulate_rater(engine, name, f"{prefix}-{seed}-{i}", prof, rng, truth, seed=seed,
-                                         comprehension=answers)
-        report.raters += 1
+        try:
+            cond, status, n, created = simulate_rater(engine, name, f"{prefix}-{seed}-{i}", prof, rng, truth, seed=seed,
+                                                      comprehension=answers)
+        except OperationalError as err:
+            reason = str(err.orig).splitlines()[0] if err.orig is not None else type(err).__name__
+            raise SimulationInterrupted(
+                f"the database failed after {report.raters} new raters and {report.judgments} stored judgments "
+                f"({reason}); run the same command again to resume", report) from None
+        report.raters += int(created)
+        report.resumed += int(not created)
         report.judgments += n
         report.by_condition[cond] += 1
         report.by_status[status] += 1

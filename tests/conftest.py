@@ -88,3 +88,12 @@ def climate_fever_path() -> Path:
     if not CLIMATE_FEVER.exists():
         pytest.skip(f"Climate-FEVER dataset not found at {CLIMATE_FEVER} (it lives in ../shared/datasets)")
     return CLIMATE_FEVER
+
+
+@pytest.fixture(autouse=True)
+def _fresh_login_throttle() -> Iterator[None]:
+    """The console login throttle is process-wide: no test inherits another's failures."""
+    yield
+    from study.auth import THROTTLE
+
+    THROTTLE.reset()

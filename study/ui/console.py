@@ -22,6 +22,7 @@ from study import monitor, service
 from study.assist import generate_for_study
 from study.config import ConfigError, StudyConfig, parse_config_text
 from study.export import export_zip
+from study.incidents import guarded
 from study.ui.common import engine, require_admin
 from study.ui.item_view import render_item
 from tasks.importers import FORMATS, ItemBank, ItemBankError, RowError, read_item_bank
@@ -78,6 +79,7 @@ def _state() -> ConsoleState:
     return cast(ConsoleState, st.session_state["console"])
 
 
+@guarded(st.error)
 def console_page() -> None:
     """Entry point of the console page."""
     st.title("Experimenter console")
@@ -105,6 +107,7 @@ _ACTIONS = (("Launch", "live", ("draft", "paused")), ("Pause", "paused", ("live"
             ("Close", "closed", ("draft", "live", "paused")))
 
 
+@guarded(lambda message: _state().say("error", message))  # a button callback: shown on the next run
 def _set_status(state: ConsoleState, name: str, status: str) -> None:
     try:
         service.set_status(engine(), name, status)
@@ -132,12 +135,14 @@ def _config_errors(err: ConfigError) -> list[tuple[str, str]]:
     return [(e.path, e.message) if e.path else ("(file)", err.describe(e)) for e in err.errors]
 
 
+@guarded(lambda message: _state().say("error", message))  # a button callback: shown on the next run
 def _load_config_upload() -> None:
     upload = st.session_state.get("config_upload")
     if upload is not None:
         st.session_state["config_text"] = upload.getvalue().decode("utf-8", errors="replace")
 
 
+@guarded(lambda message: _state().say("error", message))  # a button callback: shown on the next run
 def _on_create(state: ConsoleState) -> None:
     text = st.session_state.get("config_text", "")
     try:
@@ -213,6 +218,7 @@ def _bank_preview(bank: ItemBank) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@guarded(lambda message: _state().say("error", message))  # a button callback: shown on the next run
 def _on_import(state: ConsoleState, name: str) -> None:
     bank = state.bank
     if bank is None:
@@ -382,6 +388,7 @@ def _links(name: str) -> None:
 # --------------------------------------------------------------------------- export
 
 
+@guarded(lambda message: _state().say("error", message))  # a button callback: shown on the next run
 def _on_prepare_export(state: ConsoleState, name: str) -> None:
     state.export = (name, export_zip(engine(), name))
 

@@ -19,6 +19,7 @@ import analysis
 from analysis import AnalysisResult, ExclusionRules, schema
 from study import service
 from study.export import judgments_frame
+from study.incidents import guarded
 from study.models import RATER_STATUSES
 from study.ui.common import engine, require_admin
 
@@ -32,6 +33,7 @@ def run_analysis(df: pd.DataFrame, rules: ExclusionRules | None, n_boot: int, se
     return analysis.analyze(df, exclusions=rules, n_boot=n_boot, seed=seed, k=k)
 
 
+@guarded(st.error)
 def dashboard_page() -> None:
     """Entry point of the dashboard page."""
     st.title("Analyst dashboard")
