@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from analysis.exclusions import ExclusionRules
 from study import strict_yaml
+from study.rater_settings import Comprehension, resolve_consent_file
 from tasks import limits
 from tasks.assistance.kinds import ASSISTANCE_KINDS as ASSISTANCE_KINDS
 from tasks.assistance.kinds import DEFAULT_DISPLAY
@@ -176,32 +177,6 @@ class Confidence(_Strict):
         return self
 
 
-class ComprehensionQuestion(_Strict):
-    """One multiple-choice question about the instructions."""
-
-    question: str = Field(min_length=1, max_length=2000, description="The question, shown as plain text.")
-    options: list[str] = Field(min_length=2, max_length=10, description="The answer options, in the order shown.")
-    answer: str = Field(description="The right option (one of `options`; never sent to the browser).")
-
-    @model_validator(mode="after")
-    def _answer_is_an_option(self) -> ComprehensionQuestion:
-        if len(set(self.options)) != len(self.options):
-            raise ValueError("options: must be unique")
-        if self.answer not in self.options:
-            raise ValueError(f"answer: {self.answer!r} is not one of the options")
-        return self
-
-
-class Comprehension(_Strict):
-    """An optional check that the rater understood the instructions, before the first item."""
-
-    questions: list[ComprehensionQuestion] = Field(
-        min_length=1, max_length=20, description="The questions; every one must be answered right to pass."
-    )
-    attempts: int = Field(default=2, ge=1, le=2, description="Attempts allowed (Prolific allows at most two).")
-    fail_code: str = Field(default="COMPREHENSION", description="Completion code for raters who fail every attempt.")
-
-
 class Exclusions(ExclusionRules):
     """Which judgments analysis drops; applied the same way in every report.
 
@@ -265,28 +240,12 @@ class StudyConfig(_Strict):
     time_limit_minutes: int = Field(default=60, ge=1, le=24 * 60, description="Session time limit; later submissions are refused.")
     show_sources: bool = Field(default=True, description="Show the source passages with each item.")
     confidence: Confidence = Field(default_factory=Confidence, description="Confidence scale.")
-    require_confidence: bool = Field(
-        default=False, description="Raters must move the confidence slider before an answer is accepted."
-    )
-    minutes_per_item: float = Field(
-        default=1.0, gt=0.0, le=60.0,
-        description="Expected minutes per item; the instructions estimate the study's length from it.",
-    )
-    comprehension: Comprehension | None = Field(
-        default=None, description="Optional comprehension check after the instructions, before the first item."
-    )
+    require_confidence: bool = Field(default=False, description="Raters must move the confidence slider before an answer is accepted.")
+    minutes_per_item: float = Field(default=1.0, gt=0.0, le=60.0, description="Expected minutes per item; the instructions estimate the study's length from it.")
+    comprehension: Comprehension | None = Field(default=None, description="Optional comprehension check after the instructions, before the first item.")
     completion: Completion = Field(default_factory=Completion, description="Completion codes and redirect.")
-    consent_text: str = Field(
-        default="This study is run for research on how people check AI outputs. "
-        "Participation is voluntary; you may stop at any time. Your answers are stored "
-        "without your name.",
-        description="Consent text shown first (markdown).",
-    )
-    consent_file: str | None = Field(
-        default=None,
-        description="A markdown file with the consent text, relative to the config file; read when the "
-        "config is loaded, so the database keeps the text itself (`consent_text` is replaced).",
-    )
+    consent_text: str = Field(default="This study is run for research on how people check AI outputs. Participation is voluntary; you may stop at any time. Your answers are stored without your name.", description="Consent text shown first (markdown).")
+    consent_file: str | None = Field(default=None, description="A markdown file with the consent text, relative to the config file; read when the config is loaded, so the database keeps the text itself (`consent_text` is replaced).")
     exclusions: Exclusions = Field(default_factory=Exclusions, description="Analysis exclusion rules.")
     importing: ImportSettings = Field(default_factory=ImportSettings, alias="import", description="Import adapter settings.")
     assistance: AssistanceSettings = Field(default_factory=AssistanceSettings, description="Assistance generation.")
@@ -483,25 +442,6 @@ def load_config(path: str | Path) -> StudyConfig:
     except UnicodeDecodeError as err:
         raise ConfigError(str(p), [FieldError("", f"not UTF-8 text ({err.reason} at byte {err.start})")]) from None
     return resolve_consent_file(parse_config_text(text, str(p)), p.parent, str(p))
-
-
-def resolve_consent_file(config: StudyConfig, base: Path, origin: str = "<config>") -> StudyConfig:
-    """The config with ``consent_file`` (relative to ``base``) read into ``consent_text``.
-
-    Done once, when a config is loaded or a study is created, so the database keeps the
-    text itself and never depends on the file again.
-    """
-    if config.consent_file is None:
-        return config
-    path = base / config.consent_file
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as err:
-        problem = "no such file" if isinstance(err, FileNotFoundError) else f"cannot be read ({err})"
-        raise ConfigError(origin, [FieldError("consent_file", f"{path}: {problem}")]) from None
-    if not text or "\x00" in text:
-        raise ConfigError(origin, [FieldError("consent_file", f"{path}: empty, or holds a NUL character")])
-    return config.model_copy(update={"consent_text": text, "consent_file": None})
 
 
 def config_to_yaml(config: StudyConfig) -> str:
