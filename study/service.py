@@ -33,8 +33,8 @@ from study import bulk
 from study import models as m
 from study.assignment import StudyFull
 from study.config import StudyConfig, parse_config
-from study.rater_settings import resolve_consent_file
 from study.db import is_sqlite, read_session, write_session
+from study.rater_settings import resolve_consent_file
 from tasks.assistance.pipeline import AssistanceRecord
 from tasks.importers import ItemBankError, RowError
 from tasks.items import Item
