@@ -58,8 +58,43 @@ def _studies(url: str) -> None:
                                      design={"two_stage": True}, items_per_rater=2, **one))
     ready_study(engine, small_config("check", conditions=[{"key": "none", "assistance": "none"}], comprehension=CHECK,
                                      **one))
+    _consult_and_debate(engine, one)
     ready_study(engine, small_config("idle", conditions=[{"key": "none", "assistance": "none"}], time_limit_minutes=1,
                                      completion={"timed_out": "IDLE-LATE"}, **one))
+
+
+def _consult_and_debate(engine: Any, one: dict[str, Any]) -> None:
+    """A study with a consultancy and a debate condition, the debate with a two-round transcript."""
+    from study import service
+    from study.config import parse_config
+    from study.testing import fixture_assistance_rows, fixture_items, small_config
+    from tasks.assistance.pipeline import AssistanceRecord, content_hash
+
+    cfg = parse_config(small_config("shapes", conditions=[{"key": "consultancy", "assistance": "consultancy"},
+                                                         {"key": "debate", "assistance": "debate"}], **one))
+    items = fixture_items(24, n_practice=0, n_attention=0)
+    service.create_study(engine, cfg)
+    service.import_items(engine, "shapes", items)
+    rows = []
+    for it in items:
+        text = it.sources[0].text.split(".")[0] + "."
+        q = {"text": text, "source_index": 0, "source_title": it.sources[0].title, "verified": True,
+             "start": 0, "end": len(text)}
+        turns = [{"side": s, "label": lab, "text": f"Turn {n} by {lab}.", "quotes": [q] if n == 1 else []}
+                 for n, (s, lab) in enumerate([(0, "correct"), (1, "incorrect"), (0, "correct"), (1, "incorrect")])]
+        contents = {
+            "consultancy": {"label": "incorrect", "argument": "The passage contradicts it.", "quotes": [q],
+                            "assigned_correct": it.gold_label == "incorrect"},
+            "debate": {"sides": [{"label": "correct", "argument": turns[0]["text"], "quotes": []},
+                                 {"label": "incorrect", "argument": turns[1]["text"], "quotes": [q]}],
+                       "transcript": {"turns": turns}, "rounds": 2},
+        }
+        rows += [AssistanceRecord(item_id=it.item_id, kind=k, content=c, generator="fixture", model="fixture",
+                                  model_version="", parameters={}, seed=0, package_versions={},
+                                  content_hash=content_hash(c)) for k, c in contents.items()]
+    service.add_assistance(engine, "shapes", rows)
+    service.add_assistance(engine, "shapes", fixture_assistance_rows(items, cfg.labels))  # the verdicts
+    service.set_status(engine, "shapes", "live")
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +239,30 @@ def test_comprehension_check_second_attempt_and_failure(app: tuple[str, Path, An
     bot.page.wait_for_function("() => document.querySelector('.st-key-completion_code').innerText.trim().length > 0")
     assert code.first.inner_text().strip() == "NOT-UNDERSTOOD"
     bot.page.context.close()
+
+
+def test_consultancy_and_debate_transcript(app: tuple[str, Path, Any]) -> None:
+    _base, db, _browser = app
+    seen = set()
+    for n in range(2):  # balanced: one rater in each condition
+        bot = _bot(app, f"shapes-{n}", "shapes")
+        _to_item(bot)
+        page = bot.page
+        body = page.inner_text("body")
+        (cond,) = _sql(db, "select c.key from rater r join condition c on c.id = r.condition_id"
+                           " where r.external_id = ?", f"shapes-{n}")[0]
+        seen.add(cond)
+        assert "assigned" not in body.lower() and "AI verdict" not in body
+        assert page.locator(".st-key-source_0 mark").count() == 1
+        if cond == "consultancy":
+            assert "The AI argues: incorrect" in page.locator(".st-key-consultant").inner_text()
+            assert "The passage contradicts it." in body
+        else:
+            texts = [page.locator(f".st-key-turn_{t}").inner_text() for t in range(4)]
+            assert [f"Turn {t} by" in x for t, x in enumerate(texts)] == [True] * 4
+            assert "B1" in page.locator(".st-key-source_0").inner_text() or "A1" in page.locator(".st-key-source_0").inner_text()
+        bot.page.context.close()
+    assert seen == {"consultancy", "debate"}
 
 
 def test_the_time_limit_ends_an_idle_page(app: tuple[str, Path, Any]) -> None:
