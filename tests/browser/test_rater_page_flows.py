@@ -278,8 +278,9 @@ def test_the_time_limit_ends_an_idle_page(app: tuple[str, Path, Any]) -> None:
     bot = _bot(app, "idle-1", "idle")
     _to_item(bot)
     t0 = time.monotonic()
-    code = _wait_for(bot, ".st-key-completion_code", timeout_ms=60_000)  # no click, no key press
-    assert "IDLE-LATE" in code.first.inner_text() and time.monotonic() - t0 < 45
+    _wait_for(bot, ".st-key-completion_code", timeout_ms=60_000)  # no click, no key press
+    bot.page.wait_for_function("() => document.querySelector('.st-key-completion_code').innerText.includes('IDLE')")
+    assert "IDLE-LATE" in bot.completion_code() and time.monotonic() - t0 < 45
     assert _sql(db, "select status from rater where external_id = 'idle-1'") == [("timed_out",)]
     assert _sql(db, "select count(*) from event e join rater r on r.id = e.rater_id"
                     " where r.external_id = 'idle-1' and e.kind = 'timed_out'") == [(1,)]
