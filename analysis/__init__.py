@@ -5,9 +5,14 @@ imports ``study``: it works on a table from anywhere.
 """
 
 from analysis.charts import (
+    FIGURE_WIDTH,
     accuracy_chart,
     ai_split_chart,
+    figure_bytes,
     hybrid_chart,
+    hybrid_table,
+    overview_chart,
+    overview_table,
     rair_rsr_chart,
     reliability_chart,
     reliability_table,
@@ -22,6 +27,7 @@ from analysis.exclusions import ExclusionRules, attention_failures, prepare, pre
 from analysis.hybrid import hybrid_curve, hybrid_summary
 from analysis.labels import LabelError, check_labels
 from analysis.models import MODEL_COLUMNS, fit_models
+from analysis.notes import NOTE_COLUMNS, NOTE_KINDS, group_notes
 from analysis.power import DEFAULT_ITEM_SD, DEFAULT_RATER_SD, power_analysis, raters_needed
 from analysis.reliance import condition_metrics
 from analysis.report import AnalysisResult, analyze, json_safe
@@ -42,6 +48,14 @@ from analysis.simulation import (
 from analysis.trials import position_bins, position_slopes
 
 __all__ = [
+    "FIGURE_WIDTH",
+    "NOTE_COLUMNS",
+    "NOTE_KINDS",
+    "figure_bytes",
+    "group_notes",
+    "hybrid_table",
+    "overview_chart",
+    "overview_table",
     "CONTRAST_METRICS",
     "DEFAULT_ITEM_SD",
     "DEFAULT_RATER_SD",

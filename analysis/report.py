@@ -75,6 +75,7 @@ class AnalysisResult:
     def charts(self) -> dict[str, alt.TopLevelMixin]:
         """Every chart of the report, by name."""
         out: dict[str, alt.TopLevelMixin] = {
+            "overview": charts.overview_chart(self.metrics, self.hybrid),
             "accuracy": charts.accuracy_chart(self.metrics),
             "reliance": charts.reliance_chart(self.metrics),
             "ai_split": charts.ai_split_chart(self.metrics),

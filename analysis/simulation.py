@@ -82,9 +82,14 @@ def default_profile(kind: str) -> ConditionProfile:
     return DEFAULT_PROFILE_BY_KIND[kind].model_copy(deep=True)
 
 
+#: The conditions of a default simulated study: the four classic kinds (consultancy,
+#: which needs assigned arguments, is simulated only when a profile names it).
+DEFAULT_STUDY_KINDS = ("none", "evidence", "reasoning", "debate")
+
+
 def _default_conditions() -> dict[str, ConditionProfile]:
     # Condition keys equal to the kinds: a study with one condition per kind.
-    return {kind: default_profile(kind) for kind in DEFAULT_PROFILE_BY_KIND}
+    return {kind: default_profile(kind) for kind in DEFAULT_STUDY_KINDS}
 
 
 class SimulationProfile(BaseModel):

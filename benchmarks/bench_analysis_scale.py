@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _make_csv(path: Path, args: argparse.Namespace) -> None:
-    sys.path.insert(0, str(ROOT))
     from analysis import SimulationProfile, simulate_judgments
 
     df = simulate_judgments(args.raters, args.items, SimulationProfile(rater_sd=0.5, item_sd=0.5), seed=0,

@@ -24,16 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis import models  # noqa: E402
 

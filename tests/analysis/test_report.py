@@ -99,7 +99,7 @@ def test_charts_compile_to_valid_vega_lite(result) -> None:
 def test_chart_functions_take_tidy_tables() -> None:
     df = simulate_judgments(8, 8, seed=3)
     assert isinstance(accuracy_chart(condition_metrics(df, n_boot=10)), alt.LayerChart)
-    assert isinstance(hybrid_chart(hybrid_curve(df), hybrid_summary(df, n_boot=10, k=2)), alt.HConcatChart)
+    assert isinstance(hybrid_chart(hybrid_curve(df), hybrid_summary(df, n_boot=10, k=2)), alt.FacetChart)
     table = reliability_table(df)
     assert set(table["source"]) == {"rater", "ai"} and (table["n"] > 0).all()
     assert isinstance(reliability_chart(table), alt.LayerChart)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from analysis.simulation import DEFAULT_PROFILE_BY_KIND, ConditionProfile, SimulationProfile, default_profile
+from analysis.simulation import (
+    DEFAULT_PROFILE_BY_KIND,
+    DEFAULT_STUDY_KINDS,
+    ConditionProfile,
+    SimulationProfile,
+    default_profile,
+)
 from study.config import parse_config
 from study.simulate import profile_for_study
 from study.testing import small_config
 
 
 def test_vectorised_simulator_defaults_are_the_table() -> None:
-    assert SimulationProfile().conditions == DEFAULT_PROFILE_BY_KIND
+    assert SimulationProfile().conditions == {k: DEFAULT_PROFILE_BY_KIND[k] for k in DEFAULT_STUDY_KINDS}
     assert DEFAULT_PROFILE_BY_KIND["reasoning"].shows_ai_label
     assert not any(p.shows_ai_label for k, p in DEFAULT_PROFILE_BY_KIND.items() if k != "reasoning")
 

@@ -32,10 +32,10 @@ def _client(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     monkeypatch.setattr("study.ui.common.login_client", lambda: name)
 
 
-def test_lockout_message_and_another_client_still_gets_in(ui_engine: Engine, ui, monkeypatch: pytest.MonkeyPatch,
+def test_lockout_message_and_another_client_still_gets_in(app_engine: Engine, ui, monkeypatch: pytest.MonkeyPatch,
                                                           fast_throttle: auth.LoginThrottle,
                                                           caplog: pytest.LogCaptureFixture) -> None:
-    ready_study(ui_engine, small_config("secret-study"))
+    ready_study(app_engine, small_config("secret-study"))
     _client(monkeypatch, "198.51.100.66")
     at = AppTest.from_function(_console, default_timeout=ui.timeout).run()
     with caplog.at_level(logging.WARNING, logger="oversight.auth"):
@@ -52,10 +52,10 @@ def test_lockout_message_and_another_client_still_gets_in(ui_engine: Engine, ui,
     assert fresh.selectbox(key="console_study").value == "secret-study"
 
 
-def test_hashed_secret_opens_the_console(ui_engine: Engine, ui, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hashed_secret_opens_the_console(app_engine: Engine, ui, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OVERSIGHT_ADMIN_PASSWORD")
     monkeypatch.setenv("OVERSIGHT_ADMIN_PASSWORD_HASH", auth.hash_password("a hashed secret"))
-    ready_study(ui_engine, small_config("secret-study"))
+    ready_study(app_engine, small_config("secret-study"))
     at = AppTest.from_function(_console, default_timeout=ui.timeout).run()
     at = ui.ok(ui.login(at, ui.password))  # the old plain password is not the secret any more
     assert [e.value for e in at.error] == ["Wrong password."]
@@ -63,10 +63,10 @@ def test_hashed_secret_opens_the_console(ui_engine: Engine, ui, monkeypatch: pyt
     assert at.selectbox(key="console_study").value == "secret-study"
 
 
-def test_a_failure_shows_an_incident_id_not_a_traceback(ui_engine: Engine, ui, console,
+def test_a_failure_shows_an_incident_id_not_a_traceback(app_engine: Engine, ui, console,
                                                         monkeypatch: pytest.MonkeyPatch,
                                                         caplog: pytest.LogCaptureFixture) -> None:
-    ready_study(ui_engine, small_config("secret-study"))
+    ready_study(app_engine, small_config("secret-study"))
     at = console()
 
     def broken(_engine: Engine) -> list[object]:

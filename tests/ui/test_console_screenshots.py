@@ -155,11 +155,8 @@ def test_monitor_and_dashboard_in_chromium(tmp_path: Path, browser_ready: Any,
         assert f"Study {name} is live" in page.locator("[data-testid='stCaptionContainer']").all_inner_texts()[0]
         _shoot(page, out / "console-monitor.png")
 
+        # The dashboard's own pictures come from tests/browser/test_dashboard_browser.py;
+        # here it only has to render on this study.
         _login(page, f"{base}/dashboard", ".st-key-table_accuracy")
         _no_exception(page)
-        _shoot(page, out / "dashboard.png")
-        page.get_by_role("tab", name="Hybrid routing").click()
-        page.wait_for_timeout(2500)
-        _shoot(page, out / "dashboard-hybrid.png")
-    for shot in ("console-monitor.png", "dashboard.png", "dashboard-hybrid.png"):
-        assert (out / shot).stat().st_size > 20_000
+    assert (out / "console-monitor.png").stat().st_size > 20_000
