@@ -19,6 +19,7 @@ from typer.exceptions import TyperException
 
 from study import (
     cli_analysis,  # noqa: F401  (registers simulate, analyze, power on the app)
+    cli_links,  # noqa: F401  (registers links, test-raters on the app)
     service,
 )
 from study import demo as demo_mod
@@ -131,6 +132,7 @@ def export(
     name: Annotated[str, typer.Argument(help="Study name.")],
     out: Annotated[Path, typer.Option("--out", help="Output directory (new, or empty).")],
     force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder, replacing export files there.")] = False,
+    include_test: Annotated[bool, typer.Option("--include-test", help="Include test raters (left out by default).")] = False,
     db: DbOption = None,
 ) -> None:
     """Write judgments (CSV, Parquet), raters, events, codebook and manifest.
@@ -143,7 +145,8 @@ def export(
     from study.export import export_files
 
     _check_export_folder(out, force)
-    files = export_files(engine_for(db), name)  # an unknown study fails here, before any folder exists
+    # an unknown study fails here, before any folder exists
+    files = export_files(engine_for(db), name, include_test=include_test)
     out.mkdir(parents=True, exist_ok=True)
     for fname, data in files.items():
         (out / fname).write_bytes(data)

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from analysis.exclusions import ExclusionRules
-from study import strict_yaml
+from study import access, strict_yaml
 from study.rater_settings import Comprehension, resolve_consent_file
 from tasks import limits
 from tasks.assistance.kinds import ASSISTANCE_KINDS as ASSISTANCE_KINDS
@@ -222,7 +222,7 @@ class AssistanceSettings(_Strict):
     )
 
 
-class StudyConfig(_Strict):
+class StudyConfig(access.RaterAccess):
     """A whole study (see docs/study-config.md)."""
 
     name: str = Field(description="Unique short name, used in links and the CLI.")

@@ -25,7 +25,14 @@ from study.rater.answers import (
     submit_judgment,
 )
 from study.rater.comprehension import ComprehensionResult, check_comprehension
-from study.rater.enrolment import MAX_EXTERNAL_ID, Enrolment, enrol, plan_for_new_rater
+from study.rater.enrolment import (
+    MAX_EXTERNAL_ID,
+    MAX_PROLIFIC_ID,
+    Enrolment,
+    enrol,
+    plan_for_new_rater,
+    sweep_unconsented,
+)
 from study.rater.rules import (
     alive_clause,
     asks_first_answer,
@@ -36,6 +43,7 @@ from study.rater.rules import (
     rater_condition_key,
     refusal,
 )
+from study.rater.throttle import EnrolmentThrottled
 from study.rater.view import (
     ComprehensionQuestionView,
     ItemView,
@@ -47,9 +55,11 @@ from study.rater.view import (
 
 __all__ = [
     "MAX_EXTERNAL_ID",
+    "MAX_PROLIFIC_ID",
     "ComprehensionQuestionView",
     "ComprehensionResult",
     "Enrolment",
+    "EnrolmentThrottled",
     "ItemView",
     "PracticeFeedback",
     "RaterView",
@@ -74,4 +84,5 @@ __all__ = [
     "start",
     "submit_initial",
     "submit_judgment",
+    "sweep_unconsented",
 ]
