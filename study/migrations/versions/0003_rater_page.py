@@ -1,7 +1,7 @@
 """rater page: judgment.confidence_moved, rater.comprehension_failures
 
 Revision ID: rater_page
-Revises: 0001
+Revises: rater_links
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "rater_page"
-down_revision = "0001"
+down_revision = "rater_links"
 branch_labels = None
 depends_on = None
 
