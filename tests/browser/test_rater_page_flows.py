@@ -271,8 +271,8 @@ def test_the_time_limit_ends_an_idle_page(app: tuple[str, Path, Any]) -> None:
     from study.db import get_engine
 
     engine = get_engine(f"sqlite:///{db}")
-    raters.enrol(engine, "idle", "idle-1")
-    with sqlite3.connect(db) as c:  # enrolled 45 s ago: 15 s of the one-minute limit are left
+    raters.consent(engine, raters.enrol(engine, "idle", "idle-1").token)  # the time limit starts at consent
+    with sqlite3.connect(db) as c:  # 45 s ago: 15 s of the one-minute limit are left
         c.execute("update rater set enrolled_at = datetime(enrolled_at, ?) where external_id = 'idle-1'",
                   (f"-{int(timedelta(seconds=45).total_seconds())} seconds",))
     bot = _bot(app, "idle-1", "idle")
