@@ -20,6 +20,7 @@ from typer.exceptions import TyperException
 from study import (
     cli_analysis,  # noqa: F401  (registers simulate, analyze, power on the app)
     cli_links,  # noqa: F401  (registers links, test-raters on the app)
+    preparing,
     service,
 )
 from study import demo as demo_mod
@@ -201,13 +202,14 @@ def run(
     Example: oversight run --port 8501
     """
     engine = engine_for(db)
-    if not any(st.name == "demo" for st in service.list_studies(engine)):
-        typer.echo("first start: creating the demo study and its AI assistance (about half a minute) ...")
-    demo_mod.ensure_demo(engine)
     env = dict(os.environ, OVERSIGHT_DATABASE_URL=resolve_url(db))
     cmd = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
            "--server.port", str(port), "--server.headless", str(headless).lower()]
     typer.echo(f"starting: {' '.join(cmd)}")
+    if not preparing.demo_ready(engine):
+        # First start: serve at once (the page shows the progress) and prepare the demo meanwhile.
+        typer.echo(f"first start: preparing the demo study (about a minute); http://localhost:{port} shows the progress")
+        raise typer.Exit(preparing.serve_while_preparing(engine, cmd, env, typer.echo))
     raise typer.Exit(subprocess.call(cmd, env=env))
 
 
