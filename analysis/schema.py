@@ -65,6 +65,9 @@ JUDGMENT_COLUMNS: tuple[Column, ...] = (
     Column(INITIAL_CONF, "float", "Two-stage trials: confidence of the initial answer."),
     Column(FINAL, "string", "The rater's final answer.", "required"),
     Column(CONF, "float", "The rater's confidence in the final answer, in [0, 1].", "required"),
+    Column("confidence_moved", "boolean",
+           "Whether the rater moved the confidence slider from where it started (a two-stage final answer "
+           "counts a moved first answer); empty when not known (e.g. API use)."),
     Column("correct", "boolean", "final_label == gold_label."),
     Column("ai_correct", "boolean", "ai_label == gold_label."),
     Column("agree_with_ai", "boolean", "final_label == ai_label."),
@@ -76,7 +79,7 @@ JUDGMENT_COLUMNS: tuple[Column, ...] = (
     Column("initial_at", "datetime", "UTC time of the initial answer (two-stage only)."),
     Column("submitted_at", "datetime", "UTC time the server recorded the final answer."),
     Column("client_submitted_at", "datetime", "UTC time the client says it submitted."),
-    Column(STATUS, "string", "Rater's status: completed, failed_attention, timed_out, active, ...", "optional"),
+    Column(STATUS, "string", "Rater's status: completed, failed_attention, failed_comprehension, timed_out, active, ...", "optional"),
     Column("two_stage", "boolean", "Whether the study used two-stage trials."),
     Column("excluded_by_experimenter", "boolean",
            "The experimenter excluded this rater in the console review (review_exclude event); "

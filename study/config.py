@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from analysis.exclusions import ExclusionRules
 from study import access, strict_yaml
 from study.bonus import BonusRule
+from study.rater_settings import Comprehension, resolve_consent_file
 from tasks import limits
 from tasks.assistance.kinds import ASSISTANCE_KINDS as ASSISTANCE_KINDS
 from tasks.assistance.kinds import DEFAULT_DISPLAY
@@ -238,13 +239,12 @@ class StudyConfig(access.RaterAccess):
     time_limit_minutes: int = Field(default=60, ge=1, le=24 * 60, description="Session time limit; later submissions are refused.")
     show_sources: bool = Field(default=True, description="Show the source passages with each item.")
     confidence: Confidence = Field(default_factory=Confidence, description="Confidence scale.")
+    require_confidence: bool = Field(default=False, description="Raters must move the confidence slider before an answer is accepted.")
+    minutes_per_item: float = Field(default=1.0, gt=0.0, le=60.0, description="Expected minutes per item; the instructions estimate the study's length from it.")
+    comprehension: Comprehension | None = Field(default=None, description="Optional comprehension check after the instructions, before the first item.")
     completion: Completion = Field(default_factory=Completion, description="Completion codes and redirect.")
-    consent_text: str = Field(
-        default="This study is run for research on how people check AI outputs. "
-        "Participation is voluntary; you may stop at any time. Your answers are stored "
-        "without your name.",
-        description="Consent text shown first.",
-    )
+    consent_text: str = Field(default="This study is run for research on how people check AI outputs. Participation is voluntary; you may stop at any time. Your answers are stored without your name.", description="Consent text shown first (markdown).")
+    consent_file: str | None = Field(default=None, description="A markdown file with the consent text, relative to the config file; read when the config is loaded, so the database keeps the text itself (`consent_text` is replaced).")
     exclusions: Exclusions = Field(default_factory=Exclusions, description="Analysis exclusion rules.")
     importing: ImportSettings = Field(default_factory=ImportSettings, alias="import", description="Import adapter settings.")
     assistance: AssistanceSettings = Field(default_factory=AssistanceSettings, description="Assistance generation.")
@@ -441,7 +441,7 @@ def load_config(path: str | Path) -> StudyConfig:
         raise ConfigError(str(p), [FieldError("", "no such file")]) from None
     except UnicodeDecodeError as err:
         raise ConfigError(str(p), [FieldError("", f"not UTF-8 text ({err.reason} at byte {err.start})")]) from None
-    return parse_config_text(text, str(p))
+    return resolve_consent_file(parse_config_text(text, str(p)), p.parent, str(p))
 
 
 def config_to_yaml(config: StudyConfig) -> str:

@@ -1,8 +1,9 @@
 """One scripted rater, driven through the same public calls as the rater page.
 
-A :class:`RaterDriver` enrols, consents, starts, reads each item from ``rater_view``
-and submits (``submit_initial`` first when a two-stage item asks for it), exactly in
-the order the page does. The simulator (:mod:`study.simulate`), the load benchmark
+A :class:`RaterDriver` enrols, consents, starts (or passes the comprehension check),
+reads each item from ``rater_view``, leaves each practice item's feedback and submits
+(``submit_initial`` first when a two-stage item asks for it: not for condition
+``none`` or attention checks), exactly in the order the page does. The simulator (:mod:`study.simulate`), the load benchmark
 and the tests all drive raters with it, so there is one written-down rater flow
 besides the page itself. What a rater answers is the caller's choice: a function
 from the current view to an :class:`Answer`.
@@ -43,6 +44,8 @@ class Answer:
     confidence: float
     initial: tuple[str, float] | None = None
     submission_key: str | None = None
+    #: Whether the confidence slider was moved (a scripted rater sets it on purpose).
+    confidence_moved: bool | None = True
 
 
 #: Chooses the answer to the item on screen (``view.item`` is never None here).
@@ -64,11 +67,14 @@ class RaterRun:
 class RaterDriver:
     """One rater of ``study``, known by ``external_id``; every call goes through ``caller``."""
 
-    def __init__(self, engine: Engine, study: str, external_id: str, *, caller: Caller = direct) -> None:
+    def __init__(self, engine: Engine, study: str, external_id: str, *, caller: Caller = direct,
+                 comprehension: list[str] | None = None) -> None:
         self.engine = engine
         self.study = study
         self.external_id = external_id
         self.caller = caller
+        #: The answers to the study's comprehension check, if it has one (given at start).
+        self.comprehension = comprehension
         self.enrolment: rater_api.Enrolment | None = None
         #: The view read last (by :meth:`view`); after :meth:`items`, the screen it ended on.
         self.last_view: RaterView | None = None
@@ -93,8 +99,12 @@ class RaterDriver:
         return key
 
     def start(self) -> None:
-        token = self.token
-        self.caller(lambda: rater_api.start(self.engine, token))
+        """Start after the instructions; with ``comprehension`` answers, by taking the check."""
+        token, answers = self.token, self.comprehension
+        if answers is None:
+            self.caller(lambda: rater_api.start(self.engine, token))
+        else:
+            self.caller(lambda: rater_api.check_comprehension(self.engine, token, answers))
 
     def finish(self, answers: dict[str, Any]) -> None:
         """Send the closing questionnaire (the exit screen's Finish)."""
@@ -110,9 +120,14 @@ class RaterDriver:
         return self.enrolment
 
     def view(self) -> RaterView:
+        """The rater's screen; a practice item's feedback is read and left at once (the page's Next)."""
         token = self.token
-        self.last_view = self.caller(lambda: rater_api.rater_view(self.engine, token))
-        return self.last_view
+        view = self.caller(lambda: rater_api.rater_view(self.engine, token))
+        if view.screen == "feedback":
+            self.caller(lambda: rater_api.feedback_seen(self.engine, token))
+            view = self.caller(lambda: rater_api.rater_view(self.engine, token))
+        self.last_view = view
+        return view
 
     def submit(self, view: RaterView, answer: Answer) -> SubmitResult:
         """Answer the item on screen in ``view`` (its first answer too, when one is due)."""
@@ -120,12 +135,14 @@ class RaterDriver:
         if item is None:
             raise RuntimeError(f"rater {self.external_id!r} has no item on screen ({view.screen})")
         aid = item.assignment_id
-        # As on the page: attention checks are answered once, even in a two-stage study.
-        if answer.initial is not None and view.two_stage and not item.is_attention_check and item.initial_label is None:
+        # As on the page: attention checks and condition `none` are answered once.
+        if answer.initial is not None and item.asks_first_answer and item.initial_label is None:
             label0, conf0 = answer.initial
-            self.caller(lambda: rater_api.submit_initial(self.engine, token, aid, label0, conf0))
+            self.caller(lambda: rater_api.submit_initial(self.engine, token, aid, label0, conf0,
+                                                         confidence_moved=answer.confidence_moved))
         return self.caller(lambda: rater_api.submit_judgment(
-            self.engine, token, aid, answer.label, answer.confidence, submission_key=answer.submission_key))
+            self.engine, token, aid, answer.label, answer.confidence, submission_key=answer.submission_key,
+            confidence_moved=answer.confidence_moved))
 
     def items(self, stop_after: int | None = None) -> Iterator[RaterView]:
         """The views with an item on screen, until the rater leaves the items (or ``stop_after``)."""

@@ -184,6 +184,7 @@ def _judgment_record(
         "initial_confidence": j.initial_confidence,
         "final_label": j.label,
         "confidence": j.confidence,
+        "confidence_moved": j.confidence_moved,
         "correct": j.label == it.gold_label,
         "ai_correct": (ai_label == it.gold_label) if ai_label is not None else None,
         "agree_with_ai": (j.label == ai_label) if ai_label is not None else None,

@@ -33,9 +33,11 @@ from tasks import limits as L
 from tasks.assistance.kinds import ASSISTANCE_ROW_KINDS as ASSISTANCE_ROW_KINDS
 
 STUDY_STATUSES = ("draft", "live", "paused", "closed")
-RATER_STATUSES = ("enrolled", "active", "completed", "failed_attention", "timed_out", "withdrawn")
+RATER_STATUSES = (
+    "enrolled", "active", "completed", "failed_attention", "failed_comprehension", "timed_out", "withdrawn",
+)
 #: Rater statuses that end a session (no more judgments accepted).
-FINAL_RATER_STATUSES = ("completed", "failed_attention", "timed_out", "withdrawn")
+FINAL_RATER_STATUSES = ("completed", "failed_attention", "failed_comprehension", "timed_out", "withdrawn")
 
 
 def utcnow() -> datetime:
@@ -150,6 +152,8 @@ class Rater(Base):
     debate_flip: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20), default="enrolled", index=True)
     attention_failures: Mapped[int] = mapped_column(Integer, default=0)
+    #: Failed attempts at the comprehension check (``comprehension.attempts`` end the session).
+    comprehension_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     enrolled_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     consented_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
@@ -204,6 +208,8 @@ class Judgment(Base):
     item_pk: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
     label: Mapped[str] = mapped_column(String(L.MAX_LABEL_CHARS))
     confidence: Mapped[float] = mapped_column(Float)
+    #: Whether the rater moved the confidence slider from where it started (None: not known, e.g. API use).
+    confidence_moved: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     initial_label: Mapped[str | None] = mapped_column(String(L.MAX_LABEL_CHARS), nullable=True)
     initial_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     time_ms: Mapped[int] = mapped_column(Integer)

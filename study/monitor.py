@@ -10,8 +10,9 @@ add up to ``started``):
 
 - ``in_progress``: enrolled or active and still inside the time limit;
 - ``completed``: answered every assigned item;
-- ``dropped``: withdrew (declined consent), timed out, or is past the time limit
-  without having been marked yet (they can no longer submit);
+- ``dropped``: withdrew (declined consent), failed the comprehension check, timed
+  out, or is past the time limit without having been marked yet (they can no longer
+  submit);
 - ``failed_attention``: the session ended on attention-check failures.
 
 ``excluded`` counts raters the study's ``exclusions`` rules drop from analysis
@@ -76,7 +77,7 @@ ACTIVITY_COLUMNS = ["time", "rater_id", "condition", "item_id", "event"]
 #: Columns of :func:`assistance_provenance`.
 PROVENANCE_COLUMNS = ["kind", "generator", "model", "model_version", "seed", "parameters", "rows"]
 
-_DROPPED = ("withdrawn", "timed_out")
+_DROPPED = ("withdrawn", "failed_comprehension", "timed_out")
 _OPEN = OPEN_STATUSES
 
 

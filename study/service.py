@@ -22,6 +22,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Text, cast, func, insert, select
@@ -33,6 +34,7 @@ from study import models as m
 from study.assignment import StudyFull
 from study.config import StudyConfig, parse_config
 from study.db import is_sqlite, read_session, write_session
+from study.rater_settings import resolve_consent_file
 from tasks.assistance.pipeline import AssistanceRecord
 from tasks.importers import ItemBankError, RowError
 from tasks.items import Item
@@ -129,7 +131,12 @@ def study_config(session: Session, study: m.Study) -> StudyConfig:
 
 
 def create_study(engine: Engine, config: StudyConfig) -> int:
-    """Create a draft study with its conditions; returns its id."""
+    """Create a draft study with its conditions; returns its id.
+
+    A ``consent_file`` still unread (e.g. a config pasted into the console) is read
+    here, relative to the working directory, so the stored config holds the text.
+    """
+    config = resolve_consent_file(config, Path.cwd(), f"study {config.name!r}")
     with write_session(engine) as s:
         if s.scalars(select(m.Study.id).where(m.Study.name == config.name)).first() is not None:
             raise ServiceError(f"a study named {config.name!r} already exists")

@@ -84,11 +84,13 @@ def _truth(engine: Engine, name: str) -> dict[str, tuple[str, str, float | None]
 def simulate_rater(
     engine: Engine, name: str, external_id: str, profile: SimulationProfile, rng: np.random.Generator,
     truth: dict[str, tuple[str, str, float | None]], *, seed: int, attention_pass: float = 0.98,
+    comprehension: list[str] | None = None,
 ) -> tuple[str, str, int, bool]:
     """Run one simulated rater to the end.
 
     Returns (condition, final status, judgments the database recorded, whether this
-    call enrolled the rater rather than resuming one).
+    call enrolled the rater rather than resuming one). ``comprehension``: the answers it
+    gives to the study's comprehension check (if any).
     """
     effect = draw_rater_effect(rng, profile)
 
@@ -106,7 +108,7 @@ def simulate_rater(
         initial = (h0, float(np.clip(c0, lo, hi))) if view.two_stage and h0 is not None and c0 is not None else None
         return Answer(h, float(np.clip(c, lo, hi)), initial=initial)
 
-    run = RaterDriver(engine, name, external_id).run(choose)
+    run = RaterDriver(engine, name, external_id, comprehension=comprehension).run(choose)
     return run.condition, run.view.status, run.judgments, run.created
 
 
@@ -129,11 +131,13 @@ def simulate_study(
     config = get_config(engine, name)
     prof = profile_for_study(config, profile)
     truth = _truth(engine, name)
+    answers = [q.answer for q in config.comprehension.questions] if config.comprehension is not None else None
     report = SimulationReport()
     for i in range(n_raters):
         rng = np.random.default_rng([seed, i])
         try:
-            cond, status, n, created = simulate_rater(engine, name, f"{prefix}-{seed}-{i}", prof, rng, truth, seed=seed)
+            cond, status, n, created = simulate_rater(engine, name, f"{prefix}-{seed}-{i}", prof, rng, truth, seed=seed,
+                                                      comprehension=answers)
         except OperationalError as err:
             reason = str(err.orig).splitlines()[0] if err.orig is not None else type(err).__name__
             raise SimulationInterrupted(

@@ -7,13 +7,24 @@ judgments and events (:mod:`study.service` writes studies, items and assistance)
 
 - :mod:`~study.rater.enrolment`: enrol a rater, choose the condition, plan items;
 - :mod:`~study.rater.view`: the rater's screen, the item screen, the preview;
-- :mod:`~study.rater.answers`: consent, start, initial and final answers, exit
-  questionnaire, client events;
+- :mod:`~study.rater.answers`: consent, start, initial and final answers, practice
+  feedback seen, exit questionnaire, client events;
+- :mod:`~study.rater.comprehension`: the optional comprehension check before the items;
 - :mod:`~study.rater.rules`: the deadline, the refusal of an answer, which raters
   hold a slot, and which condition a rater (and each item) is in.
 """
 
-from study.rater.answers import SubmitResult, consent, finish, log_event, start, submit_initial, submit_judgment
+from study.rater.answers import (
+    SubmitResult,
+    consent,
+    feedback_seen,
+    finish,
+    log_event,
+    start,
+    submit_initial,
+    submit_judgment,
+)
+from study.rater.comprehension import ComprehensionResult, check_comprehension
 from study.rater.enrolment import (
     MAX_EXTERNAL_ID,
     MAX_PROLIFIC_ID,
@@ -24,6 +35,7 @@ from study.rater.enrolment import (
 )
 from study.rater.rules import (
     alive_clause,
+    asks_first_answer,
     assignment_condition_key,
     deadline,
     effective_status,
@@ -32,22 +44,35 @@ from study.rater.rules import (
     refusal,
 )
 from study.rater.throttle import EnrolmentThrottled
-from study.rater.view import ItemView, RaterView, preview_item, rater_view
+from study.rater.view import (
+    ComprehensionQuestionView,
+    ItemView,
+    PracticeFeedback,
+    RaterView,
+    preview_item,
+    rater_view,
+)
 
 __all__ = [
     "MAX_EXTERNAL_ID",
     "MAX_PROLIFIC_ID",
+    "ComprehensionQuestionView",
+    "ComprehensionResult",
     "Enrolment",
     "EnrolmentThrottled",
     "ItemView",
+    "PracticeFeedback",
     "RaterView",
     "SubmitResult",
     "alive_clause",
+    "asks_first_answer",
     "assignment_condition_key",
+    "check_comprehension",
     "consent",
     "deadline",
     "effective_status",
     "enrol",
+    "feedback_seen",
     "finish",
     "log_event",
     "plan_for_new_rater",

@@ -94,6 +94,7 @@ class ViewRater(NamedTuple):
     consented: bool
     started: bool
     exit_answers: dict[str, Any] | None
+    comprehension_failures: int
     name: str
     title: str
     study_status: str
@@ -105,7 +106,8 @@ _RC = C.alias("rater_condition")
 VIEW_RATER_COLUMNS = {
     "rater_id": R.c.id, "study_id": R.c.study_id, "status": R.c.status, "condition": _RC.c.key,
     "debate_flip": R.c.debate_flip, "enrolled_at": R.c.enrolled_at, "consented": R.c.consented_at.is_not(None),
-    "started": R.c.started_at.is_not(None), "exit_answers": R.c.exit_answers, "name": S.c.name,
+    "started": R.c.started_at.is_not(None), "exit_answers": R.c.exit_answers,
+    "comprehension_failures": R.c.comprehension_failures, "name": S.c.name,
     "title": S.c.title, "study_status": S.c.status, "launched_at": S.c.launched_at,
     "config_text": cast(S.c.config, Text),
 }
@@ -127,12 +129,14 @@ class ViewAssignment(NamedTuple):
     initial_confidence: float | None
     condition: str
     judged: bool
+    judged_label: str | None
 
 
 VIEW_ASSIGNMENT_COLUMNS = {
     "aid": A.c.id, "item_pk": A.c.item_pk, "position": A.c.position, "stage": A.c.stage,
     "is_check": A.c.is_attention_check, "unshown": A.c.shown_at.is_(None), "initial_label": A.c.initial_label,
     "initial_confidence": A.c.initial_confidence, "condition": C.c.key, "judged": J.c.id.is_not(None),
+    "judged_label": J.c.label,
 }
 #: Every assignment of the rater in order, with whether it is judged: progress and
 #: the current (first unjudged) item in one query. The item's condition is the
@@ -256,6 +260,7 @@ class Opened(NamedTuple):
     shown_at: datetime | None
     initial_label: str | None
     initial_confidence: float | None
+    assistance_kind: str | None
     prior_id: int | None
     prior_label: str | None
 
@@ -266,7 +271,7 @@ OPEN_COLUMNS = {
     "study_status": S.c.status, "launched_at": S.c.launched_at, "config_text": cast(S.c.config, Text),
     "aid": A.c.id, "item_pk": A.c.item_pk, "stage": A.c.stage, "is_check": A.c.is_attention_check,
     "shown_at": A.c.shown_at, "initial_label": A.c.initial_label, "initial_confidence": A.c.initial_confidence,
-    "prior_id": J.c.id, "prior_label": J.c.label,
+    "assistance_kind": C.c.assistance, "prior_id": J.c.id, "prior_label": J.c.label,
 }
 
 
@@ -276,6 +281,7 @@ def _q_open() -> Any:
         .select_from(
             R.join(S, S.c.id == R.c.study_id)
             .outerjoin(A, and_(A.c.id == bindparam("aid", type_=Integer), A.c.rater_id == R.c.id))
+            .outerjoin(C, assignment_condition_on(A, C))
             .outerjoin(J, J.c.assignment_id == A.c.id)
         )
         .where(R.c.token == bindparam("token", type_=String))

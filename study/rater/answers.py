@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Text, cast, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,9 @@ from study.rater.enrolment import assign
 from study.rater.rules import AnswerState, refusal
 from study.service import ServiceError, cached_config, study_config, study_snapshot
 
-__all__ = ["SubmitResult", "consent", "finish", "log_event", "start", "submit_initial", "submit_judgment"]
+__all__ = [
+    "SubmitResult", "consent", "feedback_seen", "finish", "log_event", "start", "submit_initial", "submit_judgment",
+]
 
 
 @dataclass(frozen=True)
@@ -98,18 +100,26 @@ def _locked_study(s: Session, study_id: int) -> m.Study:
 
 
 def start(engine: Engine, token: str) -> None:
-    """The rater has read the instructions."""
+    """The rater has read the instructions (a study with a comprehension check starts by
+    passing it instead: :func:`study.rater.comprehension.check_comprehension`)."""
     q.check_token(token)
     now = m.utcnow()
     with write_connection(engine) as conn:
         ids = _rater_ids(conn, token)
+        name, text_ = conn.execute(select(q.S.c.name, cast(q.S.c.config, Text)).where(q.S.c.id == ids.study_id)).one()
+        if cached_config(q.url_key(conn.engine), ids.study_id, name, text_).comprehension is not None:
+            raise ServiceError("this study starts with its comprehension check")
         if conn.execute(q.U_START, {"rid": ids.rater_id, "now": now}).rowcount:
             conn.execute(q.INS_EVENT, {"study_id": ids.study_id, "rater_id": ids.rater_id, "kind": "start",
                                        "payload": {}, "created_at": now})
 
 
-def submit_initial(engine: Engine, token: str, assignment_id: int, label: str, confidence: float) -> None:
-    """Two-stage trials: the unassisted first answer (kept once; a resubmit is ignored)."""
+def submit_initial(engine: Engine, token: str, assignment_id: int, label: str, confidence: float, *,
+                   confidence_moved: bool | None = None) -> None:
+    """Two-stage trials: the unassisted first answer (kept once; a resubmit is ignored).
+
+    Only items that ask for one (:func:`study.rater.rules.asks_first_answer`) take it.
+    """
     with write_session(engine) as s:
         rater = _rater(s, token)
         a = s.scalars(select(m.Assignment).where(m.Assignment.id == assignment_id,
@@ -119,8 +129,8 @@ def submit_initial(engine: Engine, token: str, assignment_id: int, label: str, c
         study = study_snapshot(s, rater.study_id)
         now = m.utcnow()
         state = AnswerState(rater.status, rater.enrolled_at, rater.started_at is not None, study.status,
-                            a.is_attention_check, a.initial_label)
-        why = refusal(study.config, state, label, confidence, now, initial=True)
+                            a.is_attention_check, a.initial_label, a.condition.assistance)
+        why = refusal(study.config, state, label, confidence, now, initial=True, confidence_moved=confidence_moved)
         if why == "time limit exceeded":
             rater.status, rater.finished_at = "timed_out", now
             s.commit()  # the time-out itself is a fact worth keeping
@@ -139,6 +149,7 @@ class _Answer:
     active_ms: int | None
     client_submitted_at: datetime | None
     submission_key: str | None
+    confidence_moved: bool | None = None
 
 
 def submit_judgment(
@@ -151,8 +162,12 @@ def submit_judgment(
     active_ms: int | None = None,
     client_submitted_at: datetime | None = None,
     submission_key: str | None = None,
+    confidence_moved: bool | None = None,
 ) -> SubmitResult:
     """Record the final answer for one assignment, exactly once.
+
+    ``confidence_moved``: whether the rater moved the confidence slider from where it
+    started (None: not known); with ``require_confidence`` a False is refused.
 
     A second submission for the same assignment (double click, resent form, second
     tab) returns the first judgment with ``recorded=False`` and changes nothing.
@@ -168,7 +183,7 @@ def submit_judgment(
         assignment_id = int(assignment_id)
     except (TypeError, ValueError):
         raise ServiceError("that item is not assigned to you") from None
-    answer = _Answer(label, confidence, active_ms, client_submitted_at, submission_key)
+    answer = _Answer(label, confidence, active_ms, client_submitted_at, submission_key, confidence_moved)
     try:
         with write_connection(engine) as conn:
             result = _submit(conn, token, assignment_id, answer)
@@ -192,8 +207,9 @@ def _submit(conn: Connection, token: str, assignment_id: int, answer: _Answer) -
         return _result_of(o.prior_id, o.prior_label or "", o.stage, _gold(conn, o), o.status, recorded=False)
     config = cached_config(q.url_key(conn.engine), o.study_id, o.name, o.config_text)
     now = m.utcnow()
-    state = AnswerState(o.status, o.enrolled_at, o.started, o.study_status, o.is_check, o.initial_label)
-    why = refusal(config, state, answer.label, answer.confidence, now)
+    state = AnswerState(o.status, o.enrolled_at, o.started, o.study_status, o.is_check, o.initial_label,
+                        o.assistance_kind or "")
+    why = refusal(config, state, answer.label, answer.confidence, now, confidence_moved=answer.confidence_moved)
     if why is None:
         return _record(conn, sqlite, config, _gold(conn, o), now, o, answer)
     # On PostgreSQL the row lock may have waited for another tab of this rater,
@@ -221,6 +237,7 @@ def _record(conn: Connection, sqlite: bool, config: StudyConfig, gold: str, now:
         "item_pk": o.item_pk,
         "label": answer.label,
         "confidence": float(answer.confidence),
+        "confidence_moved": answer.confidence_moved,
         "initial_label": o.initial_label,
         "initial_confidence": o.initial_confidence,
         "time_ms": int(((now - (o.shown_at or now)).total_seconds()) * 1000),
@@ -294,6 +311,28 @@ def log_event(
             raise ServiceError("that item is not assigned to you")
         s.add(m.Event(study_id=rater.study_id, rater_id=rater.id, assignment_id=assignment_id, kind=kind, payload=payload or {}))
         rater.last_seen_at = m.utcnow()
+
+
+def feedback_seen(engine: Engine, token: str) -> bool:
+    """The rater leaves a practice item's feedback: the next item is shown from now.
+
+    Logs ``feedback_seen`` and marks the first unanswered item shown (its clock starts
+    here); False when there was no feedback to leave (e.g. a second tab already did).
+    """
+    now = m.utcnow()
+    with write_session(engine) as s:
+        rater = _rater(s, token)
+        judged = select(m.Judgment.id).where(m.Judgment.assignment_id == m.Assignment.id).exists()
+        nxt = s.scalars(select(m.Assignment).where(m.Assignment.rater_id == rater.id, ~judged)
+                        .order_by(m.Assignment.position).limit(1)).one_or_none()
+        if nxt is None or nxt.shown_at is not None:
+            return False
+        nxt.shown_at = now
+        s.add_all([m.Event(study_id=rater.study_id, rater_id=rater.id, kind="feedback_seen", created_at=now),
+                   m.Event(study_id=rater.study_id, rater_id=rater.id, assignment_id=nxt.id, kind="item_shown",
+                           created_at=now)])
+        rater.last_seen_at = now
+        return True
 
 
 def finish(engine: Engine, token: str, answers: dict[str, Any]) -> None:

@@ -35,8 +35,10 @@ from study.config import StudyConfig
 __all__ = [
     "OPEN_STATUSES",
     "AnswerState",
+    "CONFIDENCE_NOT_MOVED",
     "alive_clause",
     "answer_problem",
+    "asks_first_answer",
     "counted_judgment",
     "counted_rater",
     "assignment_condition_key",
@@ -146,9 +148,26 @@ def rater_condition(session: Session, rater_id: int) -> str:
     return str(key) if key is not None else ""
 
 
+def asks_first_answer(config: StudyConfig, assistance_kind: str, is_check: bool) -> bool:
+    """Whether an item asks for an unassisted first answer before the final one.
+
+    Only in a two-stage study, and only when the item's condition shows assistance:
+    attention checks and condition ``none`` (nothing to reveal) are answered once, so a
+    ``none`` rater has no first answer and RAIR/RSR are undefined for ``none``.
+    """
+    return config.design.two_stage and not is_check and assistance_kind != "none"
+
+
+#: The refusal when ``require_confidence`` is on and the slider was not moved.
+CONFIDENCE_NOT_MOVED = "move the confidence slider to say how sure you are"
+
+
 @dataclass(frozen=True)
 class AnswerState:
-    """What an answer is checked against: the rater, the study and the assignment."""
+    """What an answer is checked against: the rater, the study and the assignment.
+
+    ``assistance_kind`` is the item's condition's (``""`` when unknown: treated as assisted).
+    """
 
     status: str
     enrolled_at: datetime
@@ -156,6 +175,7 @@ class AnswerState:
     study_status: str
     is_check: bool
     initial_label: str | None
+    assistance_kind: str = ""
 
 
 def answer_problem(config: StudyConfig, label: str, confidence: float) -> str | None:
@@ -168,24 +188,30 @@ def answer_problem(config: StudyConfig, label: str, confidence: float) -> str | 
 
 
 def refusal(config: StudyConfig, state: AnswerState, label: str, confidence: float, now: datetime, *,
-            initial: bool = False) -> str | None:
+            initial: bool = False, confidence_moved: bool | None = None) -> str | None:
     """Why this answer cannot be recorded (None: it can), checked in this order:
 
-    the answer itself; (initial answers) whether the study has them; the deadline;
-    the rater's status (active and started); the study's status (live); (final
-    answers in a two-stage study, not attention checks) whether the first answer was given.
+    the answer itself; (``require_confidence``) a slider known not to have moved;
+    (initial answers) whether the item has them (:func:`asks_first_answer`); the
+    deadline; the rater's status (active and started); the study's status (live);
+    (final answers of items with a first answer) whether the first answer was given.
     """
     problem = answer_problem(config, label, confidence)
     if problem is not None:
         return problem
+    if config.require_confidence and confidence_moved is False:
+        return CONFIDENCE_NOT_MOVED
+    two_stage = asks_first_answer(config, state.assistance_kind, state.is_check)
     if initial and not config.design.two_stage:
         return "this study has no initial answers"
+    if initial and not two_stage:
+        return "this item asks for one answer only"
     if is_due(state.status, state.enrolled_at, config, now):
         return "time limit exceeded"
     if state.status != "active" or not state.started:
         return f"no more answers accepted (status {state.status})"
     if state.study_status != "live":
         return f"study is {state.study_status}"
-    if not initial and config.design.two_stage and not state.is_check and state.initial_label is None:
+    if not initial and two_stage and state.initial_label is None:
         return "give your first answer before the final one"
     return None

@@ -10,6 +10,7 @@ assignment's (they differ only in within-subjects designs, see
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,10 +22,10 @@ from study import models as m
 from study.config import StudyConfig
 from study.db import is_sqlite, write_transaction
 from study.rater import _sql as q
-from study.rater.rules import OPEN_STATUSES, deadline, is_due
+from study.rater.rules import OPEN_STATUSES, asks_first_answer, deadline, is_due
 from study.service import ServiceError, cached_config
 
-__all__ = ["ItemView", "RaterView", "preview_item", "rater_view"]
+__all__ = ["ComprehensionQuestionView", "ItemView", "PracticeFeedback", "RaterView", "preview_item", "rater_view"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,32 @@ class ItemView:
     #: The item's condition's ``instructions`` and ``warning`` from the study config.
     instructions: str = ""
     warning: str = ""
+    #: Two-stage: this item asks for an unassisted first answer (:func:`study.rater.rules.asks_first_answer`).
+    asks_first_answer: bool = False
+    #: The parts the item's condition shows (``study.config.Display``: label, confidence,
+    #: reasoning, quotes, sources).
+    show: frozenset[str] = frozenset({"sources"})
+
+
+@dataclass(frozen=True)
+class PracticeFeedback:
+    """The feedback after a practice item: shown until the rater moves on (kept across reloads)."""
+
+    claim: str
+    answer: str
+    gold_label: str
+
+    @property
+    def correct(self) -> bool:
+        return self.answer == self.gold_label
+
+
+@dataclass(frozen=True)
+class ComprehensionQuestionView:
+    """A comprehension question as the rater sees it (the right answer stays on the server)."""
+
+    question: str
+    options: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -55,7 +82,7 @@ class RaterView:
 
     study_name: str
     study_title: str
-    screen: str  # consent | instructions | item | exit | done | closed
+    screen: str  # consent | instructions | item | feedback | exit | done | closed
     status: str
     condition: str
     assistance_kind: str
@@ -75,6 +102,14 @@ class RaterView:
     consent_text: str = ""
     seconds_left: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The ``feedback`` screen: the practice item just answered.
+    feedback: PracticeFeedback | None = None
+    #: The instructions screen: the comprehension questions and the attempts left.
+    comprehension: tuple[ComprehensionQuestionView, ...] = ()
+    comprehension_attempts_left: int = 0
+    #: The study's length as the instructions state it: ``ceil(total * minutes_per_item)``.
+    estimated_minutes: int = 0
+    require_confidence: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,13 +176,24 @@ def _read_view(conn: Connection, token: str, now: datetime, *, allow_due: bool =
     if is_due(r.status, r.enrolled_at, config, now) and not allow_due:
         return _Read(None, None, r.rater_id, r.study_id)
     rows = q.every(conn, q.Q_VIEW_ASSIGNMENTS, q.ViewAssignment, {"rater_id": r.rater_id})
-    current = next((a for a in rows if not a.judged), None)
+    at = next((i for i, a in enumerate(rows) if not a.judged), None)
+    current = rows[at] if at is not None else None
     screen = _screen(r, current is not None)
-    item = None
-    if screen == "item" and current is not None:
-        item = _item_view(conn, q.stamp(conn.engine, r.study_id, r.launched_at), config, r.debate_flip, current)
+    item, feedback = None, None
+    stamp = q.stamp(conn.engine, r.study_id, r.launched_at)
+    if screen == "item" and at is not None and current is not None:
+        # The item after a practice item is shown only once its feedback was seen:
+        # until then (also after a reload) the feedback is the screen.
+        previous = rows[at - 1] if at > 0 else None
+        if previous is not None and previous.stage == "practice" and current.unshown:
+            content = q.item_content(conn, stamp, previous.item_pk)
+            feedback = PracticeFeedback(content.claim, previous.judged_label or "", content.gold_label)
+            screen = "feedback"
+        else:
+            item = _item_view(conn, stamp, config, r.debate_flip, current)
     view = _rater_view(r, config, screen, item, now, progress=(
-        sum(1 for a in rows if a.judged), len(rows), sum(1 for a in rows if a.stage == "practice")))
+        sum(1 for a in rows if a.judged), len(rows), sum(1 for a in rows if a.stage == "practice")),
+        feedback=feedback)
     unshown = current.aid if item is not None and current is not None and current.unshown else None
     return _Read(view, unshown, r.rater_id, r.study_id)
 
@@ -165,11 +211,12 @@ def _screen(r: q.ViewRater, has_item: bool) -> str:
 
 
 def _rater_view(r: q.ViewRater, config: StudyConfig, screen: str, item: ItemView | None, now: datetime, *,
-                progress: tuple[int, int, int]) -> RaterView:
+                progress: tuple[int, int, int], feedback: PracticeFeedback | None = None) -> RaterView:
     """``progress`` = (judged, total, practice) assignments."""
     # Before consent no condition is chosen, and the screen shows none.
     cond = config.condition(r.condition) if r.condition else None
     code = _code(config, r.status)
+    check = config.comprehension if screen == "instructions" else None
     left = max(0, int((deadline(r.enrolled_at, config) - now).total_seconds()))
     judged, total, n_practice = progress
     return RaterView(
@@ -196,13 +243,26 @@ def _rater_view(r: q.ViewRater, config: StudyConfig, screen: str, item: ItemView
         consent_text=config.consent_text,
         seconds_left=left if r.status in OPEN_STATUSES else None,
         extra={"design": config.design.type},
+        feedback=feedback,
+        comprehension=_questions(config) if check is not None else (),
+        comprehension_attempts_left=max(0, check.attempts - r.comprehension_failures) if check is not None else 0,
+        estimated_minutes=math.ceil(round(total * config.minutes_per_item, 6)),
+        require_confidence=config.require_confidence,
     )
+
+
+def _questions(config: StudyConfig) -> tuple[ComprehensionQuestionView, ...]:
+    check = config.comprehension
+    if check is None:
+        return ()
+    return tuple(ComprehensionQuestionView(q_.question, tuple(q_.options)) for q_ in check.questions)
 
 
 def _code(config: StudyConfig, status: str) -> str | None:
     return {
         "completed": config.completion.completed,
         "failed_attention": config.completion.failed_attention,
+        "failed_comprehension": config.comprehension.fail_code if config.comprehension is not None else None,
         "timed_out": config.completion.timed_out,
     }.get(status)
 
@@ -216,8 +276,8 @@ def _item_view(conn: Connection, stamp: q.Stamp | None, config: StudyConfig, deb
     if kind != "none" and not a.is_check:
         text_ = q.assistance_json(conn, stamp, a.item_pk, kind)
         assistance = json.loads(text_) if text_ is not None else None  # a fresh copy every time
-        if isinstance(assistance, dict) and kind == "debate" and debate_flip:
-            assistance["sides"] = list(reversed(assistance.get("sides", [])))
+        if isinstance(assistance, dict) and debate_flip:
+            _flip_sides(assistance)
     return ItemView(
         assignment_id=a.aid,
         item_id=content.item_id,
@@ -234,7 +294,21 @@ def _item_view(conn: Connection, stamp: q.Stamp | None, config: StudyConfig, deb
         initial_confidence=a.initial_confidence,
         instructions=cond.instructions,
         warning=cond.warning,
+        asks_first_answer=asks_first_answer(config, kind, bool(a.is_check)),
+        show=frozenset(part for part, on in cond.show.model_dump().items() if on),
     )
+
+
+def _flip_sides(content: dict[str, Any]) -> None:
+    """Counterbalancing: the second side on the left (a debate's ``sides`` and its transcript's turns)."""
+    sides = content.get("sides")
+    if isinstance(sides, list) and len(sides) == 2:
+        content["sides"] = [sides[1], sides[0]]
+        transcript = content.get("transcript")
+        turns = transcript.get("turns") if isinstance(transcript, dict) else content.get("turns")
+        for turn in turns if isinstance(turns, list) else []:
+            if isinstance(turn, dict) and turn.get("side") in (0, 1):
+                turn["side"] = 1 - turn["side"]
 
 
 def preview_item(conn: Connection, config: StudyConfig, item_pk: int, role: str, condition: str, *,
@@ -247,5 +321,5 @@ def preview_item(conn: Connection, config: StudyConfig, item_pk: int, role: str,
     label, conf = initial if initial is not None else (None, None)
     row = q.ViewAssignment(aid=0, item_pk=item_pk, position=0, stage="practice" if role == "practice" else "main",
                            is_check=role == "attention_check", unshown=False, initial_label=label,
-                           initial_confidence=conf, condition=condition, judged=False)
+                           initial_confidence=conf, condition=condition, judged=False, judged_label=None)
     return _item_view(conn, None, config, debate_flip, row)

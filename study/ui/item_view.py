@@ -16,7 +16,7 @@ import streamlit as st
 
 from study.config import ASSISTANCE_KINDS
 from study.rater import ItemView, RaterView
-from study.ui.assistance_view import ExpandCallback, assistance, sources
+from study.ui.assistance_view import ExpandCallback, assistance, labelled_quotes, source_marks, sources
 from study.ui.common import md_escape, plain
 
 #: Show the remaining time once less than this is left.
@@ -27,15 +27,20 @@ SHOW_TIME_LEFT_S = 10 * 60
 class ItemActions:
     """What the item screen's controls do (``None``: the control records nothing).
 
-    ``on_answer(assignment_id, stage)`` runs when an answer form is sent (``stage`` is
-    ``initial``, ``final`` or ``only``); ``on_expand(assignment_id, quote, key)`` when a
-    quote's source is opened; ``activity(key, assignment_id)`` draws the client-side
-    activity clock inside each answer form.
+    ``on_answer(assignment_id, stage, confidence_start)`` runs when an answer form is
+    sent (``stage`` is ``initial``, ``final`` or ``only``; ``confidence_start`` is where
+    the slider started, in percent, so the page can tell whether it was moved; None
+    when it starts at a first answer whose slider the rater had already moved);
+    ``on_expand(assignment_id, quote, key)`` when a quote's source is opened;
+    ``activity(key, assignment_id)`` draws the client-side activity clock inside each
+    answer form. ``error`` is shown right above the Submit button, where the rater is
+    looking when they press it.
     """
 
-    on_answer: Callable[[int, str], None] | None = None
+    on_answer: Callable[[int, str, int | None], None] | None = None
     on_expand: ExpandCallback | None = None
     activity: Callable[[str, int], None] | None = None
+    error: str | None = None
 
 
 def item_key(key: str, assignment_id: int) -> str:
@@ -59,16 +64,17 @@ def render_item(view: RaterView, actions: ItemActions | None = None) -> None:
     _progress(view, item)
     if item.stage == "practice":
         st.info("Practice item: you will see the right answer after you submit.")
-    _item_body(view, item)
-    # Condition `none` answers twice too: its revisions are the baseline for the others'.
-    two_stage = view.two_stage and not item.is_attention_check
-    if two_stage and item.initial_label is None:
+    # Condition `none` and attention checks are answered once (nothing to reveal).
+    two_stage = item.asks_first_answer
+    revealed = not (two_stage and item.initial_label is None)
+    _item_body(item, revealed)
+    if not revealed:
         _answer_form(view, item, "initial", actions)
         return
     if two_stage:
-        look = "at the AI assistance below" if item.assistance_kind != "none" else "at the item again"
         st.info(f"Your first answer: {md_escape(item.initial_label or '')} "
-                f"({round((item.initial_confidence or 0) * 100)}%). Now look {look}; you may keep your answer or change it.")
+                f"({round((item.initial_confidence or 0) * 100)}%). Now look at the AI assistance below; "
+                "you may keep your answer or change it.")
     if view.extra.get("design") == "within":
         st.caption(f"AI assistance on this item: {ASSISTANCE_KINDS[item.assistance_kind]}. {md_escape(item.instructions)}")
     assistance(item, actions.on_expand)
@@ -84,7 +90,8 @@ def _progress(view: RaterView, item: ItemView) -> None:
         st.caption(f"Time left: about {max(1, round(view.seconds_left / 60))} min")
 
 
-def _item_body(view: RaterView, item: ItemView) -> None:
+def _item_body(item: ItemView, revealed: bool) -> None:
+    """Context, claim and sources; once the assistance is revealed, its quotes are marked in the sources."""
     with st.container(key="item"):
         if item.context:
             st.caption("Question to the AI")
@@ -92,8 +99,8 @@ def _item_body(view: RaterView, item: ItemView) -> None:
         st.caption("The AI's answer: is it correct?")
         with st.container(border=True, key="claim"):
             st.html(plain(item.claim, css="font-size: 1.15rem; font-weight: 600;"))
-        if view.show_sources and item.sources:
-            sources(item)
+        if "sources" in item.show and item.sources:
+            sources(item, source_marks(item, labelled_quotes(item)) if revealed else None)
 
 
 def _answer_form(view: RaterView, item: ItemView, stage: str, actions: ItemActions) -> None:
@@ -111,16 +118,22 @@ def _answer_form(view: RaterView, item: ItemView, stage: str, actions: ItemActio
                 index=view.labels.index(item.initial_label) if keep and item.initial_label in view.labels else None,
             )
         lo, hi = round(view.confidence_min * 100), round(view.confidence_max * 100)
-        start = round((item.initial_confidence or 0) * 100) if keep and item.initial_confidence else round((lo + hi) / 2)
+        middle = round((lo + hi) / 2)
+        start = round((item.initial_confidence or 0) * 100) if keep and item.initial_confidence else middle
+        chosen_before = keep and item.initial_confidence is not None and start != middle
+        must = " Move the slider to answer." if view.require_confidence and stage != "final" else ""
         with st.container(key=f"{prefix}confidence"):
-            st.slider(f"How sure are you? ({lo}% = a guess, {hi}% = certain)", min_value=lo, max_value=hi, value=start,
-                      step=max(1, round(view.confidence_step * 100)), key=item_key(f"{prefix}confidence", aid))
+            st.slider(f"How sure are you? ({lo}% = a guess, {hi}% = certain){must}", min_value=lo, max_value=hi,
+                      value=start, step=max(1, round(view.confidence_step * 100)), format="%d%%",
+                      key=item_key(f"{prefix}confidence", aid))
+        if actions.error:
+            with st.container(key="answer_error"):
+                st.error(actions.error, icon=":material/error:")
         button = "reveal" if stage == "initial" else "submit"
         with st.container(key=button):
             st.form_submit_button(
-                ("Submit and show the AI assistance" if item.assistance_kind != "none" else "Submit first answer")
-                if stage == "initial" else "Submit",
-                key=item_key(button, aid), type="primary", on_click=actions.on_answer, args=(aid, stage),
+                "Submit and show the AI assistance" if stage == "initial" else "Submit",
+                key=item_key(button, aid), type="primary", on_click=actions.on_answer, args=(aid, stage, None if chosen_before else start),
             )
         if actions.activity is not None:
             actions.activity(item_key(f"activity_{stage}", aid), aid)

@@ -22,11 +22,14 @@ import streamlit as st
 
 from study import links, service
 from study import rater as raters
-from study.rater import RaterView, SubmitResult
+from study.rater import RaterView
+from study.rater.rules import CONFIDENCE_NOT_MOVED
 from study.ui.common import engine, md_escape, plain
+from study.ui.deadline import watch_deadline
+from study.ui.instructions import comprehension_retry_message, instructions_screen
 from study.ui.item_view import ItemActions, item_key, render_item
 from study.ui.rater_guard import client, guard_callback, run_guarded
-from study.ui.screens import DONE_TEXT, consent_body, instructions_body
+from study.ui.screens import DONE_TEXT, consent_body
 
 #: Seconds the completion code stays on screen before the automatic redirect.
 REDIRECT_DELAY_S = 3
@@ -52,9 +55,6 @@ class RaterSession:
     study: str
     external_id: str
     token: str
-    feedback: SubmitResult | None = None
-    feedback_item: tuple[str, str] = ("", "")  # (claim, the rater's answer) shown with the feedback
-    on_screen: tuple[int, str] = (0, "")  # (assignment id, claim) of the item last rendered
     error: str | None = None
     notice: str | None = None
     last_recorded_at: float = 0.0
@@ -95,9 +95,9 @@ def _rater_page() -> None:
     if session is None:
         return
     try:
-        # While practice feedback is on screen the next item is not shown yet, so its
-        # time on item must not start.
-        view = raters.rater_view(engine(), session.token, mark_shown=session.feedback is None)
+        # While practice feedback is on screen (view.screen "feedback") the next item is
+        # not shown yet, so its time on item does not start.
+        view = raters.rater_view(engine(), session.token)
     except service.ServiceError:
         # e.g. an unconsented visit swept after its idle time, or the database was reset
         st.session_state.pop("rater_session", None)
@@ -106,10 +106,13 @@ def _rater_page() -> None:
             return
         view = raters.rater_view(engine(), session.token, mark_shown=True)
     st.title(view.study_title)
+    if view.seconds_left is not None and view.screen in ("instructions", "item", "feedback"):
+        watch_deadline(view.seconds_left)
     {
         "consent": _consent,
         "instructions": _instructions,
         "item": _item_screen,
+        "feedback": _feedback,
         "exit": _exit_screen,
         "done": _done_screen,
         "closed": _closed_screen,
@@ -212,26 +215,36 @@ def _consent(session: RaterSession, view: RaterView) -> None:
 
 
 def _instructions(session: RaterSession, view: RaterView) -> None:
-    instructions_body(view)
-    if st.button("Start", key="start", type="primary"):
-        raters.start(engine(), session.token)
-        st.rerun()
+    error, session.error = session.error, None
+    instructions_screen(view, guard_callback(partial(_on_start, session)), error)
+
+
+def _on_start(session: RaterSession, answers: list[str | None] | None) -> None:
+    """Start pressed (``answers``: the comprehension answers, when the study has a check)."""
+    try:
+        if answers is None:
+            raters.start(engine(), session.token)
+            return
+        result = raters.check_comprehension(engine(), session.token, answers)
+    except service.ServiceError as err:
+        session.error = f"Sorry, that did not work: {err}"
+        return
+    if not result.passed and result.attempts_left:
+        session.error = comprehension_retry_message(result)
 
 
 def _item_screen(session: RaterSession, view: RaterView) -> None:
-    if session.feedback is not None:
-        _feedback(session, view)
-        return
     item = view.item
     assert item is not None
+    error, session.error = session.error, None
     _messages(session)
-    session.on_screen = (item.assignment_id, item.claim)  # for the practice feedback
     render_item(view, ItemActions(on_answer=guard_callback(partial(_on_answer, session)),
                                   on_expand=guard_callback(partial(_log_expand, session)),
-                                  activity=_activity_clock))
+                                  activity=_activity_clock, error=error))
 
 
 def _messages(session: RaterSession) -> None:
+    """The notice as a toast, and an error (the item screen shows its own next to Submit)."""
     if session.notice:
         st.toast(session.notice)
         session.notice = None
@@ -252,19 +265,20 @@ def _log_expand(session: RaterSession, assignment_id: int, index: str, key: str)
         raters.log_event(engine(), session.token, "quote_expand", {"quote": index}, assignment_id)
 
 
-def _on_answer(session: RaterSession, assignment_id: int, stage: str) -> None:
+def _on_answer(session: RaterSession, assignment_id: int, stage: str, confidence_start: int | None) -> None:
     """An answer form was sent: the first answer (``initial``) or the final one."""
-    (_on_reveal if stage == "initial" else _on_submit)(session, assignment_id, stage)
+    (_on_reveal if stage == "initial" else _on_submit)(session, assignment_id, stage, confidence_start)
 
 
 def _noop() -> None:
     """Registers the activity state with Streamlit; nothing to do on change."""
 
 
-def _read_answer(prefix: str, assignment_id: int) -> tuple[str | None, float]:
+def _read_answer(prefix: str, assignment_id: int, start: int | None) -> tuple[str | None, float, bool]:
+    """(label, confidence, whether the slider was moved from ``start``; see :class:`ItemActions`)."""
     label = st.session_state.get(item_key(f"{prefix}label", assignment_id))
-    conf = float(st.session_state.get(item_key(f"{prefix}confidence", assignment_id), 75)) / 100.0
-    return label, conf
+    value = st.session_state.get(item_key(f"{prefix}confidence", assignment_id), start if start is not None else 75)
+    return label, float(value) / 100.0, start is None or round(float(value)) != start
 
 
 def _read_activity(key: str) -> tuple[int | None, datetime | None]:
@@ -283,19 +297,19 @@ def _read_activity(key: str) -> tuple[int | None, datetime | None]:
     return active_ms, client_at
 
 
-def _on_reveal(session: RaterSession, assignment_id: int, _stage: str) -> None:
-    label, conf = _read_answer("initial_", assignment_id)
+def _on_reveal(session: RaterSession, assignment_id: int, _stage: str, start: int | None) -> None:
+    label, conf, moved = _read_answer("initial_", assignment_id, start)
     if label is None:
         session.error = "Please choose an answer first."
         return
     try:
-        raters.submit_initial(engine(), session.token, assignment_id, label, conf)
+        raters.submit_initial(engine(), session.token, assignment_id, label, conf, confidence_moved=moved)
     except service.ServiceError as err:
-        session.error = str(err)
+        session.error = _submit_problem(err)
 
 
-def _on_submit(session: RaterSession, assignment_id: int, stage: str) -> None:
-    label, conf = _read_answer("", assignment_id)
+def _on_submit(session: RaterSession, assignment_id: int, stage: str, start: int | None) -> None:
+    label, conf, moved = _read_answer("", assignment_id, start)
     if label is None:
         if time.monotonic() - session.last_recorded_at > DOUBLE_CLICK_S:
             session.error = "Please choose an answer first."
@@ -305,6 +319,7 @@ def _on_submit(session: RaterSession, assignment_id: int, stage: str) -> None:
         result = raters.submit_judgment(
             engine(), session.token, assignment_id, label, conf, active_ms=active_ms,
             client_submitted_at=client_at, submission_key=f"{assignment_id}:{label}:{conf}"[:64],
+            confidence_moved=moved,
         )
     except service.ServiceError as err:
         session.error = _submit_problem(err)
@@ -314,34 +329,32 @@ def _on_submit(session: RaterSession, assignment_id: int, stage: str) -> None:
     elif assignment_id not in session.submitted:
         session.notice = "That item was already answered (in another window); here is the next one."
     session.submitted.add(assignment_id)
-    if result.feedback and result.recorded:
-        session.feedback = result
-        claim = session.on_screen[1] if session.on_screen[0] == assignment_id else ""
-        session.feedback_item = (claim, label)
 
 
 def _submit_problem(err: Exception) -> str:
     text = str(err)
     if "time limit" in text:
         return "The time limit has been reached, so this answer could not be saved."
+    if text == CONFIDENCE_NOT_MOVED:
+        return "Please move the confidence slider to say how sure you are."
     return f"Your answer could not be saved: {text}"
 
 
 def _feedback(session: RaterSession, view: RaterView) -> None:
-    fb = session.feedback
+    """A practice item's feedback: from the database, so it is still up after a reload."""
+    fb = view.feedback
     assert fb is not None
-    claim, answer = session.feedback_item
+    _messages(session)
     st.subheader("Practice feedback")
-    if claim:
-        with st.container(border=True):
-            st.html(plain(claim, css="font-weight: 600;"))
-    gold, answer = md_escape(fb.gold_label or ""), md_escape(answer)
+    with st.container(border=True):
+        st.html(plain(fb.claim, css="font-weight: 600;"))
+    gold, answer = md_escape(fb.gold_label), md_escape(fb.answer)
     if fb.correct:
         st.success(f"Right: the answer is “{gold}”.")
     else:
         st.warning(f"Not quite: you answered “{answer}”; the right answer is “{gold}”.")
     if st.button("Next", key="next", type="primary"):
-        session.feedback = None
+        raters.feedback_seen(engine(), session.token)  # the next item's clock starts now
         st.rerun()
 
 

@@ -33,10 +33,13 @@ def _complete(engine: Engine, token: str, **submit_kw: object) -> raters.RaterVi
     raters.start(engine, token)
     for _ in range(1000):
         view = raters.rater_view(engine, token)
+        if view.screen == "feedback":  # a practice item's feedback stays up until the rater moves on
+            assert raters.feedback_seen(engine, token)
+            continue
         if view.screen != "item":
             return view
         label = _answer(view)
-        if view.two_stage and not view.item.is_attention_check:  # type: ignore[union-attr]
+        if view.item.asks_first_answer:  # type: ignore[union-attr]
             raters.submit_initial(engine, token, view.item.assignment_id, "incorrect", 0.6)  # type: ignore[union-attr]
         raters.submit_judgment(engine, token, view.item.assignment_id, label, 0.8)  # type: ignore[union-attr]
     raise AssertionError("never finished")
@@ -184,6 +187,9 @@ def test_attention_failure_ends_session(engine: Engine) -> None:
     raters.start(engine, tok)
     while True:
         view = raters.rater_view(engine, tok)
+        if view.screen == "feedback":
+            raters.feedback_seen(engine, tok)
+            continue
         assert view.screen == "item"
         raters.submit_judgment(engine, tok, view.item.assignment_id, _answer(view, right=False), 0.9)  # type: ignore[union-attr]
         if view.item.is_attention_check:  # type: ignore[union-attr]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import html
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from study.rater import ItemView, RaterView
+from tasks.assistance.kinds import DEFAULT_DISPLAY
 
 UI = Path(__file__).resolve().parents[2] / "study" / "ui"
 SOURCE = "Quantity 7 equals 21. It was measured in 1950."
@@ -31,12 +33,16 @@ def _item(kind: str = "reasoning", **changes: Any) -> ItemView:
         "assistance": {"label": "incorrect", "confidence": 0.8, "reasoning": "The source says 21.",
                        "quotes": [QUOTE]} if kind == "reasoning" else None,
         "initial_label": None, "initial_confidence": None, "warning": "The AI can be wrong.",
+        "show": DEFAULT_DISPLAY.get(kind, frozenset({"reasoning", "quotes"})) | {"sources"},
     }
     fields.update(changes)
     return ItemView(**fields)
 
 
 def _view(item: ItemView | None, *, two_stage: bool = False, screen: str = "item") -> RaterView:
+    if item is not None:  # as study.rater.rules.asks_first_answer decides it
+        item = replace(item, asks_first_answer=two_stage and not item.is_attention_check
+                       and item.assistance_kind != "none")
     return RaterView(
         study_name="t", study_title="T", screen=screen, status="active", condition="reasoning",
         assistance_kind="reasoning", condition_instructions="", two_stage=two_stage, labels=["correct", "incorrect"],
@@ -50,8 +56,8 @@ def _script(view, record):  # noqa: ANN001, ANN202 - run as its own script (no i
 
     from study.ui.item_view import ItemActions, render_item
 
-    def answered(assignment_id: int, stage: str) -> None:
-        st.session_state.setdefault("answered", []).append((assignment_id, stage))
+    def answered(assignment_id: int, stage: str, start: int | None) -> None:
+        st.session_state.setdefault("answered", []).append((assignment_id, stage, start))
 
     def expanded(assignment_id: int, quote: str, key: str) -> None:
         st.session_state.setdefault("expanded", []).append((assignment_id, quote, bool(st.session_state.get(key))))
@@ -74,7 +80,9 @@ def test_one_stage_item_shows_item_sources_assistance_and_form() -> None:
     page = _html(at)
     # Item text is escaped, never interpreted: the markup arrives as literal characters.
     assert html.escape("Quantity 7 equals **22** <b>bold</b>.") in page and "<b>bold</b>" not in page
-    assert "What does quantity 7 equal?" in page and SOURCE in page
+    assert "What does quantity 7 equal?" in page
+    # the source, in place, with the AI's quote marked and numbered
+    assert '">Quantity 7 equals 21.</mark><sup><b>1</b></sup> It was measured in 1950.</p>' in page
     assert "AI verdict: incorrect · AI confidence: 80%" in page and "The source says 21." in page
     assert [w.value for w in at.warning] == ["The AI can be wrong\\."]
     assert at.get("progress")[0].proto.text == "Item 3 of 6"
@@ -105,19 +113,20 @@ def test_debate_shows_both_sides_in_stored_order() -> None:
     sides = [{"label": "correct", "argument": "Side one.", "quotes": []},
              {"label": "incorrect", "argument": "Side two.", "quotes": [QUOTE]}]
     page = _html(_run(_view(_item("debate", assistance={"sides": sides}))))
-    assert page.index("Debater A argues: correct") < page.index("Side one.") < page.index("Debater B argues: incorrect")
+    assert page.index("Debater A argues: correct") < page.index("Debater B argues: incorrect")
+    assert page.index("Side one.") < page.index("Side two.") < page.index("[B1] “Quantity 7 equals 21.”")
 
 
 def test_actions_are_called_with_the_assignment_and_stage() -> None:
     at = _run(_view(_item()))
     at.radio[0].set_value("correct")
     at = at.button(key="submit-41").click().run()
-    assert at.session_state["answered"] == [(41, "only")]
+    assert at.session_state["answered"] == [(41, "only", 75)]
 
     at = _run(_view(_item(), two_stage=True))
     at.radio[0].set_value("incorrect")
     at = at.button(key="reveal-41").click().run()
-    assert at.session_state["answered"] == [(41, "initial")]
+    assert at.session_state["answered"] == [(41, "initial", 75)]
 
 
 def test_without_actions_nothing_calls_back_and_quotes_still_open() -> None:
@@ -130,11 +139,12 @@ def test_without_actions_nothing_calls_back_and_quotes_still_open() -> None:
 @pytest.mark.parametrize("record", [True, False])
 def test_a_quote_sends_its_source_only_when_opened(record: bool) -> None:
     at = _run(_view(_item()), record=record)
-    marked = "<mark>Quantity 7 equals 21.</mark> It was measured in 1950."
-    assert "Show in source" in [e.label for e in at.expander] and marked not in _html(at)
+    marked = "Quantity 7 equals 21.</mark><sup><b>1</b></sup> It was measured in 1950."
+    # The quote is marked where it stands in the source on the page; the expander's copy is lazy.
+    assert "Show in source" in [e.label for e in at.expander] and _html(at).count(marked) == 1
     at.session_state["rs_quote_41_0"] = True  # the rater opens the expander
     at = at.run()
-    assert not at.exception and marked in _html(at)
+    assert not at.exception and _html(at).count(marked) == 2
 
 
 def test_a_view_without_an_item_is_refused() -> None:
@@ -182,3 +192,53 @@ def test_ui_modules_import_no_circle() -> None:
     console = [name for name in graph if name.startswith("study.ui.console")]
     assert len(console) > 1 and not any("study.ui.rater" in graph[name] for name in console)
     assert "study.ui.rater" not in graph["study.ui.item_view"]
+
+
+def test_consultancy_shows_the_argued_label_argument_and_quotes_never_assigned_correct() -> None:
+    content = {"label": "incorrect", "argument": "The source says 21, not 22.", "quotes": [QUOTE],
+               "assigned_correct": True}
+    at = _run(_view(_item("consultancy", assistance=content)))
+    page = _html(at)
+    assert "The AI argues: incorrect" in page and "The source says 21, not 22." in page
+    assert "[1] “Quantity 7 equals 21.”" in page and "</mark><sup><b>1</b></sup>" in page
+    assert "assigned" not in page.lower() and "True" not in page
+    assert "assigned" not in " ".join(str(c.value) for c in at.caption).lower()
+
+
+def test_debate_transcript_turns_are_shown_in_order_with_their_quotes() -> None:
+    turns = [{"side": 0, "label": "correct", "text": "Opening for correct.", "quotes": []},
+             {"side": 1, "label": "incorrect", "text": "Opening for incorrect.", "quotes": [QUOTE]},
+             {"side": 0, "label": "correct", "text": "In reply: still correct.", "quotes": []},
+             {"side": 1, "label": "incorrect", "text": "In reply: the quote.", "quotes": []}]
+    sides = [{"label": "correct", "argument": "Opening for correct.", "quotes": []},
+             {"label": "incorrect", "argument": "Opening for incorrect.", "quotes": [QUOTE]}]
+    at = _run(_view(_item("debate", assistance={"sides": sides, "transcript": {"turns": turns}, "rounds": 2})))
+    page = _html(at)
+    order = [page.index(t["text"]) for t in turns]
+    assert order == sorted(order) and page.count("Opening for incorrect.") == 1
+    assert "[B1] “Quantity 7 equals 21.”" in page and "</mark><sup><b>B1</b></sup>" in page
+    captions = [str(c.value) for c in at.caption]
+    assert [c for c in captions if c.startswith("Debater")] == [
+        "Debater A · turn 1", "Debater B · turn 1", "Debater A · turn 2", "Debater B · turn 2"]
+
+
+def test_a_flipped_debate_moves_sides_and_turns_together() -> None:
+    from study.rater.view import _flip_sides
+
+    content = {"sides": [{"label": "correct"}, {"label": "incorrect"}],
+               "transcript": {"turns": [{"side": 0, "text": "a"}, {"side": 1, "text": "b"}]}}
+    _flip_sides(content)
+    assert [s["label"] for s in content["sides"]] == ["incorrect", "correct"]
+    # the turn by the `correct` side (stored side 0) now names side 1, where `correct` is shown
+    assert [(t["side"], t["text"]) for t in content["transcript"]["turns"]] == [(1, "a"), (0, "b")]
+
+
+def test_marked_source_escapes_everything_and_splits_paragraphs() -> None:
+    from study.ui.source_text import Mark, marked_source, paragraphs
+
+    text = "A <b>bold</b> start.\n\nSecond & last <i>part</i>."
+    out = marked_source(text, [Mark(text.index("Second"), len(text), "<x>", 1), Mark(0, 1, "1")])
+    assert "<b>bold" not in out and "<i>" not in out and "&lt;b&gt;bold" in out and "&lt;x&gt;" in out
+    assert out.count("<p ") == 2 and out.count("<mark") == 2
+    pieces = paragraphs("Word here. " * 200)
+    assert len(pieces) > 1 and all(b - a <= 700 for a, b in pieces)

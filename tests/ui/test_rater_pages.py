@@ -263,14 +263,17 @@ def test_two_stage_stores_initial_and_final_answers(app_engine: Engine) -> None:
     assert all(j.initial_label is not None for j, _, _ in judgments(app_engine, "alice"))
 
 
-def test_two_stage_without_assistance_still_asks_twice(app_engine: Engine) -> None:
-    # condition `none` gives the baseline rate of revising an answer with no AI help
+def test_two_stage_without_assistance_asks_once(app_engine: Engine) -> None:
+    # condition `none` has nothing to reveal: one answer per item (docs/rater-flow.md)
     ready_study(app_engine, one_condition("none", practice_items=0, design={"type": "between", "two_stage": True}))
-    at = play(open_app(study="t", rater="alice"), app_engine, "alice", stop="reveal")
-    assert widget(at, "button", "reveal").label == "Submit first answer"
+    at = play(open_app(study="t", rater="alice"), app_engine, "alice", stop="submit")
+    assert "reveal" not in keys(at)
     play(at, app_engine, "alice")
     assert_one_judgment_per_assignment(app_engine, "alice")
-    assert all((j.initial_label is None) == a.is_attention_check for j, a, _ in judgments(app_engine, "alice"))
+    assert all(j.initial_label is None and a.initial_at is None for j, a, _ in judgments(app_engine, "alice"))
+    token = rater_row(app_engine, "alice").token
+    with pytest.raises(service.ServiceError, match="one answer only"):
+        raters.submit_initial(app_engine, token, judgments(app_engine, "alice")[0][1].id, "correct", 0.7)
 
 
 # --------------------------------------------------------------------------- practice, attention, time
