@@ -42,6 +42,7 @@ def assistance_config(settings: AssistanceSettings, seed: int) -> AssistanceConf
         seed=seed,
         generative_model_path=settings.generator_model,
         max_new_tokens=settings.max_new_tokens,
+        llm=settings.llm,
     )
 
 

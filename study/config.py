@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from analysis.exclusions import ExclusionRules
+from tasks.assistance.llm.settings import LLMSettings
 from tasks.importers import CLIMATE_FEVER_LABEL_MAP
 
 AssistanceKind = Literal["none", "evidence", "reasoning", "debate"]
@@ -127,6 +128,10 @@ class AssistanceSettings(_Strict):
     folds: int = Field(default=5, ge=2, le=20, description="Cross-fitting folds for the AI verdict.")
     generator_model: str | None = Field(default=None, description="Local causal-LM directory for reasoning/debate text; template text when empty.")
     max_new_tokens: int = Field(default=120, ge=1, le=2048, description="Generation length for the generative backend.")
+    llm: LLMSettings | None = Field(
+        default=None,
+        description="An LLM as the AI: it gives the verdict (calibrated P(label)) and writes the reasoning and debate text.",
+    )
 
 
 class StudyConfig(_Strict):

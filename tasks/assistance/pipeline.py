@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tasks.assistance.content import ContentBuilder, prepare
 from tasks.assistance.encoder import TextEncoder, get_encoder
 from tasks.assistance.generative import GenerativeWriter
+from tasks.assistance.llm.settings import LLMSettings
 from tasks.assistance.verdict import C_GRID, verdict_metrics
 from tasks.items import Item
 
@@ -55,6 +56,7 @@ class AssistanceConfig(BaseModel):
     max_new_tokens: int = Field(default=120, ge=1, le=4096, description="generation budget per text")
     do_sample: bool = Field(default=False, description="seeded sampling instead of greedy decoding")
     temperature: float = Field(default=0.7, gt=0.0, description="sampling temperature (do_sample only)")
+    llm: LLMSettings | None = Field(default=None, description="LLM for the verdict and all text; None = crossfit model")
 
 
 @dataclass(frozen=True)
@@ -132,11 +134,13 @@ class _Provenance:
             "c_grid": list(C_GRID),
         }
 
-    def record(self, item: Item, kind: str, content: dict[str, Any], generator: str) -> AssistanceRecord:
+    def record(
+        self, item: Item, kind: str, content: dict[str, Any], generator: str, extra: dict[str, Any] | None = None
+    ) -> AssistanceRecord:
         if generator == "imported":
             model = str(item.metadata.get("ai_model", "external"))
             version = str(item.metadata.get("ai_model_version", "unknown"))
-        elif generator == "generative" and self.writer is not None:
+        elif generator in ("generative", "llm") and self.writer is not None:
             model, version = self.writer.model, self.writer.version
         else:
             model, version = self.encoder.model, self.encoder.version
@@ -147,7 +151,7 @@ class _Provenance:
             generator=generator,
             model=model,
             model_version=version,
-            parameters=dict(self.parameters),
+            parameters={**self.parameters, **(extra or {})},
             seed=self.config.seed,
             package_versions=dict(self.packages),
             content_hash=content_hash(content),
@@ -217,8 +221,14 @@ def _emit(
         folds=config.folds,
         seed=config.seed,
     )
-    writer = None
-    if config.generative_model_path and _needs_writer(items, skip):
+    writer: GenerativeWriter | None = None
+    llm_hook = None
+    if config.llm is not None:  # the LLM gives the verdict and writes every text
+        from tasks.assistance.llm.hook import LLMHook
+
+        llm_hook = LLMHook(config, items, labels, prepared)
+        writer = llm_hook.writer
+    elif config.generative_model_path and _needs_writer(items, skip):
         writer = GenerativeWriter(
             config.generative_model_path,
             max_new_tokens=config.max_new_tokens,
@@ -236,8 +246,11 @@ def _emit(
     for done, item in enumerate(items, start=1):
         for kind in KINDS:
             if (item.item_id, kind) not in skip:
+                mark = llm_hook.mark() if llm_hook else None
                 content, generator = build[kind](item)
-                yield provenance.record(item, kind, content, generator)
+                extra = llm_hook.provenance(item, kind, generator, mark) if llm_hook else None
+                generator = llm_hook.generator(kind, generator) if llm_hook else generator
+                yield provenance.record(item, kind, content, generator, extra)
         if progress is not None:
             progress(done, len(items))
 
