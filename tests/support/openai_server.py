@@ -29,7 +29,13 @@ VOCAB = [
 
 
 def build_tiny_lm(path: Path, *, seed: int = 0) -> Path:
-    """Save a 1-layer GPT-2 (random weights, seeded) and its word-level tokenizer to ``path``."""
+    """Save a 1-layer GPT-2 (random weights, seeded) and its word-level tokenizer to ``path``.
+
+    The output head is untied and set so the model answers mostly ``correct`` or
+    ``incorrect`` (as an instruction-following model would): the final layer norm has
+    bias e_0 and gain 0.3, the two label rows of the head weigh e_0 by 5 and 4 plus
+    N(0, 0.3) noise in the other dimensions (so the answer varies with the prompt).
+    """
     import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
@@ -43,9 +49,20 @@ def build_tiny_lm(path: Path, *, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     config = GPT2Config(
         vocab_size=len(vocab), n_positions=256, n_embd=32, n_layer=1, n_head=2,
-        bos_token_id=None, eos_token_id=None, pad_token_id=vocab["[PAD]"],
+        bos_token_id=None, eos_token_id=None, pad_token_id=vocab["[PAD]"], tie_word_embeddings=False,
     )  # fmt: skip
-    GPT2LMHeadModel(config).save_pretrained(path)
+    model = GPT2LMHeadModel(config)
+    with torch.no_grad():
+        model.transformer.ln_f.weight.fill_(0.3)
+        model.transformer.ln_f.bias.zero_()
+        model.transformer.ln_f.bias[0] = 1.0
+        head = model.lm_head.weight
+        head[:, 0] = 0.0
+        for word, weight in (("correct", 5.0), ("incorrect", 4.0)):
+            row = vocab[word]
+            head[row] = torch.randn(config.n_embd) * 0.3
+            head[row, 0] = weight
+    model.save_pretrained(path)
     return path
 
 

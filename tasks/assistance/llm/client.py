@@ -82,6 +82,11 @@ class LLM:
         return self._backend.identity
 
     @property
+    def retries(self) -> int:
+        """HTTP retries so far (rate limits, server errors); 0 for the local backend."""
+        return self._backend.poster.retries if isinstance(self._backend, OpenAIBackend) else 0
+
+    @property
     def prompt_template_hash(self) -> str:
         return template_hash()
 

@@ -3,7 +3,7 @@
 The LLM's (calibrated) P(label) replaces the embedding model's verdict rows, so the
 verdict, the reasoning's label and the debate's sides all follow the LLM; quote stances
 are still scored by the embedding model. The LLM also writes the reasoning and debate
-text. Every record it shaped gets ``parameters["llm"]``: backend, model, model identity,
+text. Every record it shaped gets ``parameters["llm_provenance"]``: backend, model, model identity,
 prompt template hash and whether its answer came from the cache.
 """
 
@@ -49,7 +49,7 @@ class LLMHook:
         return "llm" if generator in ("crossfit-logreg", "generative") else generator
 
     def provenance(self, item: Item, kind: str, generator: str, mark: tuple[int, int] | None) -> dict[str, Any] | None:
-        """``{"llm": {...}}`` for records the LLM shaped, else None."""
+        """``{"llm_provenance": {...}}`` for records the LLM shaped, else None."""
         if generator == "crossfit-logreg":
             answer = self.verdicts.answers[item.item_id]
             info = self.llm.provenance(answer.cache_hit)
@@ -58,11 +58,11 @@ class LLMHook:
                 calibrated=self.verdicts.platt is not None,
                 raw_probs={k: round(v, 4) for k, v in answer.probs.items()},
             )
-            return {"llm": info}
+            return {"llm_provenance": info}
         if generator == "generative" and mark is not None:
             calls = self.writer.calls - mark[0]
             hits = self.writer.cache_hits - mark[1]
-            return {"llm": self.llm.provenance(calls > 0 and hits == calls)}
+            return {"llm_provenance": self.llm.provenance(calls > 0 and hits == calls)}
         if generator == "template" and item.item_id in self.verdicts.answers:  # LLM verdict, template text
-            return {"llm": self.llm.provenance(self.verdicts.answers[item.item_id].cache_hit)}
+            return {"llm_provenance": self.llm.provenance(self.verdicts.answers[item.item_id].cache_hit)}
         return None
