@@ -40,7 +40,7 @@ def test_assist_resumes_after_a_kill_without_paying_twice(tmp_path: Path) -> Non
         llm = {"backend": "openai", "base_url": server.base_url, "model": "tiny", "max_new_tokens": 4,
                "cache_dir": str(tmp_path / "cache")}  # fmt: skip
         service.create_study(engine, parse_config(small_config(assistance={"encoder": "hashing", "folds": 3, "llm": llm})))
-        items = fixture_items(24)
+        items = fixture_items(8)
         service.import_items(engine, "t", items)
         expected = 4 * len([it for it in items if it.role != "attention_check"])  # verdict, reasoning, 2 debate sides
 
