@@ -98,7 +98,7 @@ class LLMVerdicts:
     platt: PlattFit | None
 
     def row(self, item_id: str) -> np.ndarray:
-        return self.proba[self.item_ids.index(item_id)]
+        return np.asarray(self.proba[self.item_ids.index(item_id)])
 
 
 def llm_verdicts(
