@@ -5,23 +5,35 @@ imports ``study``: it works on a table from anywhere.
 """
 
 from analysis.charts import (
+    FIGURE_WIDTH,
     accuracy_chart,
     ai_split_chart,
+    figure_bytes,
     hybrid_chart,
+    hybrid_table,
+    overview_chart,
+    overview_table,
     rair_rsr_chart,
     reliability_chart,
     reliability_table,
     reliance_chart,
 )
+from analysis.conditions import ReferenceConditionError, reference_condition
+from analysis.confidence_routing import routing_by_confidence
+from analysis.contrasts import CONTRAST_METRICS, bootstrap_p, holm
 from analysis.definitions import METRIC_NAMES, METRICS, MetricDef
-from analysis.exclusions import ExclusionRules, attention_failures, prepare
+from analysis.difficulty import difficulty_bins, item_difficulty
+from analysis.exclusions import ExclusionRules, attention_failures, prepare, prepare_with_report
 from analysis.hybrid import hybrid_curve, hybrid_summary
+from analysis.labels import LabelError, check_labels
 from analysis.models import MODEL_COLUMNS, fit_models
-from analysis.power import power_analysis, raters_needed
+from analysis.notes import NOTE_COLUMNS, NOTE_KINDS, group_notes
+from analysis.power import DEFAULT_ITEM_SD, DEFAULT_RATER_SD, power_analysis, raters_needed
 from analysis.reliance import condition_metrics
 from analysis.report import AnalysisResult, analyze, json_safe
 from analysis.routing import assign_folds
 from analysis.simulation import (
+    DEFAULT_PROFILE_BY_KIND,
     AIProfile,
     ConditionProfile,
     ConfidenceModel,
@@ -33,12 +45,37 @@ from analysis.simulation import (
     simulate_judgments,
     simulate_response,
 )
+from analysis.trials import position_bins, position_slopes
 
 __all__ = [
+    "FIGURE_WIDTH",
+    "NOTE_COLUMNS",
+    "NOTE_KINDS",
+    "figure_bytes",
+    "group_notes",
+    "hybrid_table",
+    "overview_chart",
+    "overview_table",
+    "CONTRAST_METRICS",
+    "DEFAULT_ITEM_SD",
+    "DEFAULT_RATER_SD",
+    "LabelError",
+    "ReferenceConditionError",
+    "bootstrap_p",
+    "check_labels",
+    "routing_by_confidence",
+    "difficulty_bins",
+    "holm",
+    "item_difficulty",
+    "position_bins",
+    "position_slopes",
+    "prepare_with_report",
+    "reference_condition",
     "AIProfile",
     "AnalysisResult",
     "ConditionProfile",
     "ConfidenceModel",
+    "DEFAULT_PROFILE_BY_KIND",
     "ExclusionRules",
     "METRICS",
     "METRIC_NAMES",

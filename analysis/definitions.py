@@ -1,9 +1,12 @@
 """The metric definitions: one place, declared as data, with their formulas.
 
-Notation (DESIGN.md): y gold label, a AI label (defined for every item, shown or
+Notation (docs/metrics.md): y gold label, a AI label (defined for every item, shown or
 not), c AI confidence of the item, h0 the rater's initial label (two-stage trials
 only), h the final label, p the rater's confidence in h. The unit is one final
-judgment (practice and attention-check rows already dropped by ``prepare``).
+judgment (practice and attention-check rows already dropped by ``prepare``). Labels
+compare by value (``1 == 1.0 == "1"``, surrounding spaces dropped); a judgment whose
+gold label is missing is left out of every metric that needs y (its denominator
+counts only judgments with y).
 
 Every metric is a ratio of sums over judgments, so it can be computed for any
 weighting of the judgments (the bootstrap weights a judgment by how often its
@@ -36,12 +39,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis import _schema as s
+from analysis import schema as s
 
 N_BINS = 10
 
 ROW_QUANTITIES: tuple[str, ...] = (
     "one",  # 1 for every judgment
+    "graded",  # y present (rows without gold are left out of gold-based metrics)
     "correct",  # h == y
     "agree",  # h == a
     "two_stage",  # h0 present
@@ -91,11 +95,12 @@ def _ratio(name: str, formula: str, num: list[Term], den: list[Term], req: tuple
 
 
 _ONE: list[Term] = [(1.0, "one", "all")]
+_GRADED: list[Term] = [(1.0, "graded", "all")]
 _AI_RIGHT: list[Term] = [(1.0, "one", "ai_right")]
 _AI_WRONG: list[Term] = [(1.0, "one", "ai_wrong")]
 
 METRICS: tuple[MetricDef, ...] = (
-    _ratio("accuracy", "mean(h == y)", [(1.0, "correct", "all")], _ONE, _JUDGED),
+    _ratio("accuracy", "mean(h == y)", [(1.0, "correct", "all")], _GRADED, _JUDGED),
     _ratio("agreement_with_ai", "mean(h == a)", [(1.0, "agree", "all")], _ONE, (s.AI_LABEL, s.FINAL)),
     _ratio("over_reliance", "mean(h == a | a != y)", [(1.0, "agree", "ai_wrong")], _AI_WRONG, _RELIANCE),
     _ratio(
@@ -146,17 +151,20 @@ METRICS: tuple[MetricDef, ...] = (
 )
 #: Reference rules of hybrid routing (h = human only, a = AI only, best of both).
 ROUTING_BASES: tuple[MetricDef, ...] = (
-    _ratio("human_only", "mean(h == y)", [(1.0, "correct", "all")], _ONE, _RELIANCE),
-    _ratio("ai_only", "mean(a == y)", [(1.0, "one", "ai_right")], _ONE, _RELIANCE),
+    _ratio("human_only", "mean(h == y)", [(1.0, "correct", "all")], _GRADED, _RELIANCE),
+    _ratio("ai_only", "mean(a == y)", [(1.0, "one", "ai_right")], _GRADED, _RELIANCE),
     _ratio(
         "oracle",
         "mean(a == y or h == y)",
         [(1.0, "correct", "all"), (1.0, "one", "ai_right"), (-1.0, "correct", "ai_right")],
-        _ONE,
+        _GRADED,
         _RELIANCE,
     ),
 )
 METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
+#: Every (row quantity, item factor) pair some metric needs: the sums the bootstrap computes.
+PAIRS: tuple[tuple[int, int], ...] = tuple(dict.fromkeys(
+    (Q[q], F[f]) for m in METRICS + ROUTING_BASES for _, q, f in m.numerator + m.denominator))
 
 
 def evaluate(metric: MetricDef, sums: np.ndarray) -> np.ndarray:
@@ -171,7 +179,8 @@ def evaluate(metric: MetricDef, sums: np.ndarray) -> np.ndarray:
 
 def _bin(p: np.ndarray) -> np.ndarray:
     """Equal-width bin index in 0..9 of a probability; p = 1 falls in the last bin."""
-    return np.clip(np.floor(np.nan_to_num(p, nan=0.0) * N_BINS), 0, N_BINS - 1).astype(np.int64)
+    bins: np.ndarray = np.clip(np.floor(np.nan_to_num(p, nan=0.0) * N_BINS), 0, N_BINS - 1).astype(np.int64)
+    return bins
 
 
 def row_quantities(df: pd.DataFrame) -> np.ndarray:
@@ -187,6 +196,7 @@ def row_quantities(df: pd.DataFrame) -> np.ndarray:
     gap = np.where(has_conf, np.nan_to_num(p) - correct, 0.0)
     out = np.zeros((len(df), len(ROW_QUANTITIES)))
     out[:, Q["one"]] = 1.0
+    out[:, Q["graded"]] = has_y
     out[:, Q["correct"]] = correct
     out[:, Q["agree"]] = agree
     out[:, Q["two_stage"]] = two

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from analysis import _schema as s
+from analysis import schema as s
 
 
 class ExclusionRules(BaseModel):
@@ -65,6 +65,47 @@ def prepare(df: pd.DataFrame, exclusions: ExclusionRules | None = None) -> pd.Da
     if exclusions is not None:
         keep &= _rater_keep(df, exclusions) & _time_keep(df, exclusions)
     return df.loc[keep].reset_index(drop=True)
+
+
+def prepare_with_report(df: pd.DataFrame, exclusions: ExclusionRules | None = None
+                        ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """:func:`prepare`, and what each rule excluded.
+
+    Report keys: practice_rows, attention_check_rows, raters_failed_attention and
+    judgments_failed_attention (step 2), raters_excluded_status and
+    judgments_excluded_status (step 3, raters not already dropped by step 2),
+    judgments_too_fast / judgments_too_slow (step 4, among the rest), judgments_kept.
+    """
+    practice, attention = s.flags(df, s.PRACTICE), s.flags(df, s.ATTENTION)
+    main = ~(practice | attention)
+    report = {"practice_rows": int(practice.sum()), "attention_check_rows": int((attention & ~practice).sum())}
+    keep = main.copy()
+    rules = exclusions
+    rater = df[s.RATER] if s.RATER in df.columns else None
+    if rules is not None and rater is not None:
+        att = np.ones(len(df), dtype=bool)
+        if rules.drop_failed_attention:
+            failures = attention_failures(df)
+            bad = failures.index[failures > rules.max_attention_failures]
+            att = ~rater.isin(bad).to_numpy(dtype=bool)
+        report["raters_failed_attention"] = int(rater[~att].nunique())
+        report["judgments_failed_attention"] = int((main & ~att).sum())
+        status = np.ones(len(df), dtype=bool)
+        if s.STATUS in df.columns and rules.exclude_statuses:
+            status = ~df[s.STATUS].astype("string").isin(rules.exclude_statuses).fillna(False).to_numpy(dtype=bool)
+        report["raters_excluded_status"] = int(rater[att & ~status].nunique())
+        report["judgments_excluded_status"] = int((main & att & ~status).sum())
+        keep &= att & status
+    if rules is not None:
+        time = s.floats(df, s.TIME)
+        with np.errstate(invalid="ignore"):
+            fast = (time < rules.min_time_ms) if rules.min_time_ms is not None else np.zeros(len(df), dtype=bool)
+            slow = (time > rules.max_time_ms) if rules.max_time_ms is not None else np.zeros(len(df), dtype=bool)
+        report["judgments_too_fast"] = int((keep & fast).sum())
+        report["judgments_too_slow"] = int((keep & ~fast & slow).sum())
+        keep &= ~fast & ~slow
+    report["judgments_kept"] = int(keep.sum())
+    return df.loc[keep].reset_index(drop=True), report
 
 
 def _rater_keep(df: pd.DataFrame, rules: ExclusionRules) -> np.ndarray:

@@ -23,7 +23,8 @@ th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.chart{margi
 
 def _table(df: pd.DataFrame, columns: list[str]) -> str:
     cols = [c for c in columns if c in df.columns]
-    return df[cols].to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3f}", border=0)
+    html: str = df[cols].to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3f}", border=0)
+    return html
 
 
 def _with_ci(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -37,6 +38,52 @@ def _fmt(v: Any, lo: Any, hi: Any) -> str:
     if pd.isna(v):
         return ""
     return f"{v:.3f}" if pd.isna(lo) else f"{v:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def _ci_columns(df: pd.DataFrame, keep: list[str], names: list[str]) -> pd.DataFrame:
+    """``keep`` columns plus each name formatted as "estimate [low, high]"."""
+    out = df[[c for c in keep if c in df.columns]].copy()
+    for n in names:
+        out[n] = [_fmt(v, lo, hi) for v, lo, hi in zip(df[n], df[f"{n}_ci_low"], df[f"{n}_ci_high"], strict=True)]
+    return out
+
+
+def _p(v: Any) -> str:
+    return "" if pd.isna(v) else ("< 0.001" if v < 0.001 else f"{v:.3f}")
+
+
+def _inference_html(result: AnalysisResult) -> str:
+    """Contrasts, effect sizes, team complementarity and the reviewer analyses."""
+    ref = result.settings.get("reference")
+    parts = [f"<h2>Contrasts against the reference condition ({html.escape(str(ref))})</h2>"]
+    if len(result.contrasts):
+        c = result.contrasts.rename(columns={"estimate": "difference"}).copy()
+        c["difference"] = [_fmt(v, lo, hi) for v, lo, hi in zip(c["difference"], c["ci_low"], c["ci_high"], strict=True)]
+        c["p_value"], c["p_holm"] = c["p_value"].map(_p), c["p_holm"].map(_p)
+        parts.append("<p>metric(condition) - metric(reference), 95% percentile interval of the joint two-way "
+                     "bootstrap, bootstrap p-value, Holm-adjusted over all rows.</p>")
+        parts.append(_table(c, ["condition", "metric", "difference", "p_value", "p_holm"]))
+        e = _ci_columns(result.effect_sizes, ["condition"], ["risk_difference", "odds_ratio"])
+        parts.append("<h3>Accuracy effect sizes</h3>" + _table(e, list(e.columns)))
+        tm = _ci_columns(result.team, ["condition", "assisted_accuracy", "unassisted_accuracy", "ai_accuracy"],
+                         ["complementarity"])
+        parts.append("<h2>Team complementarity</h2><p>assisted accuracy - max(reference accuracy on the same "
+                     "items, AI-only accuracy)</p>" + _table(tm, list(tm.columns)))
+    else:
+        parts.append("<p>not available: no reference condition (see notes)</p>")
+    if len(result.routing_rules):
+        parts.append("<h2>Routing by human confidence and by both confidences (cross-fitted, median over "
+                     "fold splits)</h2>" + _table(result.routing_rules, list(result.routing_rules.columns)))
+    parts.append("<h2>Learning and fatigue: trial position</h2>")
+    if len(result.position_slopes):
+        parts.append(_table(result.position_slopes, list(result.position_slopes.columns)))
+        parts.append(_table(result.position_bins, list(result.position_bins.columns)))
+    else:
+        parts.append("<p>not available: no position column</p>")
+    parts.append(f"<h2>Item difficulty and AI errors ({html.escape(str(result.settings.get('difficulty_source')))})</h2>")
+    parts.append(_table(result.difficulty, list(result.difficulty.columns)) if len(result.difficulty)
+                 else "<p>not available</p>")
+    return "\n".join(parts)
 
 
 def _charts_html(specs: dict[str, dict[str, Any]]) -> tuple[str, str]:
@@ -86,10 +133,11 @@ def render(result: AnalysisResult) -> str:
 <h1>Reliance analysis</h1><p><code>{settings}</code></p>
 <h2>Metrics by condition (95% two-way cluster-bootstrap intervals)</h2>
 {_table(_with_ci(result.metrics, list(definitions.METRIC_NAMES)), list(_with_ci(result.metrics, list(definitions.METRIC_NAMES)).columns))}
-<h2>Hybrid routing (K-fold cross-fitted threshold)</h2>
+<h2>Hybrid routing (K-fold cross-fitted threshold, median over fold splits)</h2>
 {_table(hyb, list(hyb.columns)) if len(hyb) else "<p>not available</p>"}
+{_inference_html(result)}
 <h2>Charts</h2>{body_charts}
-<h2>Models (log-odds)</h2>
+<h2>Models (log-odds; two-way rater and item cluster-robust intervals)</h2>
 {_table(result.models, ["model", "outcome", "term", "estimate", "se", "ci_low", "ci_high", "p_value", "note"])}
 <h2>Notes</h2><ul>{notes}</ul>
 </body></html>"""

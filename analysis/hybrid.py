@@ -15,9 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis import _schema as s
-from analysis import definitions as d
 from analysis import engine, routing
+from analysis import schema as s
 
 _REQUIRED = (s.GOLD, s.AI_LABEL, s.AI_CONF, s.FINAL)
 _WITH_CI = (
@@ -26,20 +25,11 @@ _WITH_CI = (
 )
 
 
-def _item_sums(cells: engine.Cells) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unweighted per-item (H, N, A): #correct human judgments, #judgments, #AI-correct."""
-    n_i = len(cells.items)
-    where = {q: i for i, q in enumerate(cells.active.tolist())}
-    per_item = cells.x.sum(axis=0).reshape(len(cells.active), n_i)
-    h, n = per_item[where[d.Q["correct"]]], per_item[where[d.Q["one"]]]
-    return h, n, n * cells.ai_right
-
-
 def curve_table(layout: engine.Layout) -> pd.DataFrame:
     """The routing curve of every condition (see :func:`hybrid_curve`)."""
     frames = []
     for cells in layout.cells:
-        h, n, a = _item_sums(cells)
+        h, n, a = engine.item_sums(cells)
         thr, share, acc = routing.curve(h, n, a, cells.ai_conf)
         frames.append(pd.DataFrame({"condition": cells.condition, "threshold": thr,
                                     "share_ai": share, "accuracy": acc}))
@@ -76,10 +66,24 @@ def summary_table(run: engine.Run, df: pd.DataFrame, ci: float = 0.95) -> tuple[
             est = engine.value(run, cond, name) if not gaps else np.nan
             low, high = engine.interval(run, cond, name, ci) if not gaps else (np.nan, np.nan)
             row.update({name: est, f"{name}_ci_low": low, f"{name}_ci_high": high})
+        row.update(_split_spread(run, cond, gaps))
         ci_low = float(str(row["complementarity_ci_low"]))
         row["complementary"] = bool(np.isfinite(ci_low) and ci_low > 0)
         rows.append(row)
     return pd.DataFrame(rows), notes
+
+
+def _split_spread(run: engine.Run, cond: str, gaps: list[str]) -> dict[str, object]:
+    """Repeated cross-fitting: number of fold splits and the spread of cv_accuracy/complementarity."""
+    per = run.point.split_stats.get(cond)
+    out: dict[str, object] = {"n_splits": run.layout.n_splits}
+    for name in ("cv_accuracy", "complementarity"):
+        col = per[:, engine.ROUTING_STATS.index(name)] if per is not None and not gaps else np.array([np.nan])
+        finite = col[np.isfinite(col)]
+        out[f"{name}_split_min"] = float(finite.min()) if finite.size else np.nan
+        out[f"{name}_split_max"] = float(finite.max()) if finite.size else np.nan
+        out[f"{name}_split_sd"] = float(finite.std(ddof=1)) if finite.size > 1 else np.nan
+    return out
 
 
 def hybrid_summary(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_boot: int = 1000,
@@ -90,7 +94,9 @@ def hybrid_summary(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_boot: int =
     bootstrap, which redoes the cross-fitting inside every replicate):
     human_only = mean(h == y); ai_only = mean(a == y); oracle = mean(a == y or h == y);
     fold_thresholds (T_f of each fold, chosen without fold f); cv_threshold = median T_f;
-    cv_accuracy = out-of-fold accuracy of routed(T_fold(item)); complementarity =
+    cv_accuracy = out-of-fold accuracy of routed(T_fold(item)), the median over
+    ``engine.N_SPLITS`` seeded fold splits (``cv_accuracy_split_min``/``_max``/``_sd`` give
+    the spread over the splits; fold_thresholds are those of the first split); complementarity =
     cv_accuracy - max(human_only, ai_only) and complementary = (its ci_low > 0);
     human_slice_share = share of judgments the cross-fitted rule sends to humans
     (c <= T_fold), human_slice_human_accuracy = mean(h == y) there,

@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis import _schema as s
 from analysis import definitions as d
 from analysis import engine
+from analysis import schema as s
 
 #: What a zero denominator means, per metric, for the notes.
 _EMPTY = {

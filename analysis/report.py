@@ -11,8 +11,21 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from analysis import charts, definitions, engine, hybrid, models, reliance
-from analysis.exclusions import ExclusionRules, prepare
+from analysis import (
+    charts,
+    conditions,
+    confidence_routing,
+    contrasts,
+    definitions,
+    difficulty,
+    engine,
+    hybrid,
+    models,
+    reliance,
+    trials,
+)
+from analysis.exclusions import ExclusionRules, prepare_with_report
+from analysis.labels import check_labels
 
 
 @dataclass
@@ -26,6 +39,14 @@ class AnalysisResult:
     reliability: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    contrasts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=contrasts.CONTRAST_COLUMNS))
+    effect_sizes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=contrasts.EFFECT_COLUMNS))
+    team: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=contrasts.TEAM_COLUMNS))
+    position_bins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=trials.BIN_COLUMNS))
+    position_slopes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=trials.SLOPE_COLUMNS))
+    items: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=difficulty.ITEM_COLUMNS))
+    difficulty: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=difficulty.BIN_COLUMNS))
+    routing_rules: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=confidence_routing.COLUMNS))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (NaN/inf -> None); shape documented in docs/metrics.md."""
@@ -33,10 +54,19 @@ class AnalysisResult:
             "conditions": [_condition_dict(r) for r in self.metrics.to_dict("records")],
             "hybrid": [_hybrid_dict(r, self.curve) for r in self.hybrid.to_dict("records")],
             "models": self.models.to_dict("records"),
+            "contrasts": self.contrasts[contrasts.CONTRAST_COLUMNS].to_dict("records"),
+            "effect_sizes": [_with_ci(r, ("risk_difference", "odds_ratio")) for r in self.effect_sizes.to_dict("records")],
+            "team": [_with_ci(r, ("complementarity",)) for r in self.team.to_dict("records")],
+            "by_position": {"bins": self.position_bins.to_dict("records"),
+                            "slopes": self.position_slopes.to_dict("records")},
+            "items": self.items.to_dict("records"),
+            "difficulty": self.difficulty.to_dict("records"),
+            "routing_rules": self.routing_rules.to_dict("records"),
             "notes": list(self.notes),
             "settings": self.settings,
         }
-        return json_safe(out)
+        safe: dict[str, Any] = json_safe(out)
+        return safe
 
     def to_json(self, indent: int | None = 2) -> str:
         """``to_dict`` as strict JSON text."""
@@ -45,6 +75,7 @@ class AnalysisResult:
     def charts(self) -> dict[str, alt.TopLevelMixin]:
         """Every chart of the report, by name."""
         out: dict[str, alt.TopLevelMixin] = {
+            "overview": charts.overview_chart(self.metrics, self.hybrid),
             "accuracy": charts.accuracy_chart(self.metrics),
             "reliance": charts.reliance_chart(self.metrics),
             "ai_split": charts.ai_split_chart(self.metrics),
@@ -88,6 +119,14 @@ def _condition_dict(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _with_ci(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """Fold ``<name>_ci_low`` / ``<name>_ci_high`` into ``<name>_ci = [low, high]``."""
+    out = {key: value for key, value in row.items() if not key.endswith(("_ci_low", "_ci_high"))}
+    for name in names:
+        out[f"{name}_ci"] = [row[f"{name}_ci_low"], row[f"{name}_ci_high"]]
+    return out
+
+
 def _hybrid_dict(row: dict[str, Any], curve: pd.DataFrame) -> dict[str, Any]:
     cond = row["condition"]
     points = curve.loc[curve["condition"] == cond, ["threshold", "share_ai", "accuracy"]]
@@ -101,7 +140,9 @@ def _hybrid_dict(row: dict[str, Any], curve: pd.DataFrame) -> dict[str, Any]:
                 "cv_accuracy_ci": [row["cv_accuracy_ci_low"], row["cv_accuracy_ci_high"]],
                 "complementarity": row["complementarity"],
                 "complementarity_ci": [row["complementarity_ci_low"], row["complementarity_ci_high"]],
-                "complementary": row["complementary"]})
+                "complementary": row["complementary"], "n_splits": row["n_splits"]})
+    out["cv_accuracy_splits"] = {key: row[f"cv_accuracy_split_{key}"] for key in ("min", "max", "sd")}
+    out["complementarity_splits"] = {key: row[f"complementarity_split_{key}"] for key in ("min", "max", "sd")}
     out["human_slice"] = {
         key: row[f"human_slice_{key}"] for key in ("share", "human_accuracy", "ai_accuracy")
     } | {f"{key}_ci": [row[f"human_slice_{key}_ci_low"], row[f"human_slice_{key}_ci_high"]]
@@ -118,23 +159,56 @@ def analyze(
     k: int = 5,
     ci: float = 0.95,
     fit: bool = True,
+    reference: str | None = None,
+    labels: list[str] | None = None,
+    n_splits: int = engine.N_SPLITS,
 ) -> AnalysisResult:
     """The full analysis of a raw judgments table.
 
-    ``prepare(df, exclusions)``, then one two-way cluster bootstrap run (``n_boot``
-    replicates, ``seed``) for the metrics and the K-fold cross-fitted hybrid routing,
-    the routing curve, the regression models (skipped with ``fit=False``) and the
-    reliability-diagram table. ``notes`` say why any metric is null.
+    Labels are checked (``analysis.labels.check_labels`` against ``labels`` or the gold
+    labels), then ``prepare(df, exclusions)``; the reference condition is ``reference``
+    or the condition whose ``assistance_kind`` is ``none``. One two-way cluster bootstrap
+    run (``n_boot`` replicates, ``seed``) gives the metrics, the K-fold cross-fitted
+    hybrid routing (median over ``n_splits`` fold splits), the contrasts against the
+    reference, effect sizes and team complementarity; then the routing curve, the
+    regression models (skipped with ``fit=False``), the reviewer analyses (trial
+    position, item difficulty, routing by human and by both confidences) and the
+    reliability-diagram table. ``notes`` say why anything is null and what was excluded.
     """
-    data = prepare(df, exclusions)
-    run = engine.run(data, n_boot=n_boot, seed=seed, k=k)
+    check_labels(df, labels)
+    data, excluded = prepare_with_report(df, exclusions)
+    ref, why = conditions.reference_condition(data, reference)
+    run = engine.run(data, n_boot=n_boot, seed=seed, k=k, n_splits=n_splits, reference=ref)
     metrics, notes = reliance.metrics_table(run, data, ci)
+    notes = [why, *_exclusion_notes(excluded), *notes]
     summary, hybrid_notes = hybrid.summary_table(run, data, ci)
     curve = hybrid.curve_table(run.layout) if not hybrid_notes else hybrid.hybrid_curve(data)
-    fitted = models.fit_models(data, seed=seed) if fit else pd.DataFrame(columns=models.MODEL_COLUMNS)
+    fitted = models.fit_models(data, reference=ref) if fit else pd.DataFrame(columns=models.MODEL_COLUMNS)
     notes += hybrid_notes + [f"model {r['model']} ({r['outcome']}): {r['note']}"
                              for r in fitted.to_dict("records") if r["term"] is None]
-    settings = {"n_boot": n_boot, "seed": seed, "k": run.layout.k, "ci": ci, "n_input_rows": len(df),
-                "n_analysed_rows": len(data),
+    items, source = difficulty.item_difficulty(data, ref)
+    settings = {"n_boot": n_boot, "seed": seed, "k": run.layout.k, "n_splits": run.layout.n_splits, "ci": ci,
+                "n_input_rows": len(df), "n_analysed_rows": len(data), "reference": ref,
+                "difficulty_source": source, "excluded": excluded,
                 "exclusions": exclusions.model_dump() if exclusions is not None else None}
-    return AnalysisResult(metrics, curve, summary, fitted, charts.reliability_table(data), notes, settings)
+    if trials.POSITION not in data.columns:
+        notes.append("trial position: null, missing column position")
+    return AnalysisResult(
+        metrics, curve, summary, fitted, charts.reliability_table(data), notes, settings,
+        contrasts=contrasts.contrast_table(run, ci), effect_sizes=contrasts.effect_size_table(run, ci),
+        team=contrasts.team_table(run, ci), position_bins=trials.position_bins(data),
+        position_slopes=trials.position_slopes(data), items=items, difficulty=difficulty.difficulty_bins(items),
+        routing_rules=confidence_routing.routing_by_confidence(data, k=k, seed=seed, n_splits=n_splits),
+    )
+
+
+def _exclusion_notes(excluded: dict[str, int]) -> list[str]:
+    labels = {"practice_rows": "practice rows", "attention_check_rows": "attention-check rows",
+              "raters_failed_attention": "raters over the attention-failure limit",
+              "judgments_failed_attention": "judgments of those raters",
+              "raters_excluded_status": "raters with an excluded rater_status",
+              "judgments_excluded_status": "judgments of those raters",
+              "judgments_too_fast": "judgments faster than min_time_ms",
+              "judgments_too_slow": "judgments slower than max_time_ms"}
+    parts = [f"{excluded[key]} {text}" for key, text in labels.items() if excluded.get(key)]
+    return [f"excluded: {'; '.join(parts)}; {excluded['judgments_kept']} judgments analysed"] if parts else []

@@ -66,7 +66,8 @@ def best_threshold(h: np.ndarray, a: np.ndarray, c: np.ndarray, train: np.ndarra
     pos = np.searchsorted(cands, c[use])
     gain = cum_by_threshold((h - a)[:, use], pos, len(cands))
     best = len(cands) - 1 - np.argmax(gain[:, ::-1], axis=1)
-    return cands[best]
+    thresholds: np.ndarray = cands[best]
+    return thresholds
 
 
 def crossfit(

@@ -64,13 +64,32 @@ class AIProfile(BaseModel):
     )
 
 
+#: Default simulated behaviour per assistance kind (``none``, ``evidence``, ``reasoning``,
+#: ``debate``), the one table both the vectorised simulator and the service-layer
+#: simulator use for a condition a profile does not name: evidence raises the rater's
+#: own accuracy; reasoning shows the AI's label, adopted with probability 0.5.
+DEFAULT_PROFILE_BY_KIND: dict[str, ConditionProfile] = {
+    "none": ConditionProfile(skill=0.70),
+    "evidence": ConditionProfile(skill=0.78),
+    "reasoning": ConditionProfile(skill=0.70, shows_ai_label=True, reliance=0.5),
+    "debate": ConditionProfile(skill=0.70),
+    "consultancy": ConditionProfile(skill=0.70),
+}
+
+
+def default_profile(kind: str) -> ConditionProfile:
+    """A fresh copy of the default behaviour for assistance kind ``kind`` (KeyError if unknown)."""
+    return DEFAULT_PROFILE_BY_KIND[kind].model_copy(deep=True)
+
+
+#: The conditions of a default simulated study: the four classic kinds (consultancy,
+#: which needs assigned arguments, is simulated only when a profile names it).
+DEFAULT_STUDY_KINDS = ("none", "evidence", "reasoning", "debate")
+
+
 def _default_conditions() -> dict[str, ConditionProfile]:
-    return {
-        "none": ConditionProfile(skill=0.70),
-        "evidence": ConditionProfile(skill=0.78),
-        "reasoning": ConditionProfile(skill=0.70, shows_ai_label=True, reliance=0.5),
-        "debate": ConditionProfile(skill=0.70),
-    }
+    # Condition keys equal to the kinds: a study with one condition per kind.
+    return {kind: default_profile(kind) for kind in DEFAULT_STUDY_KINDS}
 
 
 class SimulationProfile(BaseModel):
@@ -209,7 +228,10 @@ def _assignments(rng: np.random.Generator, n_raters: int, n_items: int,
     m = n_items if items_per_rater is None else min(items_per_rater, n_items)
     if m == n_items:
         return np.repeat(np.arange(n_raters), n_items), np.tile(np.arange(n_items), n_raters)
-    chosen = np.argsort(rng.random((n_raters, n_items)), axis=1)[:, :m]
+    # Chunks of raters draw the same random stream as one (n_raters, n_items) array, in bounded memory.
+    step = max(1, 2**23 // max(1, n_items))
+    chosen = np.concatenate([np.argsort(rng.random((min(step, n_raters - lo), n_items)), axis=1)[:, :m]
+                             for lo in range(0, n_raters, step)]) if n_raters else np.zeros((0, m), dtype=np.int64)
     return np.repeat(np.arange(n_raters), m), chosen.ravel()
 
 

@@ -2,7 +2,8 @@
 
 Run: python benchmarks/bench_analysis.py [--raters 5000 --items 400 --per-rater 200
      --n-boot 1000 --baseline-reps 3]
-Prints one JSON object. The vectorised run is ``analysis.analyze`` (all metrics, the
+Prints one JSON object (with the process's peak RSS after the analysis). The
+1,000,000-judgment, 25,000-rater shape through the CLI is ``bench_analysis_scale.py``. The vectorised run is ``analysis.analyze`` (all metrics, the
 routing curve, 5-fold cross-fitting, ``n_boot`` two-way bootstrap replicates; the
 regression models are timed separately). The baseline recomputes the same numbers
 with pandas groupby per condition, once per replicate (row weights from the same
@@ -18,18 +19,16 @@ import argparse
 import json
 import os
 import platform
+import resource
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from analysis import SimulationProfile, analyze, engine, fit_models, simulate_judgments  # noqa: E402
-from analysis.engine import STAT_NAMES  # noqa: E402
-from analysis.routing import assign_folds  # noqa: E402
+from analysis import SimulationProfile, analyze, engine, fit_models, simulate_judgments
+from analysis.engine import STAT_NAMES
+from analysis.routing import assign_folds
 
 
 def _ece(w: pd.Series, p: pd.Series, right: pd.Series) -> float:
@@ -47,7 +46,17 @@ def _best_threshold(g: pd.DataFrame) -> float:
     return float(running.index[::-1][int(np.argmax(running.to_numpy()[::-1]))])
 
 
-def _condition(g: pd.DataFrame, k: int) -> dict[str, float]:
+def _cv_accuracy(g: pd.DataFrame, k: int, fold: pd.Series) -> float:
+    routed_correct = 0.0
+    for f in range(k):
+        t = _best_threshold(g[fold != f])
+        test = g[fold == f]
+        routed_correct += float((test["w"] * np.where(test["ai_confidence"] > t, test["ai_right"],
+                                                     test["correct"])).sum())
+    return routed_correct / g["w"].sum()
+
+
+def _condition(g: pd.DataFrame, k: int, splits: list[int]) -> dict[str, float]:
     w, total = g["w"], g["w"].sum()
     ws = lambda m: float((w * m).sum())  # noqa: E731
     right, wrong = g["ai_right"], 1 - g["ai_right"]
@@ -71,21 +80,16 @@ def _condition(g: pd.DataFrame, k: int) -> dict[str, float]:
         "ai_only": ws(right) / total,
         "oracle": ws(np.maximum(g["correct"], right)) / total,
     }
-    routed_correct = 0.0
-    for f in range(k):
-        t = _best_threshold(g[g["fold"] != f])
-        test = g[g["fold"] == f]
-        routed_correct += float((test["w"] * np.where(test["ai_confidence"] > t, test["ai_right"],
-                                                     test["correct"])).sum())
-    out["cv_accuracy"] = routed_correct / total
+    # Repeated cross-fitting: the median over the given fold splits (one split per replicate).
+    out["cv_accuracy"] = float(np.median([_cv_accuracy(g, k, g[f"fold{s}"]) for s in splits]))
     out["complementarity"] = out["cv_accuracy"] - max(out["human_only"], out["ai_only"])
     return out
 
 
-def baseline(df: pd.DataFrame, rater_w: dict, item_w: dict, k: int) -> dict[str, dict[str, float]]:
+def baseline(df: pd.DataFrame, rater_w: dict, item_w: dict, k: int, splits: list[int]) -> dict[str, dict[str, float]]:
     """All statistics for one weighting, straightforward pandas."""
     g = df.assign(w=df["rater_id"].map(rater_w) * df["item_id"].map(item_w))
-    return {cond: _condition(part, k) for cond, part in g.groupby("condition")}
+    return {cond: _condition(part, k, splits) for cond, part in g.groupby("condition")}
 
 
 def baseline_curve(df: pd.DataFrame) -> pd.DataFrame:
@@ -114,30 +118,35 @@ def main() -> None:
     prof = SimulationProfile(rater_sd=0.5, item_sd=0.5)
     t0 = time.perf_counter()
     df = simulate_judgments(args.raters, args.items, prof, seed=0, items_per_rater=args.per_rater, two_stage=True)
+    df["assistance_kind"] = df["condition"]  # the default profile's condition keys are the assistance kinds
     t_sim = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     res = analyze(df, n_boot=args.n_boot, seed=0, k=args.k, fit=False)
     t_fast = time.perf_counter() - t0
+    peak_rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     print(f"vectorised analysis: {t_fast:.2f} s", file=sys.stderr)
 
     # Baseline on the same replicates: same layout codes, same multiplicity draws.
-    layout = engine.build_layout(df, k=args.k, seed=0)
+    layout = engine.build_layout(df, k=args.k, seed=0, reference="none")
     rater_w, item_w = engine.draw_weights(layout, args.n_boot, seed=0)
     items = list(layout.item_ids)
     prepared = df.assign(
         correct=(df["final_label"] == df["gold_label"]).astype(float),
         agree=(df["final_label"] == df["ai_label"]).astype(float),
         ai_right=(df["ai_label"] == df["gold_label"]).astype(float),
-        fold=df["item_id"].map(dict(zip(items, assign_folds(len(items), layout.k, 0), strict=True))),
+        **{f"fold{s}": df["item_id"].map(dict(zip(items, assign_folds(len(items), layout.k, s), strict=True)))
+           for s in range(layout.n_splits)},
     )
     t0 = time.perf_counter()
-    base_point = baseline(prepared, dict.fromkeys(layout.rater_ids, 1.0), dict.fromkeys(items, 1.0), layout.k)
+    base_point = baseline(prepared, dict.fromkeys(layout.rater_ids, 1.0), dict.fromkeys(items, 1.0), layout.k,
+                          list(range(layout.n_splits)))
     base_curve = baseline_curve(prepared)
     t_base_point = time.perf_counter() - t0
     t0 = time.perf_counter()
     base_reps = [baseline(prepared, dict(zip(layout.rater_ids, rater_w[b], strict=True)),
-                          dict(zip(items, item_w[b], strict=True)), layout.k) for b in range(args.baseline_reps)]
+                          dict(zip(items, item_w[b], strict=True)), layout.k, [b % layout.n_splits])
+                 for b in range(args.baseline_reps)]
     t_base_rep = (time.perf_counter() - t0) / max(1, args.baseline_reps)
     t_base = t_base_point + t_base_rep * args.n_boot
 
@@ -171,6 +180,7 @@ def main() -> None:
         "n_boot": args.n_boot, "k_folds": layout.k, "cpu_count": os.cpu_count(), "python": platform.python_version(),
         "simulate_seconds": round(t_sim, 2),
         "vectorised_seconds": round(t_fast, 2),
+        "peak_rss_gb_after_analysis": round(peak_rss_gb, 2),
         "baseline_point_seconds": round(t_base_point, 2),
         "baseline_seconds_per_replicate": round(t_base_rep, 2),
         "baseline_replicates_run": args.baseline_reps,

@@ -17,16 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from scipy.special import expit, logit
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from analysis import SimulationProfile, engine, simulate_judgments  # noqa: E402
+from analysis import SimulationProfile, engine, simulate_judgments
 
 S, R, Q, SD = 0.7, 0.4, 0.75, 0.5
 

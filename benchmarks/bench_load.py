@@ -1,14 +1,17 @@
 """Concurrent raters: N worker processes drive simulated raters against one database.
 
 Every worker enrols its raters, consents, starts and answers every item through the
-service layer (``study.raters``), timing each ``submit_judgment`` and appending each
+service layer (``study.rater``), timing each ``submit_judgment`` and appending each
 acknowledged judgment to an fsynced file. Afterwards the acknowledgements are compared
 with the database and the balance / item-load guarantees checked (issue 7). Prints one
 JSON object: judgments/s, p50/p99 latency of recording a judgment, and the checks.
 
-    python benchmarks/bench_load.py --db sqlite            # temporary SQLite file (WAL)
-    python benchmarks/bench_load.py --db postgres          # fresh schema in $OVERSIGHT_TEST_PG
-    python benchmarks/bench_load.py --db postgres --workers 16 --raters 8 --items-per-rater 20
+The workers and checks are ``support.load`` (tests/support/load.py, shared with
+tests/reliability), so run it from the repository root with ``tests`` on the path:
+
+    PYTHONPATH=tests python benchmarks/bench_load.py --db sqlite     # temporary SQLite file (WAL)
+    PYTHONPATH=tests python benchmarks/bench_load.py --db postgres   # fresh schema in $OVERSIGHT_TEST_PG
+    PYTHONPATH=tests python benchmarks/bench_load.py --db postgres --workers 16 --raters 8 --items-per-rater 20
 """
 
 from __future__ import annotations
@@ -22,19 +25,20 @@ import tempfile
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from _load_worker import (  # noqa: E402
-    WorkerSpec,
-    check_guarantees,
-    latency_summary,
-    prepare_study,
-    rater_ids,
-    read_acks,
-    read_outcomes,
-    run_load,
-)
+try:
+    from support.load import (
+        WorkerSpec,
+        check_guarantees,
+        latency_summary,
+        prepare_study,
+        rater_ids,
+        read_acks,
+        read_outcomes,
+        run_load,
+    )
+except ModuleNotFoundError as err:  # pragma: no cover - a usage error, not a result
+    raise SystemExit("bench_load needs tests/support: run `PYTHONPATH=tests python benchmarks/bench_load.py`"
+                     " from the repository root") from err
 
 PG_ADMIN_URL = os.environ.get("OVERSIGHT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -13,7 +13,10 @@ so Playwright's own overhead is not counted. ``floor_visible_ms`` times a bare S
 page of the same shape (no database) the same way, right after: what the machine allows
 at that moment, so a busy machine is visible in the figures. Prints one JSON object.
 
-    python benchmarks/bench_rater_latency.py [--items 15] [--raters 4] [--no-floor]
+The app server and the bot are ``support.rater_bot`` (tests/support/rater_bot.py, shared
+with the browser tests), so run it from the repository root with ``tests`` on the path:
+
+    PYTHONPATH=tests python benchmarks/bench_rater_latency.py [--items 15] [--raters 4] [--no-floor]
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "browser"))
-
-from rater_bot import RaterBot, browser_problem, chromium, prepare_demo, streamlit_server  # noqa: E402
+try:
+    from support.rater_bot import RaterBot, browser_problem, chromium, prepare_demo, streamlit_server
+except ModuleNotFoundError as err:  # pragma: no cover - a usage error, not a result
+    raise SystemExit("bench_rater_latency needs tests/support: run `PYTHONPATH=tests python "
+                     "benchmarks/bench_rater_latency.py` from the repository root") from err
 
 _ARM_JS = """
 () => {
@@ -96,7 +100,7 @@ def _floor(samples: int) -> list[float]:
     """Submit -> next page latency of the bare Streamlit page (what this machine allows)."""
     import subprocess
 
-    from rater_bot import _wait_healthy, free_port
+    from support.rater_bot import _wait_healthy, free_port
 
     with tempfile.TemporaryDirectory() as tmp:
         app = Path(tmp) / "floor_app.py"

@@ -3,7 +3,7 @@
 from study.assignment import StudyFull
 from study.config import ConfigError, StudyConfig, load_config, parse_config, parse_config_text
 from study.db import get_engine, resolve_url, upgrade
-from study.raters import (
+from study.rater import (
     Enrolment,
     ItemView,
     RaterView,

@@ -8,12 +8,14 @@ pipeline is deterministic for a seed and model, so a resumed run equals a fresh 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from study import models as m
 from study import service
 from study.config import AssistanceSettings
+from study.db import read_session
 
 if TYPE_CHECKING:
     from tasks.assistance import AssistanceConfig
@@ -25,6 +27,7 @@ BATCH = 200
 def assistance_config(settings: AssistanceSettings, seed: int) -> AssistanceConfig:
     """The pipeline config for a study's ``assistance:`` settings and seed."""
     from tasks.assistance import AssistanceConfig  # torch/transformers load only when needed
+    from tasks.assistance.controlled import ControlledVerdict
 
     encoder: Literal["transformers", "hashing"]
     path: str | None
@@ -43,6 +46,9 @@ def assistance_config(settings: AssistanceSettings, seed: int) -> AssistanceConf
         generative_model_path=settings.generator_model,
         max_new_tokens=settings.max_new_tokens,
         llm=settings.llm,
+        verdict=None if settings.verdict is None else ControlledVerdict(**settings.verdict.model_dump()),
+        debate_rounds=settings.debate_rounds,
+        consultancy_correct_share=settings.consultancy_correct_share,
     )
 
 
@@ -55,12 +61,13 @@ def generate_for_study(
     missing = set(service.missing_assistance(engine, name))
     if not missing:
         return 0
-    wanted = {(it.item_id, kind) for it in items for kind in {k for _, k in missing}}
+    kinds = {k for _, k in missing}
+    wanted = {(it.item_id, kind) for it in items for kind in kinds}
     skip = wanted - missing
     from tasks.assistance import generate_assistance
 
     records = generate_assistance(
-        items, cfg.labels, assistance_config(cfg.assistance, cfg.seed), skip=skip, progress=progress
+        items, cfg.labels, assistance_config(cfg.assistance, cfg.seed), skip=skip, progress=progress, kinds=sorted(kinds)
     )
     added, batch = 0, []
     for row in records:
@@ -89,3 +96,40 @@ def verdict_summary(engine: Engine, name: str) -> dict[str, object]:
         return {}
     report = verdict_metrics(frame["gold_label"].tolist(), frame["ai_label"].tolist(), frame["ai_confidence"].tolist())
     return {k: v for k, v in report.items() if isinstance(v, int | float | str)}
+
+
+def quality_summary(engine: Engine, name: str) -> dict[str, Any]:
+    """The assistance quality gate of a study's stored assistance, on its main items.
+
+    See :func:`tasks.assistance.quality.assistance_quality`: AI accuracy against the
+    majority rate, Brier, ECE, the reliability table, the quote verification rate, debate
+    sides without support and warnings. What ``oversight assist`` prints and the console's
+    Set up page can show; ``{}`` before any assistance is stored.
+    """
+    from tasks.assistance.quality import assistance_quality
+
+    study = service.get_study(engine, name)
+    with read_session(engine) as s:
+        gold = dict(
+            s.execute(
+                select(m.Item.item_id, m.Item.gold_label).where(m.Item.study_id == study.id, m.Item.role == "main")
+            ).all()
+        )
+        rows = [
+            (str(item_id), str(kind), dict(content))
+            for item_id, kind, content in s.execute(
+                select(m.Item.item_id, m.Assistance.kind, m.Assistance.content)
+                .join(m.Assistance, m.Assistance.item_pk == m.Item.id)
+                .where(m.Item.study_id == study.id)
+            )
+        ]
+    if not rows:
+        return {}
+    return assistance_quality(gold, rows)
+
+
+def format_quality_summary(summary: dict[str, Any]) -> str:
+    """Plain-text lines of :func:`quality_summary` (empty string when there is nothing)."""
+    from tasks.assistance.quality import format_quality
+
+    return format_quality(summary) if summary else ""

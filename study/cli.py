@@ -1,59 +1,31 @@
 """The ``oversight`` command line: a thin skin over the Python API.
 
 Every command takes ``--db URL`` (default: ``OVERSIGHT_DATABASE_URL`` or the SQLite
-file under data/). Errors print one clear message and exit with status 2.
+file under data/). Errors print one line (``error: ...``) and exit with status 2 for
+bad input or a refused request, 1 for anything unexpected; the traceback is shown
+only with ``oversight --debug ...`` (or ``OVERSIGHT_DEBUG=1``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
+from typer.exceptions import TyperException
 
+from study import (
+    cli_analysis,  # noqa: F401  (registers simulate, analyze, power on the app)
+    service,
+)
 from study import demo as demo_mod
-from study import service
-from study.config import ConfigError, load_config
-from study.db import PROJECT_ROOT, get_engine, resolve_url, upgrade
-from tasks.importers import FORMATS, ItemBankError, read_item_bank
-
-app = typer.Typer(help="oversight-lab: run human-AI oversight experiments.", no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_enable=False)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-study_app = typer.Typer(help="Create, launch, pause and close studies.", no_args_is_help=True)
-items_app = typer.Typer(help="Item banks.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(study_app, name="study")
-app.add_typer(items_app, name="items")
-
-DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL (default: $OVERSIGHT_DATABASE_URL or data/oversight.db).")]
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def clean_errors(func: F) -> F:
-    """Turn domain errors into one line on stderr and exit status 2."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (ConfigError, ItemBankError, service.ServiceError, service.StudyFull, ValidationError) as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _engine(db: str | None) -> Any:
-    url = upgrade(db)
-    return get_engine(url)
+from study.cli_common import _DEBUG, DbOption, app, clean_errors, db_app, engine_for, items_app, study_app
+from study.config import load_config
+from study.db import PROJECT_ROOT, resolve_url, upgrade
+from tasks.importers import FORMATS, read_item_bank
 
 
 @db_app.command("upgrade")
@@ -81,12 +53,12 @@ def study_create(config: Annotated[Path, typer.Argument(help="YAML study config.
     Example: oversight study create data/demo_study.yaml
     """
     cfg = load_config(config)
-    service.create_study(_engine(db), cfg)
+    service.create_study(engine_for(db), cfg)
     typer.echo(f"created study {cfg.name!r} (draft) with conditions {[c.key for c in cfg.conditions]}")
 
 
 def _set_status(name: str, status: str, db: str | None) -> None:
-    study = service.set_status(_engine(db), name, status)
+    study = service.set_status(engine_for(db), name, status)
     typer.echo(f"study {study.name!r} is {study.status}")
 
 
@@ -127,7 +99,7 @@ def study_list(db: DbOption = None) -> None:
 
     Example: oversight study list
     """
-    for st in service.list_studies(_engine(db)):
+    for st in service.list_studies(engine_for(db)):
         typer.echo(f"{st.name}\t{st.status}\t{st.title}")
 
 
@@ -143,7 +115,7 @@ def items_import(
 
     Example: oversight items import ../shared/datasets/climate-fever.jsonl --study demo --format climate-fever
     """
-    engine = _engine(db)
+    engine = engine_for(db)
     cfg = service.get_config(engine, study)
     items = read_item_bank(
         file, fmt, labels=cfg.labels,  # type: ignore[arg-type]
@@ -157,17 +129,49 @@ def items_import(
 @clean_errors
 def export(
     name: Annotated[str, typer.Argument(help="Study name.")],
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory (new, or empty).")],
+    force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder, replacing export files there.")] = False,
     db: DbOption = None,
 ) -> None:
     """Write judgments (CSV, Parquet), raters, events, codebook and manifest.
 
+    The folder must be new or empty (``--force`` writes into a non-empty one); an
+    existing file of that name is never replaced. Nothing is created for an unknown study.
+
     Example: oversight export demo --out exports/demo
     """
-    from study.export import export_study
+    from study.export import export_files
 
-    for path in export_study(_engine(db), name, out):
-        typer.echo(str(path))
+    _check_export_folder(out, force)
+    files = export_files(engine_for(db), name)  # an unknown study fails here, before any folder exists
+    out.mkdir(parents=True, exist_ok=True)
+    for fname, data in files.items():
+        (out / fname).write_bytes(data)
+        typer.echo(str(out / fname))
+
+
+def _check_export_folder(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise service.ServiceError(f"--out {out}: a file with that name exists; give a new folder name")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise service.ServiceError(f"--out {out}: the folder is not empty; give a new folder, or --force to write into it")
+
+
+@app.command("hash-password")
+@clean_errors
+def hash_password_cmd() -> None:
+    """Print an scrypt hash of the experimenter password for OVERSIGHT_ADMIN_PASSWORD_HASH.
+
+    The password is read without echo (twice); only the hash is printed.
+
+    Example: oversight hash-password   (then: export OVERSIGHT_ADMIN_PASSWORD_HASH='<the printed hash>')
+    """
+    from study.auth import hash_password
+
+    password = typer.prompt("Experimenter password", hide_input=True, confirmation_prompt=True, err=True)
+    if len(password) < 8:
+        raise service.ServiceError("use at least 8 characters")
+    typer.echo(hash_password(password))
 
 
 @app.command("demo")
@@ -177,7 +181,7 @@ def demo(db: DbOption = None) -> None:
 
     Example: oversight demo
     """
-    engine = _engine(db)
+    engine = engine_for(db)
     created = demo_mod.ensure_demo(engine)
     typer.echo("demo study created and launched" if created else "demo study already exists")
 
@@ -193,7 +197,7 @@ def run(
 
     Example: oversight run --port 8501
     """
-    engine = _engine(db)
+    engine = engine_for(db)
     if not any(st.name == "demo" for st in service.list_studies(engine)):
         typer.echo("first start: creating the demo study and its AI assistance (about half a minute) ...")
     demo_mod.ensure_demo(engine)
@@ -217,9 +221,9 @@ def assist(
 
     Example: oversight assist --study demo
     """
-    from study.assist import generate_for_study, verdict_summary
+    from study.assist import format_quality_summary, generate_for_study, quality_summary, verdict_summary
 
-    engine = _engine(db)
+    engine = engine_for(db)
     with typer.progressbar(length=1, label="assistance") as bar:
         def progress(done: int, total: int) -> None:
             bar.length = total
@@ -229,131 +233,29 @@ def assist(
     typer.echo(f"stored {added} assistance rows for {study!r}")
     summary = verdict_summary(engine, study)
     if summary:
-        typer.echo("AI verdict (cross-fitted): " + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items()))
-
-
-def _load_profile(path: Path) -> Any:
-    """A simulation profile YAML, with errors naming the file, line or field."""
-    import yaml
-
-    from analysis.simulation import SimulationProfile
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise service.ServiceError(f"{path}: cannot read: {err}") from None
-    try:
-        return SimulationProfile.from_yaml(text + "\n")  # the newline marks it as YAML text, not a path
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise service.ServiceError(f"{where}: not valid YAML: {getattr(err, 'problem', err)}") from None
-    except ValidationError as err:
-        problems = "; ".join(f"field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in err.errors())
-        raise service.ServiceError(f"{path}: {problems}") from None
-
-
-@app.command("simulate")
-@clean_errors
-def simulate(
-    study: Annotated[str, typer.Option("--study", help="Study name (must be live).")],
-    raters: Annotated[int, typer.Option("--raters", min=1, help="Simulated raters to run.")],
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated behaviour.")] = 0,
-    profile: Annotated[Path | None, typer.Option("--profile", help="Simulation profile YAML (docs/metrics.md).")] = None,
-    db: DbOption = None,
-) -> None:
-    """Run simulated raters through the same service layer as people.
-
-    Example: oversight simulate --study demo --raters 40 --seed 1 --profile profile.yaml
-    """
-    from study.simulate import simulate_study
-
-    prof = _load_profile(profile) if profile else None
-    report = simulate_study(_engine(db), study, raters, seed=seed, profile=prof)
-    typer.echo(f"simulated {report.raters} raters, {report.judgments} judgments; "
-               f"conditions {dict(sorted(report.by_condition.items()))}; statuses {dict(sorted(report.by_status.items()))}")
-
-
-@app.command("analyze")
-@clean_errors
-def analyze(
-    study: Annotated[str | None, typer.Option("--study", help="Study in the database.")] = None,
-    from_csv: Annotated[Path | None, typer.Option("--from-csv", help="A tidy judgments CSV from anywhere.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="json or html.")] = "json",
-    out: Annotated[Path | None, typer.Option("--out", help="Output file (stdout when omitted).")] = None,
-    n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap replicates.")] = 1000,
-    seed: Annotated[int, typer.Option("--seed", help="Bootstrap/cross-fitting seed.")] = 0,
-    models: Annotated[bool, typer.Option("--models/--no-models", help="Fit the regression models (slow on big studies).")] = True,
-    db: DbOption = None,
-) -> None:
-    """Reliance metrics, hybrid routing and regression models, as JSON or an HTML report.
-
-    Example: oversight analyze --study demo --format html --out report.html
-    """
-    import pandas as pd
-
-    import analysis
-
-    if (study is None) == (from_csv is None):
-        raise service.ServiceError("give exactly one of --study or --from-csv")
-    if fmt not in ("json", "html"):
-        raise service.ServiceError(f"--format must be json or html, not {fmt!r}")
-    exclusions = None
-    if study is not None:
-        from study.export import judgments_frame
-
-        engine = _engine(db)
-        df = judgments_frame(engine, study)
-        exclusions = analysis.ExclusionRules.model_validate(service.get_config(engine, study).exclusions.model_dump())
-    else:
-        try:
-            df = pd.read_csv(from_csv)
-        except (OSError, ValueError) as err:
-            raise service.ServiceError(f"{from_csv}: cannot read CSV: {err}") from None
-    result = analysis.analyze(df, exclusions=exclusions, n_boot=n_boot, seed=seed, fit=models)
-    text = json.dumps(result.to_dict(), indent=2) if fmt == "json" else result.to_html()
-    if out is None:
-        typer.echo(text)
-    else:
-        out.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {out}")
-
-
-@app.command("power")
-@clean_errors
-def power(
-    a: Annotated[str, typer.Option("--a", help="Baseline condition.")],
-    b: Annotated[str, typer.Option("--b", help="Compared condition.")],
-    profile: Annotated[Path | None, typer.Option("--profile", help="Simulation profile YAML (default profile otherwise).")] = None,
-    metric: Annotated[str, typer.Option("--metric", help="over_reliance or accuracy.")] = "over_reliance",
-    grid: Annotated[str, typer.Option("--grid", help="Raters per condition to try, comma-separated.")] = "10,20,40,80",
-    items: Annotated[int, typer.Option("--items", min=2, help="Items per rater.")] = 40,
-    sims: Annotated[int, typer.Option("--sims", min=10, help="Simulated studies per grid point.")] = 200,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
-) -> None:
-    """How many raters per condition detect the difference between two conditions at 80% power.
-
-    Example: oversight power --a evidence --b reasoning --metric over_reliance --profile profile.yaml
-    """
-    import analysis
-    from analysis.simulation import SimulationProfile
-
-    prof = _load_profile(profile) if profile else SimulationProfile()
-    try:
-        sizes = [int(x) for x in grid.split(",") if x.strip()]
-        table = analysis.power_analysis(prof, a, b, metric=metric, n_raters_grid=sizes,  # type: ignore[arg-type]
-                                        n_items=items, n_sims=sims, seed=seed)
-    except ValueError as err:
-        raise service.ServiceError(str(err)) from None
-    typer.echo(table.to_string(index=False))
-    needed = analysis.raters_needed(table)
-    typer.echo(f"raters per condition for 80% power: {needed if needed is not None else 'more than ' + str(max(sizes))}")
+        typer.echo("AI verdict: " + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items()))
+    quality = format_quality_summary(quality_summary(engine, study))
+    if quality:
+        typer.echo(quality)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point; ``--debug`` may stand anywhere on the command line.
 
-
-def echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
+    Usage errors (a missing argument, an unknown command) are one line too, instead of
+    Click's usage block.
+    """
+    if "--debug" in sys.argv[1:]:
+        _DEBUG["on"] = True
+        sys.argv = [sys.argv[0], *(a for a in sys.argv[1:] if a != "--debug")]
+    try:
+        code = app(standalone_mode=False, prog_name="oversight")
+    except TyperException as err:  # a usage error: missing argument, unknown command or option
+        ctx = getattr(err, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        typer.echo(f"error: {err.format_message()}{where}", err=True)
+        sys.exit(err.exit_code)
+    except (typer.Abort, KeyboardInterrupt, EOFError):  # Ctrl-C, or end of input at a prompt
+        typer.echo("error: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -7,35 +7,86 @@ documents each and a test checks that the docs cover every field.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from analysis.exclusions import ExclusionRules
-from tasks.assistance.llm.settings import LLMSettings
+from study import strict_yaml
+from study.assistance_settings import AssistanceSettings as AssistanceSettings
+from study.assistance_settings import VerdictSettings as VerdictSettings
+from tasks import limits
+from tasks.assistance.kinds import ASSISTANCE_KINDS as ASSISTANCE_KINDS
+from tasks.assistance.kinds import DEFAULT_DISPLAY
+from tasks.assistance.kinds import AssistanceKind as AssistanceKind
 from tasks.importers import CLIMATE_FEVER_LABEL_MAP
 
-AssistanceKind = Literal["none", "evidence", "reasoning", "debate"]
-
-#: The assistance kinds of DESIGN.md's condition table, and what the rater sees.
-ASSISTANCE_KINDS: dict[str, str] = {
-    "none": "nothing besides the item",
-    "evidence": "AI-selected verbatim evidence quotes, each marked verified or not; no AI label",
-    "reasoning": "the AI's label, confidence, written reasoning and its evidence",
-    "debate": "two AI sides, one arguing each verdict, each with its own quotes; no AI verdict",
-}
-
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_BOOL: TypeAdapter[bool] = TypeAdapter(bool)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem in a config: the field's dotted path ("" = the file as a whole),
+    what is wrong, and the 1-based line in the YAML text when known."""
+
+    path: str
+    message: str
+    line: int | None = None
 
 
 class ConfigError(ValueError):
-    """A study config is invalid; the message names the file and every bad field."""
+    """A study config is invalid; the message names the file and every bad field.
+
+    ``errors`` holds the same problems as data (:class:`FieldError`), ``origin`` the
+    file (or label) they are in; ``str(err)`` is one line per problem.
+    """
+
+    def __init__(self, origin: str, errors: Sequence[FieldError]) -> None:
+        self.origin = origin
+        self.errors = list(errors)
+        super().__init__("\n".join(self.describe(e) for e in self.errors))
+
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[str, list[FieldError]]]:
+        return type(self), (self.origin, self.errors)  # pickles with its structure, not just the text
+
+    def location(self, error: FieldError) -> str:
+        """``origin`` or ``origin:line`` where the line of a file-level problem is known."""
+        return f"{self.origin}:{error.line}" if error.line is not None and not error.path else self.origin
+
+    def describe(self, error: FieldError) -> str:
+        """One problem as a line of text: ``<file>: field '<path>': <message>``."""
+        if not error.path:
+            return f"{self.location(error)}: {error.message}"
+        return f"{self.origin}: field '{error.path}': {error.message}"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class Display(_Strict):
+    """Which parts of the item and its assistance a condition shows the rater.
+
+    A toggle left out of the config takes its assistance kind's default, so the four
+    kinds show what docs/study-config.md lists without any ``show`` section.
+    """
+
+    label: bool = Field(default=False, description="The AI's label (its verdict).")
+    confidence: bool = Field(default=False, description="The AI's confidence in its label.")
+    reasoning: bool = Field(
+        default=False, description="The AI's written reasoning; for `debate`, each side's argument."
+    )
+    quotes: bool = Field(default=False, description="The AI-selected evidence quotes, each marked verified or not.")
+    sources: bool = Field(default=True, description="The item's source passages (default: the study's `show_sources`).")
+
+
+#: The toggles of :class:`Display` that depend on the assistance kind (``sources`` does not).
+_KIND_PARTS = ("label", "confidence", "reasoning", "quotes")
 
 
 class Condition(_Strict):
@@ -46,6 +97,25 @@ class Condition(_Strict):
     label: str = Field(default="", description="Human-readable name shown to experimenters.")
     instructions: str = Field(default="", description="Extra instructions for raters in this condition.")
     warning: str = Field(default="", description="Optional warning shown above the assistance.")
+    show: Display = Field(
+        default_factory=Display,
+        description="Display toggles (`label`, `confidence`, `reasoning`, `quotes`, `sources`); "
+        "unset ones follow the assistance kind.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_display(cls, data: Any) -> Any:
+        """Fill the display toggles the config leaves out from the assistance kind's defaults."""
+        if not isinstance(data, dict) or data.get("assistance") not in DEFAULT_DISPLAY:
+            return data  # the field validators report what is wrong
+        given = data.get("show")
+        if given is None:
+            given = {}
+        if not isinstance(given, dict):
+            return data
+        shown = DEFAULT_DISPLAY[data["assistance"]]
+        return {**data, "show": {**{part: part in shown for part in _KIND_PARTS}, **given}}
 
     @field_validator("key")
     @classmethod
@@ -84,7 +154,14 @@ class Completion(_Strict):
     def _https(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("https://", "http://")):
             raise ValueError("must start with https:// or http://")
-        return value
+        return _at_most(value, limits.MAX_URL_CHARS)
+
+    @field_validator("completed", "failed_attention", "timed_out")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return _at_most(value, limits.MAX_CODE_CHARS)
 
 
 class Confidence(_Strict):
@@ -107,7 +184,7 @@ class Exclusions(ExclusionRules):
     The fields are :class:`analysis.ExclusionRules`' own; here unknown keys are errors.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ImportSettings(_Strict):
@@ -118,20 +195,6 @@ class ImportSettings(_Strict):
         description="Source label -> study label; `null` skips items with that label.",
     )
     max_sources: int = Field(default=5, ge=1, le=20, description="Sources kept per item.")
-
-
-class AssistanceSettings(_Strict):
-    """How AI assistance is generated before launch."""
-
-    encoder: str = Field(default="minilm", description="`minilm` (bundled model), `hashing` (fast stand-in) or a local model directory.")
-    quotes: int = Field(default=3, ge=1, le=10, description="Evidence quotes per item.")
-    folds: int = Field(default=5, ge=2, le=20, description="Cross-fitting folds for the AI verdict.")
-    generator_model: str | None = Field(default=None, description="Local causal-LM directory for reasoning/debate text; template text when empty.")
-    max_new_tokens: int = Field(default=120, ge=1, le=2048, description="Generation length for the generative backend.")
-    llm: LLMSettings | None = Field(
-        default=None,
-        description="An LLM as the AI: it gives the verdict (calibrated P(label)) and writes the reasoning and debate text.",
-    )
 
 
 class StudyConfig(_Strict):
@@ -163,13 +226,62 @@ class StudyConfig(_Strict):
     importing: ImportSettings = Field(default_factory=ImportSettings, alias="import", description="Import adapter settings.")
     assistance: AssistanceSettings = Field(default_factory=AssistanceSettings, description="Assistance generation.")
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sources_display(cls, data: Any) -> Any:
+        """A condition that does not set ``show.sources`` follows the study's ``show_sources``."""
+        if not isinstance(data, dict) or not isinstance(data.get("conditions"), list):
+            return data
+        try:
+            sources = _BOOL.validate_python(data.get("show_sources", True))
+        except ValidationError:
+            return data  # the field's own validation reports it
+        conditions = [
+            {**c, "show": {"sources": sources, **(c.get("show") or {})}}
+            if isinstance(c, dict) and isinstance(c.get("show") or {}, dict) else c
+            for c in data["conditions"]
+        ]
+        return {**data, "conditions": conditions}
 
     @field_validator("name")
     @classmethod
     def _name_format(cls, value: str) -> str:
         if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", value):
             raise ValueError("must be 1-64 letters, digits, - or _")
+        return value
+
+    @field_validator("title")
+    @classmethod
+    def _title_limit(cls, value: str) -> str:
+        return _at_most(value, limits.MAX_TITLE_CHARS)
+
+    @field_validator("description", "consent_text")
+    @classmethod
+    def _text_limit(cls, value: str) -> str:
+        return _at_most(value, limits.MAX_TEXT_CHARS)
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_limit(cls, value: list[str]) -> list[str]:
+        if len(value) > limits.MAX_LABELS:
+            raise ValueError(f"at most {limits.MAX_LABELS} labels are allowed")
+        for i, label in enumerate(value):
+            if not label.strip():
+                raise ValueError(f"label {i + 1} is empty")
+            if label != label.strip():
+                raise ValueError(f"label {label!r} starts or ends with whitespace")
+            _at_most(label, limits.MAX_LABEL_CHARS, f"label {i + 1}")
+        return value
+
+    @field_validator("conditions")
+    @classmethod
+    def _condition_texts(cls, value: list[Condition]) -> list[Condition]:
+        for i, cond in enumerate(value):
+            _at_most(cond.label, limits.MAX_TITLE_CHARS, f"{i}.label")
+            _at_most(cond.instructions, limits.MAX_TEXT_CHARS, f"{i}.instructions")
+            _at_most(cond.warning, limits.MAX_TEXT_CHARS, f"{i}.warning")
         return value
 
     @model_validator(mode="after")
@@ -194,12 +306,44 @@ class StudyConfig(_Strict):
         raise KeyError(key)
 
 
-def _format_errors(err: ValidationError, origin: str) -> str:
-    lines = []
-    for e in err.errors():
-        field = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        lines.append(f"{origin}: field '{field}': {e['msg']}")
-    return "\n".join(lines)
+_Text = TypeVar("_Text", str, str | None)
+
+
+def _at_most(value: _Text, limit: int, what: str = "") -> _Text:
+    """``value`` unchanged, or ValueError when it is longer than ``limit`` characters."""
+    if value is not None and len(value) > limit:
+        raise ValueError(f"{what + ' ' if what else ''}is {len(value)} characters long; at most {limit} are allowed")
+    return value
+
+
+
+def _field_errors(err: ValidationError) -> list[FieldError]:
+    return [FieldError(".".join(str(p) for p in e["loc"]) or "(top level)", e["msg"]) for e in err.errors()]
+
+
+def _yaml_lines(text: str, errors: list[FieldError]) -> list[FieldError]:
+    """The errors with the line of each field in ``text`` (its deepest existing parent
+    when the field itself is missing); unchanged when the text cannot be walked."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return errors
+    out = []
+    for error in errors:
+        node, line = root, None
+        for part in error.path.split(".") if error.path != "(top level)" else ():
+            if isinstance(node, yaml.MappingNode):
+                pair = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part), None)
+                if pair is None:
+                    break
+                line, node = pair[0].start_mark.line + 1, pair[1]
+            elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+                node = node.value[int(part)]
+                line = node.start_mark.line + 1
+            else:
+                break
+        out.append(FieldError(error.path, error.message, line))
+    return out
 
 
 def _nul_field(data: Any, path: str = "", seen: set[int] | None = None) -> str | None:
@@ -228,29 +372,40 @@ def _nul_field(data: Any, path: str = "", seen: set[int] | None = None) -> str |
 def parse_config(data: Any, origin: str = "<config>") -> StudyConfig:
     """Validate a parsed mapping; raise :class:`ConfigError` naming every bad field."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{origin}: the config must be a mapping of settings, got {type(data).__name__}")
+        raise ConfigError(origin, [FieldError("", f"the config must be a mapping of settings, got {type(data).__name__}")])
     nul = _nul_field(data)
     if nul is not None:  # PostgreSQL text cannot hold NUL; it is never meant anyway
-        raise ConfigError(f"{origin}: field '{nul}': contains a NUL character")
+        raise ConfigError(origin, [FieldError(nul, "contains a NUL character")])
     try:
         return StudyConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_format_errors(err, origin)) from None
+        raise ConfigError(origin, _field_errors(err)) from None
 
 
 def parse_config_text(text: str, origin: str = "<config>") -> StudyConfig:
-    """Parse YAML text (JSON is YAML too) into a validated config."""
+    """Parse YAML text (JSON is YAML too) into a validated config.
+
+    Field errors carry the line of the field in ``text`` (``FieldError.line``).
+    """
     try:
-        data = yaml.safe_load(text)
+        data = strict_yaml.load(text)
+    except strict_yaml.DuplicateKeyError as err:
+        problem = f"duplicate key {err.key!r} (first on line {err.first_line})"
+        raise ConfigError(origin, [FieldError("", problem, err.line)]) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f"{origin}:{mark.line + 1}" if mark is not None else origin
-        raise ConfigError(f"{where}: not valid YAML: {getattr(err, 'problem', err)}") from None
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(origin, [FieldError("", f"not valid YAML: {getattr(err, 'problem', err)}", line)]) from None
     except RecursionError:  # e.g. [[[[...]]]] thousands deep
-        raise ConfigError(f"{origin}: not a usable config: nested too deeply") from None
+        raise ConfigError(origin, [FieldError("", "not a usable config: nested too deeply")]) from None
     except ValueError as err:  # e.g. an integer with more digits than Python converts
-        raise ConfigError(f"{origin}: not a usable config: {err}") from None
-    return parse_config(data, origin)
+        raise ConfigError(origin, [FieldError("", f"not a usable config: {err}")]) from None
+    try:
+        return parse_config(data, origin)
+    except ConfigError as err:
+        if not any(e.path for e in err.errors):
+            raise
+        raise ConfigError(origin, _yaml_lines(text, err.errors)) from None
 
 
 def load_config(path: str | Path) -> StudyConfig:
@@ -259,12 +414,13 @@ def load_config(path: str | Path) -> StudyConfig:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{p}: no such file") from None
+        raise ConfigError(str(p), [FieldError("", "no such file")]) from None
     except UnicodeDecodeError as err:
-        raise ConfigError(f"{p}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+        raise ConfigError(str(p), [FieldError("", f"not UTF-8 text ({err.reason} at byte {err.start})")]) from None
     return parse_config_text(text, str(p))
 
 
 def config_to_yaml(config: StudyConfig) -> str:
     """Serialise a config back to YAML (round-trips through :func:`parse_config_text`)."""
-    return yaml.safe_dump(config.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True)
+    text: str = yaml.safe_dump(config.model_dump(mode="json", by_alias=True), sort_keys=False, allow_unicode=True)
+    return text

@@ -20,9 +20,11 @@ import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import aliased
 
+from analysis import schema
 from study import models as m
+from study.config import StudyConfig
 from study.db import read_session
-from study.service import _study
+from study.service import _study, get_config
 
 
 @dataclass(frozen=True)
@@ -40,34 +42,10 @@ _R = "raters"
 _E = "events"
 
 #: Every exported column, declared once; ``codebook.csv`` is written from this list
-#: and a test checks the exported files have exactly these columns.
+#: and a test checks the exported files have exactly these columns. The judgments
+#: file's columns are the tidy schema's, :data:`analysis.schema.JUDGMENT_COLUMNS`.
 CODEBOOK: tuple[Column, ...] = (
-    Column(_J, "study", "string", "Study name."),
-    Column(_J, "rater_id", "string", "External rater id (Prolific PID or the ?rater= value)."),
-    Column(_J, "condition", "string", "Assistance condition key the rater saw for this item."),
-    Column(_J, "assistance_kind", "string", "Kind of assistance shown: none, evidence, reasoning or debate."),
-    Column(_J, "item_id", "string", "Item id from the item bank."),
-    Column(_J, "position", "integer", "0-based position of the item in the rater's sequence (practice first)."),
-    Column(_J, "is_practice", "boolean", "Practice item (feedback shown; excluded from analysis)."),
-    Column(_J, "is_attention_check", "boolean", "Attention-check item (excluded from analysis)."),
-    Column(_J, "gold_label", "string", "The correct label."),
-    Column(_J, "ai_label", "string", "The AI's label for the item (defined whether shown or not)."),
-    Column(_J, "ai_confidence", "float", "The AI's probability that its label is right, in [0, 1]."),
-    Column(_J, "initial_label", "string", "Two-stage trials: the rater's answer before seeing the assistance; empty otherwise."),
-    Column(_J, "initial_confidence", "float", "Two-stage trials: confidence of the initial answer."),
-    Column(_J, "final_label", "string", "The rater's final answer."),
-    Column(_J, "confidence", "float", "The rater's confidence in the final answer, in [0, 1]."),
-    Column(_J, "correct", "boolean", "final_label == gold_label."),
-    Column(_J, "ai_correct", "boolean", "ai_label == gold_label."),
-    Column(_J, "agree_with_ai", "boolean", "final_label == ai_label."),
-    Column(_J, "time_ms", "integer", "Server-measured ms from the item first being shown to the final answer."),
-    Column(_J, "active_ms", "integer", "Client-measured ms the page was visible and focused (empty if unavailable)."),
-    Column(_J, "shown_at", "datetime", "UTC time the item was first shown (server)."),
-    Column(_J, "initial_at", "datetime", "UTC time of the initial answer (two-stage only)."),
-    Column(_J, "submitted_at", "datetime", "UTC time the server recorded the final answer."),
-    Column(_J, "client_submitted_at", "datetime", "UTC time the client says it submitted."),
-    Column(_J, "rater_status", "string", "Rater's status: completed, failed_attention, timed_out, active, ..."),
-    Column(_J, "two_stage", "boolean", "Whether the study used two-stage trials."),
+    *(Column(_J, c.name, c.dtype, c.meaning) for c in schema.JUDGMENT_COLUMNS),
     Column(_R, "study", "string", "Study name."),
     Column(_R, "rater_id", "string", "External rater id."),
     Column(_R, "prolific_pid", "string", "Prolific participant id, if given."),
@@ -112,6 +90,16 @@ def _ai_verdicts(session: Any, study_id: int) -> dict[int, tuple[str | None, flo
     return {pk: (c.get("label"), c.get("confidence")) for pk, c in rows}
 
 
+def _consultant_correct(session: Any, study_id: int) -> dict[int, bool]:
+    """Per item pk: whether the stored consultancy argues for the gold label."""
+    rows = session.execute(
+        select(m.Assistance.item_pk, m.Assistance.content).where(
+            m.Assistance.study_id == study_id, m.Assistance.kind == "consultancy"
+        )
+    )
+    return {pk: bool(c.get("assigned_correct")) for pk, c in rows}
+
+
 def ai_verdicts_frame(engine: Engine, name: str) -> pd.DataFrame:
     """One row per item with a stored AI verdict: item_id, role, gold_label, ai_label, ai_confidence."""
     with read_session(engine) as s:
@@ -128,12 +116,17 @@ def ai_verdicts_frame(engine: Engine, name: str) -> pd.DataFrame:
     )
 
 
-def judgments_frame(engine: Engine, name: str) -> pd.DataFrame:
-    """The tidy long table: one row per judgment (see :data:`CODEBOOK`)."""
+def judgments_frame(engine: Engine, name: str, config: StudyConfig | None = None) -> pd.DataFrame:
+    """The tidy long table: one row per judgment (see :data:`CODEBOOK`).
+
+    ``config`` is the study's validated config (read from the database when not given).
+    """
+    cfg = config if config is not None else get_config(engine, name)
+    kinds: dict[str, str] = {c.key: c.assistance for c in cfg.conditions}  # the typed condition, never the table's copy
     with read_session(engine) as s:
         study = _study(s, name)
-        two_stage = bool(study.config.get("design", {}).get("two_stage", False))
         verdicts = _ai_verdicts(s, study.id)
+        consultants = _consultant_correct(s, study.id)
         cond = aliased(m.Condition)
         rows = s.execute(
             select(m.Judgment, m.Assignment, m.Rater, m.Item, cond)
@@ -144,20 +137,21 @@ def judgments_frame(engine: Engine, name: str) -> pd.DataFrame:
             .where(m.Rater.study_id == study.id)
             .order_by(m.Rater.id, m.Assignment.position)
         ).all()
-        records = [_judgment_record(study.name, two_stage, verdicts, *row) for row in rows]
+        records = [_judgment_record(study.name, cfg.design.two_stage, kinds, verdicts, consultants, *row) for row in rows]
     return pd.DataFrame.from_records(records, columns=columns(_J))
 
 
 def _judgment_record(
-    study: str, two_stage: bool, verdicts: dict[int, tuple[str | None, float | None]],
-    j: m.Judgment, a: m.Assignment, r: m.Rater, it: m.Item, c: m.Condition,
+    study: str, two_stage: bool, kinds: dict[str, str], verdicts: dict[int, tuple[str | None, float | None]],
+    consultants: dict[int, bool], j: m.Judgment, a: m.Assignment, r: m.Rater, it: m.Item, c: m.Condition,
 ) -> dict[str, Any]:
     ai_label, ai_conf = verdicts.get(it.id, (None, None))
+    kind = kinds[c.key]
     return {
         "study": study,
         "rater_id": r.external_id,
         "condition": c.key,
-        "assistance_kind": c.assistance,
+        "assistance_kind": kind,
         "item_id": it.item_id,
         "position": a.position,
         "is_practice": a.stage == "practice",
@@ -172,6 +166,7 @@ def _judgment_record(
         "correct": j.label == it.gold_label,
         "ai_correct": (ai_label == it.gold_label) if ai_label is not None else None,
         "agree_with_ai": (j.label == ai_label) if ai_label is not None else None,
+        "consultant_correct": consultants.get(it.id) if kind == "consultancy" else None,
         "time_ms": j.time_ms,
         "active_ms": j.active_ms,
         "shown_at": a.shown_at,
@@ -251,8 +246,13 @@ def app_version() -> str:
         return "unknown"
 
 
-def manifest(engine: Engine, name: str) -> dict[str, Any]:
-    """Config, assistance provenance (per kind/generator), seed, app version, counts."""
+def manifest(engine: Engine, name: str, config: StudyConfig | None = None) -> dict[str, Any]:
+    """Config, assistance provenance (per kind/generator), seed, app version, counts.
+
+    ``config`` is the study's validated config (read from the database when not given);
+    the manifest holds it as stored, with every default (e.g. display toggles) filled in.
+    """
+    cfg = config if config is not None else get_config(engine, name)
     with read_session(engine) as s:
         study = _study(s, name)
         prov = s.execute(
@@ -279,7 +279,7 @@ def manifest(engine: Engine, name: str) -> dict[str, Any]:
             "title": study.title,
             "status": study.status,
             "seed": study.seed,
-            "config": study.config,
+            "config": cfg.model_dump(mode="json", by_alias=True),
             "app_version": app_version(),
             "created_at": study.created_at.isoformat(),
             "launched_at": study.launched_at.isoformat() if study.launched_at else None,
@@ -302,12 +302,14 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
-    return neutralise_formulas(df).to_csv(index=False).encode("utf-8")
+    text: str = neutralise_formulas(df).to_csv(index=False)
+    return text.encode("utf-8")
 
 
 def export_files(engine: Engine, name: str) -> dict[str, bytes]:
     """Every export file, by file name."""
-    jf = judgments_frame(engine, name)
+    config = get_config(engine, name)
+    jf = judgments_frame(engine, name, config)
     parquet = io.BytesIO()
     jf.to_parquet(parquet, index=False)
     return {
@@ -316,7 +318,7 @@ def export_files(engine: Engine, name: str) -> dict[str, bytes]:
         "raters.csv": to_csv_bytes(raters_frame(engine, name, jf)),
         "events.csv": to_csv_bytes(events_frame(engine, name)),
         "codebook.csv": codebook().to_csv(index=False).encode("utf-8"),
-        "manifest.json": json.dumps(manifest(engine, name), indent=2, ensure_ascii=False, default=str).encode("utf-8"),
+        "manifest.json": json.dumps(manifest(engine, name, config), indent=2, ensure_ascii=False, default=str).encode("utf-8"),
     }
 
 

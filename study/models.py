@@ -26,11 +26,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from tasks import limits as L
+
+#: Kinds of the stored assistance rows (declared once in :mod:`tasks.assistance.kinds`).
+from tasks.assistance.kinds import ASSISTANCE_ROW_KINDS as ASSISTANCE_ROW_KINDS
+
 STUDY_STATUSES = ("draft", "live", "paused", "closed")
 RATER_STATUSES = ("enrolled", "active", "completed", "failed_attention", "timed_out", "withdrawn")
 #: Rater statuses that end a session (no more judgments accepted).
 FINAL_RATER_STATUSES = ("completed", "failed_attention", "timed_out", "withdrawn")
-ASSISTANCE_ROW_KINDS = ("verdict", "evidence", "reasoning", "debate")
 
 
 def utcnow() -> datetime:
@@ -46,8 +50,8 @@ class Study(Base):
     __tablename__ = "study"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    title: Mapped[str] = mapped_column(String(200), default="")
+    name: Mapped[str] = mapped_column(String(L.MAX_STUDY_NAME), unique=True)
+    title: Mapped[str] = mapped_column(String(L.MAX_TITLE_CHARS), default="")
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="draft")
     seed: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -67,7 +71,7 @@ class Condition(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(L.MAX_CONDITION_KEY))
     assistance: Mapped[str] = mapped_column(String(16))
     position: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -80,11 +84,11 @@ class Item(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
-    item_id: Mapped[str] = mapped_column(String(200))
+    item_id: Mapped[str] = mapped_column(String(L.MAX_ITEM_ID))
     role: Mapped[str] = mapped_column(String(20), default="main")
     claim: Mapped[str] = mapped_column(Text)
     context: Mapped[str | None] = mapped_column(Text, nullable=True)
-    gold_label: Mapped[str] = mapped_column(String(100))
+    gold_label: Mapped[str] = mapped_column(String(L.MAX_LABEL_CHARS))
     #: The validated item-bank row (incl. any AI fields made elsewhere).
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     import_batch: Mapped[str] = mapped_column(String(64), default="")
@@ -134,11 +138,11 @@ class Rater(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
-    external_id: Mapped[str] = mapped_column(String(200))
-    prolific_pid: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    prolific_study_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    prolific_session_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    token: Mapped[str] = mapped_column(String(64), unique=True)
+    external_id: Mapped[str] = mapped_column(String(L.MAX_EXTERNAL_ID))
+    prolific_pid: Mapped[str | None] = mapped_column(String(L.MAX_PROLIFIC_ID), nullable=True)
+    prolific_study_id: Mapped[str | None] = mapped_column(String(L.MAX_PROLIFIC_ID), nullable=True)
+    prolific_session_id: Mapped[str | None] = mapped_column(String(L.MAX_PROLIFIC_ID), nullable=True)
+    token: Mapped[str] = mapped_column(String(L.MAX_TOKEN), unique=True)
     condition_id: Mapped[int | None] = mapped_column(ForeignKey("condition.id"), nullable=True)
     #: Within-subjects: condition keys in block order; between: [the condition].
     condition_order: Mapped[list[Any]] = mapped_column(JSON, default=list)
@@ -174,7 +178,7 @@ class Assignment(Base):
     stage: Mapped[str] = mapped_column(String(16))  # practice | main
     is_attention_check: Mapped[bool] = mapped_column(Boolean, default=False)
     shown_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    initial_label: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    initial_label: Mapped[str | None] = mapped_column(String(L.MAX_LABEL_CHARS), nullable=True)
     initial_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     initial_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
@@ -194,16 +198,16 @@ class Judgment(Base):
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"), unique=True)
     rater_id: Mapped[int] = mapped_column(ForeignKey("rater.id", ondelete="CASCADE"), index=True)
     item_pk: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
-    label: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(L.MAX_LABEL_CHARS))
     confidence: Mapped[float] = mapped_column(Float)
-    initial_label: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    initial_label: Mapped[str | None] = mapped_column(String(L.MAX_LABEL_CHARS), nullable=True)
     initial_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     time_ms: Mapped[int] = mapped_column(Integer)
     active_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
     client_submitted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     #: Idempotency key from the client: a resubmitted form carries the same one.
-    submission_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    submission_key: Mapped[str | None] = mapped_column(String(L.MAX_SUBMISSION_KEY), nullable=True)
 
     assignment: Mapped[Assignment] = relationship(back_populates="judgment")
 
@@ -217,7 +221,7 @@ class Event(Base):
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
     rater_id: Mapped[int | None] = mapped_column(ForeignKey("rater.id", ondelete="CASCADE"), nullable=True, index=True)
     assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"), nullable=True)
-    kind: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(L.MAX_EVENT_KIND))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     client_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

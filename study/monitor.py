@@ -16,25 +16,30 @@ add up to ``started``):
 
 ``excluded`` counts raters the study's ``exclusions`` rules drop from analysis
 (status in ``exclude_statuses``, or more attention failures than allowed); it
-overlaps the columns above. Within-subjects raters are counted under their first block.
+overlaps the columns above. A rater's condition is read through
+:func:`study.rater.rules.rater_condition_key` (within-subjects raters are counted
+under their first block); per-item tables use the item's own condition
+(:func:`study.rater.rules.assignment_condition_key`). The study config is the cached
+typed one (:func:`study.service.study_config`), read once per call.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
-from sqlalchemy import Engine, and_, case, func, literal, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Engine, case, func, literal, or_, select
+from sqlalchemy.orm import Session
 
 from study import models as m
-from study.config import StudyConfig, parse_config
+from study.config import StudyConfig
 from study.db import read_session
-from study.raters import RaterView, preview_item
-from study.service import _study
+from study.rater import RaterView, preview_item
+from study.rater.rules import OPEN_STATUSES, assignment_condition_key, effective_status, rater_condition_key
+from study.service import _study, needed_kinds, study_config
 
 __all__ = [
     "MonitorSnapshot",
@@ -71,20 +76,11 @@ ACTIVITY_COLUMNS = ["time", "rater_id", "condition", "item_id", "event"]
 PROVENANCE_COLUMNS = ["kind", "generator", "model", "model_version", "seed", "parameters", "rows"]
 
 _DROPPED = ("withdrawn", "timed_out")
-_OPEN = ("enrolled", "active")
+_OPEN = OPEN_STATUSES
 
 
 def _now(now: datetime | None) -> datetime:
     return now or m.utcnow()
-
-
-def _effective_status(config: StudyConfig, now: datetime) -> Any:
-    """Rater status with raters past the time limit counted as timed out (SQL expression)."""
-    cutoff = now - timedelta(minutes=config.time_limit_minutes)
-    return case(
-        (and_(m.Rater.status.in_(_OPEN), m.Rater.enrolled_at < cutoff), literal("timed_out")),
-        else_=m.Rater.status,
-    )
 
 
 def _excluded_clause(config: StudyConfig, status: Any) -> Any:
@@ -95,10 +91,17 @@ def _excluded_clause(config: StudyConfig, status: Any) -> Any:
     return or_(*clauses) if clauses else literal(False)
 
 
-def _conditions(s: Session, study: m.Study) -> list[tuple[int, str]]:
-    return list(s.execute(
-        select(m.Condition.id, m.Condition.key).where(m.Condition.study_id == study.id).order_by(m.Condition.position)
-    ).all())
+def _keys(config: StudyConfig) -> list[str]:
+    """The study's condition keys in config order."""
+    return [c.key for c in config.conditions]
+
+
+def _rater_key() -> Any:
+    return rater_condition_key().label("condition")
+
+
+def _item_key() -> Any:
+    return assignment_condition_key().label("condition")
 
 
 def _count(cond: Any) -> Any:
@@ -106,40 +109,38 @@ def _count(cond: Any) -> Any:
 
 
 def _rater_counts(s: Session, study: m.Study, config: StudyConfig, now: datetime) -> pd.DataFrame:
-    status = _effective_status(config, now)
+    status = effective_status(config, now)
+    key = _rater_key()
     rows = s.execute(
         select(
-            m.Condition.key,
-            func.count(m.Rater.id),
-            _count(status.in_(_OPEN)),
-            _count(status == "completed"),
-            _count(status.in_(_DROPPED)),
-            _count(status == "failed_attention"),
-            _count(_excluded_clause(config, status)),
+            key,
+            func.count(m.Rater.id).label("started"),
+            _count(status.in_(_OPEN)).label("in_progress"),
+            _count(status == "completed").label("completed"),
+            _count(status.in_(_DROPPED)).label("dropped"),
+            _count(status == "failed_attention").label("failed_attention"),
+            _count(_excluded_clause(config, status)).label("excluded"),
         )
-        .select_from(m.Condition)
-        .outerjoin(m.Rater, m.Rater.condition_id == m.Condition.id)
-        .where(m.Condition.study_id == study.id)
-        .group_by(m.Condition.id, m.Condition.key, m.Condition.position)
-        .order_by(m.Condition.position)
-    ).all()
-    return pd.DataFrame([[r[0], *(int(v) for v in r[1:])] for r in rows], columns=RATER_COLUMNS)
+        .where(m.Rater.study_id == study.id)
+        .group_by(key)
+    ).mappings().all()
+    by_key = {r["condition"]: r for r in rows}
+    records = [[k, *(int(by_key[k][c]) if k in by_key else 0 for c in RATER_COLUMNS[1:])] for k in _keys(config)]
+    return pd.DataFrame(records, columns=RATER_COLUMNS)
 
 
 def rater_counts(engine: Engine, name: str, now: datetime | None = None) -> pd.DataFrame:
     """Raters per condition: started, in_progress, completed, dropped, failed_attention, excluded."""
     with read_session(engine) as s:
         study = _study(s, name)
-        return _rater_counts(s, study, parse_config(study.config), _now(now))
+        return _rater_counts(s, study, study_config(s, study), _now(now))
 
 
 def _main_judgment_rows(s: Session, study: m.Study) -> pd.DataFrame:
     """(condition, item_id, time_ms) for every judgment on a main, non-attention item."""
-    cond = aliased(m.Condition)
     rows = s.execute(
-        select(cond.key, m.Item.item_id, m.Judgment.time_ms)
+        select(_item_key(), m.Item.item_id, m.Judgment.time_ms)
         .join(m.Assignment, m.Assignment.id == m.Judgment.assignment_id)
-        .join(cond, cond.id == m.Assignment.condition_id)
         .join(m.Item, m.Item.id == m.Judgment.item_pk)
         .where(m.Item.study_id == study.id, m.Assignment.stage == "main", m.Assignment.is_attention_check.is_(False))
     ).all()
@@ -150,20 +151,19 @@ def _item_progress(s: Session, study: m.Study, config: StudyConfig) -> pd.DataFr
     items = list(s.scalars(
         select(m.Item.item_id).where(m.Item.study_id == study.id, m.Item.role == "main").order_by(m.Item.id)
     ))
-    cond = aliased(m.Condition)
+    key = _item_key()
     counts = s.execute(
-        select(cond.key, m.Item.item_id, func.count(m.Judgment.id))
+        select(key, m.Item.item_id, func.count(m.Judgment.id))
         .join(m.Assignment, m.Assignment.id == m.Judgment.assignment_id)
-        .join(cond, cond.id == m.Assignment.condition_id)
         .join(m.Item, m.Item.id == m.Judgment.item_pk)
         .where(m.Item.study_id == study.id, m.Assignment.stage == "main", m.Assignment.is_attention_check.is_(False))
-        .group_by(cond.key, m.Item.item_id)
+        .group_by(key, m.Item.item_id)
     ).all()
     n = {(c, i): int(k) for c, i, k in counts}
     times = _main_judgment_rows(s, study).groupby(["condition", "item_id"])["time_ms"].median()
     target = config.target_ratings_per_item
     records = []
-    for _, key in _conditions(s, study):
+    for key in _keys(config):
         for item_id in items:
             ratings = n.get((key, item_id), 0)
             t = times.get((key, item_id))
@@ -176,7 +176,7 @@ def item_progress(engine: Engine, name: str) -> pd.DataFrame:
     """Ratings per (condition, main item) against the target, and median seconds per rating."""
     with read_session(engine) as s:
         study = _study(s, name)
-        return _item_progress(s, study, parse_config(study.config))
+        return _item_progress(s, study, study_config(s, study))
 
 
 def _progress_summary(items: pd.DataFrame, times: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -204,31 +204,30 @@ def progress_summary(engine: Engine, name: str) -> pd.DataFrame:
     """
     with read_session(engine) as s:
         study = _study(s, name)
-        items = _item_progress(s, study, parse_config(study.config))
-        return _progress_summary(items, _main_judgment_rows(s, study), [k for _, k in _conditions(s, study)])
+        config = study_config(s, study)
+        items = _item_progress(s, study, config)
+        return _progress_summary(items, _main_judgment_rows(s, study), _keys(config))
 
 
-def _attention_summary(s: Session, study: m.Study) -> pd.DataFrame:
-    cond = aliased(m.Condition)
+def _attention_summary(s: Session, study: m.Study, config: StudyConfig) -> pd.DataFrame:
+    item_key, rater_key = _item_key(), _rater_key()
     checks = dict(
         (key, (int(n), int(bad))) for key, n, bad in s.execute(
-            select(cond.key, func.count(m.Judgment.id), _count(m.Judgment.label != m.Item.gold_label))
+            select(item_key, func.count(m.Judgment.id), _count(m.Judgment.label != m.Item.gold_label))
             .join(m.Assignment, m.Assignment.id == m.Judgment.assignment_id)
-            .join(cond, cond.id == m.Assignment.condition_id)
             .join(m.Item, m.Item.id == m.Judgment.item_pk)
             .where(m.Item.study_id == study.id, m.Assignment.is_attention_check.is_(True))
-            .group_by(cond.key)
+            .group_by(item_key)
         ).all()
     )
     raters = dict(
         (key, (int(a), int(b))) for key, a, b in s.execute(
-            select(m.Condition.key, _count(m.Rater.attention_failures > 0), _count(m.Rater.status == "failed_attention"))
-            .join(m.Rater, m.Rater.condition_id == m.Condition.id)
+            select(rater_key, _count(m.Rater.attention_failures > 0), _count(m.Rater.status == "failed_attention"))
             .where(m.Rater.study_id == study.id)
-            .group_by(m.Condition.key)
+            .group_by(rater_key)
         ).all()
     )
-    records = [[key, *checks.get(key, (0, 0)), *raters.get(key, (0, 0))] for _, key in _conditions(s, study)]
+    records = [[key, *checks.get(key, (0, 0)), *raters.get(key, (0, 0))] for key in _keys(config)]
     return pd.DataFrame(records, columns=ATTENTION_COLUMNS)
 
 
@@ -236,17 +235,18 @@ def attention_summary(engine: Engine, name: str) -> pd.DataFrame:
     """Attention checks answered and failed per condition (of the check), raters with a
     failure and raters whose session ended on failures (per the rater's condition)."""
     with read_session(engine) as s:
-        return _attention_summary(s, _study(s, name))
+        study = _study(s, name)
+        return _attention_summary(s, study, study_config(s, study))
 
 
 def _balance(counts: pd.DataFrame, s: Session, study: m.Study, config: StudyConfig, now: datetime) -> pd.DataFrame:
-    status = _effective_status(config, now)
+    status = effective_status(config, now)
+    key = _rater_key()
     holding = dict(
-        (key, int(n)) for key, n in s.execute(
-            select(m.Condition.key, func.count(m.Rater.id))
-            .join(m.Rater, m.Rater.condition_id == m.Condition.id)
+        (k, int(n)) for k, n in s.execute(
+            select(key, func.count(m.Rater.id))
             .where(m.Rater.study_id == study.id, status.in_((*_OPEN, "completed")))
-            .group_by(m.Condition.key)
+            .group_by(key)
         ).all()
     )
     total = sum(holding.values())
@@ -264,18 +264,18 @@ def condition_balance(engine: Engine, name: str, now: datetime | None = None) ->
     count the balancer equalises) against an equal split."""
     with read_session(engine) as s:
         study = _study(s, name)
-        config = parse_config(study.config)
+        config = study_config(s, study)
         counts = _rater_counts(s, study, config, _now(now))
         return _balance(counts, s, study, config, _now(now))
 
 
 def _recent(s: Session, study: m.Study, limit: int) -> pd.DataFrame:
     rows = s.execute(
-        select(m.Event.created_at, m.Rater.external_id, m.Condition.key, m.Item.item_id, m.Event.kind)
+        select(m.Event.created_at, m.Rater.external_id,
+               func.coalesce(assignment_condition_key(), rater_condition_key()), m.Item.item_id, m.Event.kind)
         .outerjoin(m.Rater, m.Rater.id == m.Event.rater_id)
         .outerjoin(m.Assignment, m.Assignment.id == m.Event.assignment_id)
         .outerjoin(m.Item, m.Item.id == m.Assignment.item_pk)
-        .outerjoin(m.Condition, m.Condition.id == func.coalesce(m.Assignment.condition_id, m.Rater.condition_id))
         .where(m.Event.study_id == study.id)
         .order_by(m.Event.id.desc())
         .limit(limit)
@@ -321,8 +321,8 @@ def snapshot(engine: Engine, name: str, now: datetime | None = None, activity: i
     when = _now(now)
     with read_session(engine) as s:
         study = _study(s, name)
-        config = parse_config(study.config)
-        keys = [k for _, k in _conditions(s, study)]
+        config = study_config(s, study)
+        keys = _keys(config)
         counts = _rater_counts(s, study, config, when)
         items = _item_progress(s, study, config)
         return MonitorSnapshot(
@@ -332,7 +332,7 @@ def snapshot(engine: Engine, name: str, now: datetime | None = None, activity: i
             raters=counts,
             progress=_progress_summary(items, _main_judgment_rows(s, study), keys),
             items=items,
-            attention=_attention_summary(s, study),
+            attention=_attention_summary(s, study, config),
             balance=_balance(counts, s, study, config, when),
             activity=_recent(s, study, activity),
         )
@@ -385,7 +385,7 @@ def assistance_needs(engine: Engine, name: str) -> pd.DataFrame:
     rows needed (one per non-attention item), stored and missing."""
     with read_session(engine) as s:
         study = _study(s, name)
-        kinds = ["verdict", *sorted({c.assistance for c in study.conditions} - {"none"})]
+        kinds = needed_kinds(study_config(s, study))
         needed = s.scalar(select(func.count()).where(m.Item.study_id == study.id, m.Item.role != "attention_check"))
         stored = dict(
             (kind, int(n)) for kind, n in s.execute(
@@ -421,7 +421,7 @@ def item_preview(engine: Engine, name: str, item_id: str, condition: str, *, deb
                  initial: tuple[str, float] | None = None) -> RaterView:
     """The item screen a rater in ``condition`` gets for ``item_id`` (nothing is recorded).
 
-    Built from the same rows as :func:`study.raters.rater_view`: the assistance of the
+    Built from the same rows as :func:`study.rater.rater_view`: the assistance of the
     condition's kind (none for attention checks), debate sides swapped when
     ``debate_flip`` (raters alternate). ``initial`` = (label, confidence) shows a
     two-stage trial after the first answer, i.e. with the assistance revealed.
@@ -429,11 +429,11 @@ def item_preview(engine: Engine, name: str, item_id: str, condition: str, *, deb
     """
     with read_session(engine) as s:
         study = _study(s, name)
-        config = parse_config(study.config)
+        config = study_config(s, study)
         cond = config.condition(condition)
-        item_pk, role = s.execute(select(m.Item.id, m.Item.role).where(
+        item = s.execute(select(m.Item.id, m.Item.role).where(
             m.Item.study_id == study.id, m.Item.item_id == item_id)).one()
-        view = preview_item(s.connection(), config, item_pk, role, cond.key, cond.assistance,
+        view = preview_item(s.connection(), config, item.id, item.role, cond.key,
                             debate_flip=debate_flip, initial=initial)
     n_practice = config.practice_items
     return RaterView(

@@ -1,10 +1,17 @@
-"""The service layer: the only code that writes the database.
+"""The study side of the service layer: studies, items and frozen assistance.
 
-The UI, the CLI and simulated raters all call these functions, so a simulation
-exercises exactly what a human rater does. Each function is one transaction.
-Invariants (balance, one judgment per rater and item) are decided under a database
-lock or unique constraint, never in process memory, so several app processes can
-share one PostgreSQL.
+This module writes the ``study``, ``condition``, ``item``, ``source`` and
+``assistance`` tables (create, import, freeze, launch/pause/close) and times out
+raters past the limit (:func:`expire_raters`). Raters, their assignments, judgments
+and events are written by :mod:`study.rater`. The UI, the CLI and simulated raters
+all call these two, so a simulation exercises exactly what a human rater does. Each
+function is one transaction. Invariants (balance, one judgment per rater and item)
+are decided under a database lock or unique constraint, never in process memory, so
+several app processes can share one PostgreSQL.
+
+A study's config is validated once per stored version and process
+(:func:`cached_config`, :func:`study_config`, :func:`study_snapshot`); readers pass
+the typed :class:`~study.config.StudyConfig` on rather than parsing it again.
 """
 
 from __future__ import annotations
@@ -14,21 +21,16 @@ import json
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Text, and_, cast, func, or_, select
+from sqlalchemy import Engine, Text, cast, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from study import bulk
 from study import models as m
-from study.assignment import (
-    PlannedItem,
-    StudyFull,
-    choose_condition,
-    latin_square_order,
-    plan_items,
-    rater_rng,
-)
+from study.assignment import StudyFull
 from study.config import StudyConfig, parse_config
 from study.db import is_sqlite, read_session, write_session
 from tasks.assistance.pipeline import AssistanceRecord
@@ -49,7 +51,9 @@ __all__ = [
     "import_items",
     "list_studies",
     "missing_assistance",
+    "needed_kinds",
     "set_status",
+    "study_config",
     "study_snapshot",
 ]
 
@@ -118,6 +122,12 @@ def cached_config(url: str, study_id: int, name: str, text: str) -> StudyConfig:
     return config
 
 
+def study_config(session: Session, study: m.Study) -> StudyConfig:
+    """The cached validated config of a loaded study row (see :func:`cached_config`)."""
+    return cached_config(str(session.get_bind().engine.url), study.id, study.name,
+                         json.dumps(study.config, sort_keys=True))
+
+
 def create_study(engine: Engine, config: StudyConfig) -> int:
     """Create a draft study with its conditions; returns its id."""
     with write_session(engine) as s:
@@ -143,7 +153,9 @@ def get_study(engine: Engine, name: str) -> m.Study:
 
 
 def get_config(engine: Engine, name: str) -> StudyConfig:
-    return parse_config(get_study(engine, name).config, f"study {name}")
+    """The study's validated config (cached per stored version)."""
+    with read_session(engine) as s:
+        return study_config(s, _study(s, name))
 
 
 def list_studies(engine: Engine) -> list[m.Study]:
@@ -172,7 +184,9 @@ def set_status(engine: Engine, name: str, status: str) -> m.Study:
 
 
 def _check_ready(s: Session, study: m.Study) -> None:
-    config = parse_config(study.config)
+    config = study_config(s, study)
+    if bulk.unfinished_import(s, study.id) is not None:
+        raise ServiceError(f"study {study.name!r} has an item import that has not finished; wait for it, or import again")
     n_main = s.scalar(select(func.count()).where(m.Item.study_id == study.id, m.Item.role == "main")) or 0
     if n_main < config.items_per_rater:
         raise ServiceError(f"study {study.name!r} has {n_main} main items; items_per_rater is {config.items_per_rater}")
@@ -193,14 +207,18 @@ def import_items(engine: Engine, name: str, items: Sequence[Item], *, origin: st
 
     Raises :class:`ItemBankError` (naming file and line when ``items`` is an
     :class:`~tasks.importers.ItemBank`) when an id already exists in the study.
+    The rows are written in short chunks (:mod:`study.bulk`, which states how the
+    import stays all-or-nothing), so other studies' raters are not held up.
     """
     batch = secrets.token_hex(8)
     path: str = origin or str(getattr(items, "path", "<items>"))
     line_of = getattr(items, "line_of", lambda _id: 0)
+    bulk.discard_stale_imports(engine, get_study(engine, name).id)
     with write_session(engine) as s:
         study = _study(s, name, lock=True)
         if study.status != "draft":
             raise ServiceError(f"study {name!r} is {study.status}; items can only be imported into a draft study")
+        study_id = study.id
         existing = set(s.scalars(select(m.Item.item_id).where(m.Item.study_id == study.id)))
         clashes = [it.item_id for it in items if it.item_id in existing]
         if clashes:
@@ -210,22 +228,17 @@ def import_items(engine: Engine, name: str, items: Sequence[Item], *, origin: st
                 path, line_of(first), "item_id",
                 f"{len(clashes)} of {len(items)} ids are already in study {name!r}, first {first!r}{hint}; nothing imported",
             )])
-        for it in items:
-            row = m.Item(
-                study_id=study.id,
-                item_id=it.item_id,
-                role=it.role,
-                claim=it.claim,
-                context=it.context,
-                gold_label=it.gold_label,
-                data=it.model_dump(mode="json"),
-                import_batch=batch,
-            )
-            row.sources = [
-                m.Source(position=i, title=src.title, text=src.text, url=src.url) for i, src in enumerate(it.sources)
-            ]
-            s.add(row)
-        return len(items)
+
+    def still_draft(s: Session) -> None:
+        status = _study(s, name, lock=True).status
+        if status != "draft":
+            raise ServiceError(f"study {name!r} became {status} during the import; nothing imported")
+
+    try:
+        return bulk.insert_items(engine, study_id, items, batch, still_draft)
+    except IntegrityError:  # another import added one of these ids after the check above
+        raise ItemBankError([RowError(path, 0, "item_id", f"an import running at the same time added some of these ids "
+                                                          f"to study {name!r}; nothing imported")]) from None
 
 
 def study_items(engine: Engine, name: str) -> list[Item]:
@@ -239,8 +252,9 @@ def study_items(engine: Engine, name: str) -> list[Item]:
 # --------------------------------------------------------------------------- assistance
 
 
-def _needed_kinds(study: m.Study) -> list[str]:
-    kinds = {c.assistance for c in study.conditions} - {"none"}
+def needed_kinds(config: StudyConfig) -> list[str]:
+    """Assistance kinds a study stores per item: the AI verdict and each condition's kind."""
+    kinds = {c.assistance for c in config.conditions} - {"none"}
     return ["verdict", *sorted(kinds)]
 
 
@@ -255,7 +269,7 @@ def _missing_assistance(s: Session, study: m.Study) -> list[tuple[str, str]]:
     items = s.scalars(
         select(m.Item.item_id).where(m.Item.study_id == study.id, m.Item.role != "attention_check").order_by(m.Item.id)
     )
-    kinds = _needed_kinds(study)
+    kinds = needed_kinds(study_config(s, study))
     return [(item_id, kind) for item_id in items for kind in kinds if (item_id, kind) not in have]
 
 
@@ -278,127 +292,68 @@ def assistance_status(engine: Engine, name: str) -> dict[str, int]:
 def add_assistance(engine: Engine, name: str, rows: Iterable[AssistanceRecord]) -> int:
     """Freeze assistance rows (draft studies only). Existing (item, kind) rows are kept.
 
-    Returns how many rows were added.
+    Every row is checked before any is written; the rows are then written in short
+    chunks (:func:`study.bulk.write_in_chunks`), each re-checking that the study is
+    still a draft. Assistance is resumable (a row is keyed by item and kind), so a
+    failure part-way keeps the chunks already written. Returns how many rows were added.
     """
-    with write_session(engine) as s:
-        study = _study(s, name, lock=True)
-        if study.status != "draft":
-            raise ServiceError(f"study {name!r} is {study.status}; assistance is frozen at launch")
+    with read_session(engine) as s:
+        study = _study(s, name)
+        study_id = study.id
         pks = dict(s.execute(select(m.Item.item_id, m.Item.id).where(m.Item.study_id == study.id)).all())
         have: set[tuple[int, str]] = {
             (int(pk), str(kind))
             for pk, kind in s.execute(select(m.Assistance.item_pk, m.Assistance.kind).where(m.Assistance.study_id == study.id))
         }
-        added = 0
-        for row in rows:
-            if row.item_id not in pks:
-                raise ServiceError(f"assistance for unknown item {row.item_id!r}")
-            if row.kind not in m.ASSISTANCE_ROW_KINDS:
-                raise ServiceError(f"unknown assistance kind {row.kind!r}")
-            key = (int(pks[row.item_id]), str(row.kind))
-            if key in have:
-                continue
+    if study.status != "draft":
+        raise ServiceError(f"study {name!r} is {study.status}; assistance is frozen at launch")
+    new: list[tuple[int, AssistanceRecord]] = []
+    for row in rows:
+        if row.item_id not in pks:
+            raise ServiceError(f"assistance for unknown item {row.item_id!r}")
+        if row.kind not in m.ASSISTANCE_ROW_KINDS:
+            raise ServiceError(f"unknown assistance kind {row.kind!r}")
+        key = (int(pks[row.item_id]), str(row.kind))
+        if key not in have:
             have.add(key)
-            s.add(
-                m.Assistance(
-                    study_id=study.id,
-                    item_pk=key[0],
-                    kind=row.kind,
-                    content=row.content,
-                    generator=row.generator,
-                    model=row.model,
-                    model_version=row.model_version,
-                    parameters=row.parameters or {},
-                    package_versions=row.package_versions or {},
-                    seed=row.seed,
-                    content_hash=row.content_hash,
-                )
-            )
-            added += 1
-        return added
+            new.append((key[0], row))
+
+    def write(s: Session, chunk: list[tuple[int, AssistanceRecord]]) -> int:
+        status = _study(s, name, lock=True).status
+        if status != "draft":
+            raise ServiceError(f"study {name!r} is {status}; assistance is frozen at launch")
+        stored = {(int(pk), str(kind)) for pk, kind in s.execute(
+            select(m.Assistance.item_pk, m.Assistance.kind).where(m.Assistance.item_pk.in_({pk for pk, _ in chunk})))}
+        fresh = [_assistance_row(study_id, pk, row) for pk, row in chunk if (pk, row.kind) not in stored]
+        if fresh:  # rows another run stored since the check above are kept, as before
+            s.execute(insert(m.Assistance), fresh)
+        return len(fresh)
+
+    return bulk.write_in_chunks(engine, new, write, lambda pair: len(json.dumps(pair[1].content, default=str)))
+
+
+def _assistance_row(study_id: int, item_pk: int, row: AssistanceRecord) -> dict[str, Any]:
+    return {
+        "study_id": study_id, "item_pk": item_pk, "kind": row.kind, "content": row.content, "generator": row.generator,
+        "model": row.model, "model_version": row.model_version, "parameters": row.parameters or {},
+        "package_versions": row.package_versions or {}, "seed": row.seed, "content_hash": row.content_hash,
+    }
 
 
 # --------------------------------------------------------------------------- raters: liveness
 
 
-def _alive_clause(config: StudyConfig, now: datetime) -> Any:
-    """Raters who hold a slot: completed, or still inside the time limit."""
-    cutoff = now - timedelta(minutes=config.time_limit_minutes)
-    return or_(
-        m.Rater.status == "completed",
-        and_(m.Rater.status.in_(("enrolled", "active")), m.Rater.enrolled_at >= cutoff),
-    )
-
-
 def expire_raters(engine: Engine, name: str, now: datetime | None = None) -> int:
     """Mark raters past the time limit as timed out (frees their slots); returns how many."""
+    from study.rater.rules import past_deadline  # here: study.rater imports this module
+
     with write_session(engine) as s:
         study = _study(s, name)
-        config = parse_config(study.config)
-        cutoff = (now or m.utcnow()) - timedelta(minutes=config.time_limit_minutes)
+        config = study_config(s, study)
         raters = s.scalars(
-            select(m.Rater).where(
-                m.Rater.study_id == study.id,
-                m.Rater.status.in_(("enrolled", "active")),
-                m.Rater.enrolled_at < cutoff,
-            )
+            select(m.Rater).where(m.Rater.study_id == study.id, past_deadline(config, now or m.utcnow()))
         ).all()
         for r in raters:
             r.status = "timed_out"
             r.finished_at = r.finished_at or m.utcnow()
         return len(raters)
-
-
-def _condition_counts(s: Session, study: m.Study, config: StudyConfig, now: datetime) -> dict[str, int]:
-    rows = s.execute(
-        select(m.Condition.key, func.count(m.Rater.id))
-        .join(m.Rater, m.Rater.condition_id == m.Condition.id)
-        .where(m.Rater.study_id == study.id, _alive_clause(config, now))
-        .group_by(m.Condition.key)
-    )
-    return {key: int(n) for key, n in rows}
-
-
-def _item_loads(s: Session, study: m.Study, config: StudyConfig, now: datetime) -> dict[str, dict[int, int]]:
-    rows = s.execute(
-        select(m.Condition.key, m.Assignment.item_pk, func.count())
-        .join(m.Condition, m.Condition.id == m.Assignment.condition_id)
-        .join(m.Rater, m.Rater.id == m.Assignment.rater_id)
-        .where(
-            m.Rater.study_id == study.id,
-            m.Assignment.stage == "main",
-            m.Assignment.is_attention_check.is_(False),
-            _alive_clause(config, now),
-        )
-        .group_by(m.Condition.key, m.Assignment.item_pk)
-    )
-    loads: dict[str, dict[int, int]] = {}
-    for key, pk, n in rows:
-        loads.setdefault(key, {})[pk] = int(n)
-    return loads
-
-
-def plan_for_new_rater(s: Session, study: m.Study, config: StudyConfig, enrol_index: int) -> tuple[list[str], list[PlannedItem]]:
-    """Condition order and item plan for the next rater."""
-    now = m.utcnow()
-    rng = rater_rng(study.seed, enrol_index)
-    keys = [c.key for c in config.conditions]
-    if config.design.type == "within":
-        order = latin_square_order(keys, enrol_index)
-    else:
-        order = [choose_condition(_condition_counts(s, study, config, now), keys, rng)]
-    by_role: dict[str, list[int]] = {"main": [], "practice": [], "attention_check": []}
-    for pk, role in s.execute(select(m.Item.id, m.Item.role).where(m.Item.study_id == study.id).order_by(m.Item.id)):
-        by_role[role].append(pk)
-    attention = rng.sample(by_role["attention_check"], min(config.attention_checks, len(by_role["attention_check"])))
-    plan = plan_items(
-        condition_order=order,
-        main_items=by_role["main"],
-        load_by_condition=_item_loads(s, study, config, now),
-        items_per_rater=config.items_per_rater,
-        target=config.target_ratings_per_item,
-        practice_items=by_role["practice"][: config.practice_items],
-        attention_items=attention,
-        rng=rng,
-    )
-    return order, plan

@@ -78,7 +78,7 @@ def fixture_assistance_rows(items: list[Item], labels: list[str], *, seed: int =
     return rows
 
 
-def ready_study(engine: Engine, config: StudyConfig | dict, items: list[Item] | None = None, *, launch: bool = True) -> StudyConfig:
+def ready_study(engine: Engine, config: StudyConfig | dict[str, Any], items: list[Item] | None = None, *, launch: bool = True) -> StudyConfig:
     """Create a study, import items, freeze fixture assistance and (by default) launch it."""
     cfg = config if isinstance(config, StudyConfig) else parse_config(config)
     items = items if items is not None else fixture_items(max(24, cfg.items_per_rater), seed=cfg.seed)
@@ -90,9 +90,9 @@ def ready_study(engine: Engine, config: StudyConfig | dict, items: list[Item] | 
     return cfg
 
 
-def small_config(name: str = "t", **overrides: object) -> dict:
-    """A compact valid config dict for tests (four DESIGN conditions)."""
-    cfg: dict = {
+def small_config(name: str = "t", **overrides: object) -> dict[str, Any]:
+    """A compact valid config dict for tests (the four conditions of docs/study-config.md)."""
+    cfg: dict[str, Any] = {
         "name": name,
         "seed": 7,
         "conditions": [{"key": k, "assistance": k} for k in ("none", "evidence", "reasoning", "debate")],

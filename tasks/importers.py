@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,9 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from tasks.items import MAX_TEXT_CHARS, Item
+from tasks.items import Item
+from tasks.limits import MAX_TEXT_CHARS
+from tasks.values import FORMULA_MESSAGE, json_value_problem, looks_like_formula, strings
 
 ItemBankFormat = Literal["jsonl", "csv", "climate-fever"]
 FORMATS: tuple[str, ...] = ("jsonl", "csv", "climate-fever")
@@ -34,10 +35,6 @@ CLIMATE_FEVER_LABEL_MAP: dict[str, str | None] = {
     "NOT_ENOUGH_INFO": None,
     "DISPUTED": None,
 }
-
-# A cell a spreadsheet would run as a formula (OWASP "CSV injection").
-_FORMULA = re.compile(r"^\s*(=|@|[+\-]\s*[A-Za-z_]+\s*\(|\t|\r)")
-
 
 @dataclass(frozen=True)
 class RowError:
@@ -89,12 +86,23 @@ def _validation_errors(err: ValidationError, path: str, line: int) -> list[RowEr
     return out
 
 
-def _formula_errors(values: Iterable[tuple[str, Any]], path: str, line: int) -> list[RowError]:
-    return [
-        RowError(path, line, key, "starts like a spreadsheet formula (=, @, +f(, -f(); refused to prevent CSV injection")
-        for key, value in values
-        if isinstance(value, str) and _FORMULA.match(value)
-    ]
+def _cell_errors(raw: Mapping[str, Any], path: str, line: int) -> list[RowError]:
+    """Formula-like text and NUL characters, in every string of the row at any depth.
+
+    Every text field (``item_id``, ``claim``, ``context``, labels, ``ai_reasoning``,
+    source title/text/url, quotes, debate sides, metadata values) is checked, since any
+    of them can end up in a spreadsheet. A NUL character (also in a key) is refused:
+    PostgreSQL text cannot store it, and it is always a broken export.
+    """
+    errors: list[RowError] = []
+    nul_reported = False
+    for field, text, is_key in strings(raw):
+        if "\x00" in text and not nul_reported:
+            errors.append(RowError(path, line, field, "contains a NUL character"))
+            nul_reported = True
+        if not is_key and looks_like_formula(text):
+            errors.append(RowError(path, line, field, FORMULA_MESSAGE))
+    return errors
 
 
 class ItemBank(list[Item]):
@@ -122,10 +130,11 @@ class _Collector:
         self.lines: dict[str, int] = {}
 
     def add(self, raw: Mapping[str, Any], line: int) -> None:
-        self.errors.extend(_formula_errors(_text_fields(raw), self.path, line))
-        nul = _nul_field(raw)
-        if nul is not None:  # PostgreSQL text cannot store NUL; it is always a broken export
-            self.fail(line, nul, "contains a NUL character")
+        self.errors.extend(_cell_errors(raw, self.path, line))
+        metadata_problem = json_value_problem(raw["metadata"], "metadata") if "metadata" in raw else None
+        if metadata_problem is not None:  # named here by its own path, and not validated again
+            self.fail(line, *metadata_problem)
+            return
         n_before = len(self.errors)
         item_id = raw.get("item_id")
         if isinstance(item_id, str) and item_id in self._seen:
@@ -157,21 +166,6 @@ class _Collector:
         return ItemBank(self.items, path=self.path, lines=self.lines)
 
 
-def _nul_field(data: Any, path: str = "") -> str | None:
-    """Dotted path of the first string (or key) holding a NUL character, if any."""
-    if isinstance(data, str):
-        return (path or "(row)") if "\x00" in data else None
-    items = data.items() if isinstance(data, Mapping) else enumerate(data) if isinstance(data, list) else ()
-    for key, value in items:
-        where = f"{path}.{key}" if path else str(key)
-        if isinstance(key, str) and "\x00" in key:
-            return where
-        found = _nul_field(value, where)
-        if found is not None:
-            return found
-    return None
-
-
 def _loads(text: str) -> Any:
     """``json.loads`` whose failures are all :class:`ValueError` (JSONDecodeError first).
 
@@ -188,17 +182,6 @@ def _json_problem(err: ValueError) -> str:
     if isinstance(err, json.JSONDecodeError):
         return f"invalid JSON: {err.msg} at column {err.colno}"
     return f"unreadable JSON: {err}"
-
-
-def _text_fields(raw: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
-    for key in ("item_id", "claim", "context", "gold_label", "ai_label", "ai_reasoning"):
-        yield key, raw.get(key)
-    sources = raw.get("sources")
-    if isinstance(sources, list):
-        for i, src in enumerate(sources):
-            if isinstance(src, Mapping):
-                yield f"sources.{i}.title", src.get("title")
-                yield f"sources.{i}.text", src.get("text")
 
 
 def _json_lines(text: str, col: _Collector) -> Iterable[tuple[int, Any]]:

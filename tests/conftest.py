@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from support.app_db import app_engine  # noqa: F401 - the fixture, for every test directory
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIMATE_FEVER = ROOT.parent / "shared" / "datasets" / "climate-fever.jsonl"
@@ -87,3 +88,12 @@ def climate_fever_path() -> Path:
     if not CLIMATE_FEVER.exists():
         pytest.skip(f"Climate-FEVER dataset not found at {CLIMATE_FEVER} (it lives in ../shared/datasets)")
     return CLIMATE_FEVER
+
+
+@pytest.fixture(autouse=True)
+def _fresh_login_throttle() -> Iterator[None]:
+    """The console login throttle is process-wide: no test inherits another's failures."""
+    yield
+    from study.auth import THROTTLE
+
+    THROTTLE.reset()

@@ -1,4 +1,4 @@
-"""The code stays lint- and type-clean (ruff on everything, mypy on the packages)."""
+"""The code stays lint- and type-clean (ruff on everything, mypy --strict on the packages: pyproject sets strict)."""
 
 from __future__ import annotations
 

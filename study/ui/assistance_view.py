@@ -1,45 +1,33 @@
-"""How an item's sources and AI assistance are drawn (rater page and console preview).
+"""How an item's sources and AI assistance are drawn (part of :mod:`study.ui.item_view`).
 
 All item and assistance text goes through :func:`study.ui.common.plain` (escaped HTML)
-or, inside markdown captions, :func:`md_escape`, so markdown and HTML in items are
-shown literally and never interpreted.
+or, inside markdown captions, :func:`study.ui.common.md_escape`, so markdown and HTML
+in items are shown literally and never interpreted. Opening a quote's source calls
+the ``on_expand`` callback it is given (the rater page logs it; the preview gives none).
 """
 
 from __future__ import annotations
 
-import re
-import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
-from study import raters
-from study.raters import ItemView
-from study.ui.common import engine, plain
+from study.rater import ItemView
+from study.ui.common import md_escape, plain
 
-if TYPE_CHECKING:
-    from study.ui.rater import RaterSession
-
-#: A second click this soon after a recorded submission is a double click, not a new answer.
-DOUBLE_CLICK_S = 2.0
+#: ``on_expand(assignment_id, quote, widget_key)``: a quote's source was opened or closed.
+ExpandCallback = Callable[[int, str, str], None]
 
 
 def sources(item: ItemView) -> None:
+    """The item's sources, each in its own box."""
     st.caption("Sources")
     for src in item.sources:
         with st.container(border=True):
             if src.get("title"):
                 st.html(plain(src["title"], css="font-weight: 600;"))
             st.html(plain(src["text"]))
-
-
-def _log_expand(session: RaterSession, assignment_id: int, index: str, key: str) -> None:
-    # A resent page state (double click) can replay an expansion: log each one once a moment.
-    if not session.token:  # the console's preview renders this page without a rater
-        return
-    if st.session_state.get(key) and time.monotonic() - session.expanded.get(key, -1e9) > DOUBLE_CLICK_S:
-        session.expanded[key] = time.monotonic()
-        raters.log_event(engine(), session.token, "quote_expand", {"quote": index}, assignment_id)
 
 
 def _quote_span(quote: dict[str, Any], source: str) -> tuple[int, int] | None:
@@ -53,12 +41,7 @@ def _quote_span(quote: dict[str, Any], source: str) -> tuple[int, int] | None:
     return (found, found + len(quote["text"])) if found >= 0 else None
 
 
-def md_escape(text: str) -> str:
-    """Item text inside a markdown element (captions): every markdown character literal."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:$])", r"\\\1", str(text))
-
-
-def _quotes(session: RaterSession, item: ItemView, quotes: list[dict[str, Any]], prefix: str) -> None:
+def _quotes(item: ItemView, quotes: list[dict[str, Any]], prefix: str, on_expand: ExpandCallback | None) -> None:
     if not quotes:
         st.caption("No quotes.")
     for i, q in enumerate(quotes):
@@ -72,14 +55,16 @@ def _quotes(session: RaterSession, item: ItemView, quotes: list[dict[str, Any]],
             if not (isinstance(idx, int) and 0 <= idx < len(item.sources)):
                 continue
             key = f"{prefix}_quote_{item.assignment_id}_{i}"
-            box = st.expander("Show in source", key=key, on_change=_log_expand,
-                              args=(session, item.assignment_id, f"{prefix}{i}", key))
+            # Without a callback (the preview) the expander still reruns, to send the source.
+            box = st.expander("Show in source", key=key, on_change=on_expand if on_expand is not None else "rerun",
+                              args=(item.assignment_id, f"{prefix}{i}", key))
             if box.open:  # lazy: the source is sent only when the rater opens it
                 text = item.sources[idx]["text"]
                 box.html(plain(text, mark=_quote_span(q, text)))
 
 
-def assistance(session: RaterSession, item: ItemView) -> None:
+def assistance(item: ItemView, on_expand: ExpandCallback | None = None) -> None:
+    """The item's AI assistance in its condition's form (nothing for ``none``)."""
     content = item.assistance
     if item.assistance_kind == "none" or content is None:
         return
@@ -89,24 +74,24 @@ def assistance(session: RaterSession, item: ItemView) -> None:
         if item.assistance_kind == "evidence":
             st.subheader("AI-selected evidence")
             st.caption("Quotes an AI picked from the sources. The AI gives no verdict.")
-            _quotes(session, item, content.get("quotes", []), "ev")
+            _quotes(item, content.get("quotes", []), "ev", on_expand)
         elif item.assistance_kind == "reasoning":
-            _reasoning(session, item, content)
+            _reasoning(item, content, on_expand)
         elif item.assistance_kind == "debate":
-            _debate(session, item, content)
+            _debate(item, content, on_expand)
 
 
-def _reasoning(session: RaterSession, item: ItemView, content: dict[str, Any]) -> None:
+def _reasoning(item: ItemView, content: dict[str, Any], on_expand: ExpandCallback | None) -> None:
     st.subheader("The AI's assessment")
     pct = round(float(content.get("confidence") or 0) * 100)
     with st.container(border=True):
         st.html(plain(f"AI verdict: {content.get('label')} · AI confidence: {pct}%", css="font-weight: 600;"))
         st.html(plain(content.get("reasoning", "")))
     st.caption("The AI's evidence")
-    _quotes(session, item, content.get("quotes", []), "rs")
+    _quotes(item, content.get("quotes", []), "rs", on_expand)
 
 
-def _debate(session: RaterSession, item: ItemView, content: dict[str, Any]) -> None:
+def _debate(item: ItemView, content: dict[str, Any], on_expand: ExpandCallback | None) -> None:
     st.subheader("Two AI debaters")
     st.caption("Each debater argues one answer. Neither is known to be right; decide for yourself.")
     cols = st.columns(2)
@@ -114,4 +99,4 @@ def _debate(session: RaterSession, item: ItemView, content: dict[str, Any]) -> N
         with col, st.container(border=True, key=f"debater_{'ab'[i]}"):
             st.html(plain(f"Debater {'AB'[i]} argues: {side.get('label')}", css="font-weight: 600;"))
             st.html(plain(side.get("argument", "")))
-            _quotes(session, item, side.get("quotes", []), f"db{i}")
+            _quotes(item, side.get("quotes", []), f"db{i}", on_expand)

@@ -1,4 +1,4 @@
-"""Shared UI helpers: the cached engine, plain-text rendering, the experimenter gate."""
+"""Shared UI helpers: the cached engine, literal text rendering, the experimenter gate."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import gc
 import hmac
 import html
 import os
+import re
 
 import streamlit as st
 from sqlalchemy import Engine
 
+from study import auth
 from study.db import get_engine, resolve_url, upgrade
 
 RATER_PARAMS = ("rater", "PROLIFIC_PID")
@@ -60,8 +62,13 @@ def plain(text: str | None, *, mark: tuple[int, int] | None = None, css: str = "
     return f'<div style="white-space: pre-wrap; {css}">{body}</div>'
 
 
+def md_escape(text: str) -> str:
+    """Item text inside a markdown element (captions): every markdown character literal."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:$])", r"\\\1", str(text))
+
+
 def admin_password() -> str | None:
-    """The experimenter secret from the environment or Streamlit secrets."""
+    """The plain experimenter secret from the environment or Streamlit secrets."""
     value = os.environ.get(ADMIN_ENV)
     if value:
         return value
@@ -77,13 +84,19 @@ def check_password(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
+def login_client() -> str:
+    """Who is logging in, for the throttle (``study.auth.client_from``)."""
+    return auth.client_from(st.context.ip_address, dict(st.context.headers))
+
+
 def require_admin() -> bool:
     """Show the login form until the secret is given; True once logged in."""
-    expected = admin_password()
-    if expected is None:
+    secret = auth.AdminSecret.from_env(fallback_plain=admin_password())
+    if not secret.configured:
         st.error(
             f"The experimenter pages are locked: no password is configured. Set the environment "
-            f"variable `{ADMIN_ENV}` (or `admin_password` in `.streamlit/secrets.toml`) and restart."
+            f"variable `{auth.ADMIN_HASH_ENV}` (from `oversight hash-password`) or `{ADMIN_ENV}` "
+            f"(or `admin_password` in `.streamlit/secrets.toml`) and restart."
         )
         return False
     if st.session_state.get("_admin_ok"):
@@ -92,8 +105,9 @@ def require_admin() -> bool:
         given = st.text_input("Experimenter password", type="password", key="admin_password")
         ok = st.form_submit_button("Log in", key="login")
     if ok:
-        if check_password(given or "", expected):
+        result = auth.attempt_login(given or "", login_client(), secret)
+        if result.ok:
             st.session_state["_admin_ok"] = True
             st.rerun()
-        st.error("Wrong password.")
+        st.error(result.message)
     return False

@@ -8,11 +8,10 @@ comes from ``study.monitor``: this page only lays them out (docs/console.md).
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import altair as alt
@@ -23,8 +22,9 @@ from study import monitor, service
 from study.assist import generate_for_study
 from study.config import ConfigError, StudyConfig, parse_config_text
 from study.export import export_zip
-from study.ui import rater as rater_ui
+from study.incidents import guarded
 from study.ui.common import engine, require_admin
+from study.ui.item_view import render_item
 from tasks.importers import FORMATS, ItemBank, ItemBankError, RowError, read_item_bank
 
 SECTIONS = ("Monitor", "Set up", "Preview", "Export", "New study")
@@ -51,8 +51,6 @@ attention_checks: 1
 assistance: {encoder: minilm}
 """
 
-_FIELD_ERROR = re.compile(r"^(?P<where>.*?): field '(?P<field>[^']*)': (?P<message>.*)$")
-
 
 @dataclass
 class ConsoleState:
@@ -78,9 +76,10 @@ def _show(df: pd.DataFrame, key: str, **kwargs: Any) -> None:
 def _state() -> ConsoleState:
     if "console" not in st.session_state:
         st.session_state["console"] = ConsoleState()
-    return st.session_state["console"]
+    return cast(ConsoleState, st.session_state["console"])
 
 
+@guarded(st.error)
 def console_page() -> None:
     """Entry point of the console page."""
     st.title("Experimenter console")
@@ -108,6 +107,7 @@ _ACTIONS = (("Launch", "live", ("draft", "paused")), ("Pause", "paused", ("live"
             ("Close", "closed", ("draft", "live", "paused")))
 
 
+@guarded(lambda message: _state().say("error", message))  # a button callback: shown on the next run
 def _set_status(state: ConsoleState, name: str, status: str) -> None:
     try:
         service.set_status(engine(), name, status)
@@ -132,19 +132,17 @@ def _status_bar(state: ConsoleState, name: str) -> None:
 
 
 def _config_errors(err: ConfigError) -> list[tuple[str, str]]:
-    out = []
-    for line in str(err).splitlines():
-        match = _FIELD_ERROR.match(line)
-        out.append((match["field"], match["message"]) if match else ("(file)", line))
-    return out
+    return [(e.path, e.message) if e.path else ("(file)", err.describe(e)) for e in err.errors]
 
 
+@guarded(lambda message: _state().say("error", message))  # a button callback: shown on the next run
 def _load_config_upload() -> None:
     upload = st.session_state.get("config_upload")
     if upload is not None:
         st.session_state["config_text"] = upload.getvalue().decode("utf-8", errors="replace")
 
 
+@guarded(lambda message: _state().say("error", message))  # a button callback: shown on the next run
 def _on_create(state: ConsoleState) -> None:
     text = st.session_state.get("config_text", "")
     try:
@@ -203,7 +201,7 @@ def _parse_upload(state: ConsoleState, name: str, config: StudyConfig) -> None:
     state.bank_key, state.bank, state.bank_errors = key, None, []
     try:
         state.bank = read_item_bank(
-            upload.name, None if fmt == "auto" else fmt, labels=config.labels,  # type: ignore[arg-type]
+            upload.name, None if fmt == "auto" else fmt, labels=config.labels,
             label_map=config.importing.label_map, max_sources=config.importing.max_sources, data=upload.getvalue(),
         )
     except ItemBankError as err:
@@ -220,6 +218,7 @@ def _bank_preview(bank: ItemBank) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@guarded(lambda message: _state().say("error", message))  # a button callback: shown on the next run
 def _on_import(state: ConsoleState, name: str) -> None:
     bank = state.bank
     if bank is None:
@@ -305,8 +304,7 @@ def _preview(state: ConsoleState, name: str) -> None:
         st.warning("No assistance stored for this item yet: raters would see none. Generate it under Set up.")
     st.caption("Exactly what a rater sees (answers given here are not recorded).")
     with st.container(border=True, key="preview_screen"):
-        preview_session = rater_ui.RaterSession(study=name, external_id="(preview)", token="")
-        rater_ui._item_screen(preview_session, view)
+        render_item(view)  # no actions: the form and the quotes record nothing
 
 
 # --------------------------------------------------------------------------- monitor
@@ -390,6 +388,7 @@ def _links(name: str) -> None:
 # --------------------------------------------------------------------------- export
 
 
+@guarded(lambda message: _state().say("error", message))  # a button callback: shown on the next run
 def _on_prepare_export(state: ConsoleState, name: str) -> None:
     state.export = (name, export_zip(engine(), name))
 

@@ -1,38 +1,38 @@
 """Analyst dashboard (behind the experimenter secret).
 
 Pick a study (or upload a tidy judgments CSV), set the exclusion rules, and read every
-table and chart of ``analysis.analyze``; download the same analysis as an HTML report.
-All numbers come from the ``analysis`` package; this page only lays them out.
+table and chart of ``analysis.analyze`` (laid out by :mod:`study.ui.dashboard_views`); download
+the HTML report and the figures. All numbers come from the ``analysis`` package.
 """
 
 from __future__ import annotations
 
 import io
 import zlib
-from typing import Any
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 import analysis
-from analysis import AnalysisResult, ExclusionRules
+from analysis import AnalysisResult, ExclusionRules, schema
 from study import service
 from study.export import judgments_frame
+from study.incidents import guarded
 from study.models import RATER_STATUSES
+from study.ui import dashboard_views as views
 from study.ui.common import engine, require_admin
 
 SOURCES = ("A study in this database", "Upload a judgments CSV")
-_CI = ("_ci_low", "_ci_high")
 
 
 @st.cache_data(show_spinner="Running the analysis (cluster bootstrap) ...", max_entries=8)
-def run_analysis(df: pd.DataFrame, rules_json: str | None, n_boot: int, seed: int, k: int) -> AnalysisResult:
+def run_analysis(df: pd.DataFrame, rules: ExclusionRules | None, n_boot: int, seed: int, k: int) -> AnalysisResult:
     """``analysis.analyze`` on a table (cached: the same inputs give the same result)."""
-    rules = ExclusionRules.model_validate_json(rules_json) if rules_json else None
     return analysis.analyze(df, exclusions=rules, n_boot=n_boot, seed=seed, k=k)
 
 
+@guarded(st.error)
 def dashboard_page() -> None:
     """Entry point of the dashboard page."""
     st.title("Analyst dashboard")
@@ -52,7 +52,7 @@ def dashboard_page() -> None:
         seed = int(cols[1].number_input("Seed", 0, 2**31 - 1, 0, key="dash_seed"))
         k = int(cols[2].number_input("Cross-fitting folds", 2, 20, 5, key="dash_k"))
     try:
-        result = run_analysis(df, rules.model_dump_json() if rules else None, n_boot, seed, k)
+        result = run_analysis(df, rules, n_boot, seed, k)
     except (ValueError, KeyError) as err:
         st.error(f"The analysis could not run on this table: {err}")
         return
@@ -70,13 +70,12 @@ def _data_source() -> tuple[str, pd.DataFrame, ExclusionRules] | None:
             st.info("No studies yet. Upload a judgments CSV instead, or create a study in the console.")
             return None
         name = st.selectbox("Study", names, key="dashboard_study")
-        rules = ExclusionRules.model_validate(service.get_config(engine(), name).exclusions.model_dump())
-        return f"study `{name}`", judgments_frame(engine(), name), rules
+        config = service.get_config(engine(), name)
+        return f"study `{name}`", judgments_frame(engine(), name, config), config.exclusions
     upload = st.file_uploader("Tidy judgments CSV (one row per judgment; see codebook.csv)", type=["csv"],
                               key="dash_upload")
     if upload is None:
-        st.caption("Columns used: rater_id, item_id, condition, gold_label, ai_label, ai_confidence, final_label, "
-                   "confidence, and (optional) initial_label, time_ms, is_practice, is_attention_check, rater_status.")
+        st.caption(columns_caption())
         return None
     try:
         df = pd.read_csv(io.BytesIO(upload.getvalue()))
@@ -84,6 +83,13 @@ def _data_source() -> tuple[str, pd.DataFrame, ExclusionRules] | None:
         st.error(f"`{upload.name}` is not a readable CSV: {err}")
         return None
     return f"`{upload.name}`", df, ExclusionRules()
+
+
+def columns_caption() -> str:
+    """What the upload needs, from the tidy schema (:mod:`analysis.schema`)."""
+    return (f"Columns used: {', '.join(schema.columns_used('required'))}, "
+            f"and (optional) {', '.join(schema.columns_used('optional'))}. "
+            "Every column is described in the export's codebook.csv.")
 
 
 def _exclusion_filters(label: str, defaults: ExclusionRules) -> ExclusionRules | None:
@@ -114,30 +120,6 @@ def _exclusion_filters(label: str, defaults: ExclusionRules) -> ExclusionRules |
 # --------------------------------------------------------------------------- results
 
 
-def _metric_table(metrics: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    cols = ["condition", "n", "n_raters", "n_items"]
-    for name in names:
-        cols += [name, name + _CI[0], name + _CI[1]]
-    return metrics[cols]
-
-
-def _fmt(df: pd.DataFrame) -> dict[str, Any]:
-    return {c: st.column_config.NumberColumn(c, format="%.3f") for c in df.columns if df[c].dtype.kind == "f"}
-
-
-def _table(df: pd.DataFrame, key: str) -> None:
-    """A table inside a keyed container (the key names it for tests and CSS)."""
-    with st.container(key=key):
-        st.dataframe(df, hide_index=True, column_config=_fmt(df))
-
-
-def _chart(chart: Any, key: str) -> None:
-    if chart is not None:
-        # theme=None: drawn as the analysis package styles them (the same as the HTML report);
-        # the Streamlit theme squeezes the point-and-interval charts.
-        st.altair_chart(chart, width="content", theme=None, key=key)
-
-
 def _results(label: str, result: AnalysisResult) -> None:
     settings = result.settings
     cols = st.columns(4)
@@ -150,40 +132,42 @@ def _results(label: str, result: AnalysisResult) -> None:
                f"seed {settings.get('seed')}, {settings.get('k')}-fold cross-fitted routing; intervals are "
                f"{settings.get('ci', 0.95):.0%}. Formulas: docs/metrics.md.")
     charts = result.charts()
+    views.first_view(result, charts)
+    views.downloads(result, charts)
+    _detail_tabs(result, charts)
+
+
+def _detail_tabs(result: AnalysisResult, charts: dict[str, alt.TopLevelMixin]) -> None:
     tabs = st.tabs(["Accuracy", "Reliance", "AI right / wrong", "RAIR / RSR", "Calibration", "Hybrid routing",
                     "Regression", "Notes"])
-    with tabs[0]:
-        _chart(charts.get("accuracy"), "chart_accuracy")
-        _table(_metric_table(result.metrics, ["accuracy", "agreement_with_ai"]), "table_accuracy")
-    with tabs[1]:
-        _chart(charts.get("reliance"), "chart_reliance")
-        _table(_metric_table(result.metrics, ["over_reliance", "under_reliance"]), "table_reliance")
-    with tabs[2]:
-        _chart(charts.get("ai_split"), "chart_ai_split")
-        _table(_metric_table(result.metrics, ["accuracy_when_ai_correct", "accuracy_when_ai_wrong"]), "table_ai_split")
+    metric_tabs = ((tabs[0], "accuracy", ["accuracy", "agreement_with_ai"]),
+                   (tabs[1], "reliance", ["over_reliance", "under_reliance"]),
+                   (tabs[2], "ai_split", ["accuracy_when_ai_correct", "accuracy_when_ai_wrong"]))
+    for tab, name, names in metric_tabs:
+        with tab:
+            views.chart(charts.get(name), f"chart_{name}")
+            views.table(views.metric_table(result.metrics, names), f"table_{name}")
     with tabs[3]:
         _rair_rsr(result, charts)
     with tabs[4]:
-        _chart(charts.get("reliability"), "chart_reliability")
-        _table(_metric_table(result.metrics, ["rater_brier", "rater_ece", "ai_brier", "ai_ece"]), "table_calibration")
+        views.chart(charts.get("reliability"), "chart_reliability")
+        views.table(views.metric_table(result.metrics, ["rater_brier", "rater_ece", "ai_brier", "ai_ece"]),
+                    "table_calibration")
         with st.expander("Reliability-diagram bins"):
-            _table(result.reliability, "table_reliability")
+            views.table(result.reliability, "table_reliability")
     with tabs[5]:
         _hybrid(result, charts)
     with tabs[6]:
         st.caption("Logistic models of correctness and agreement with the AI on condition (log-odds scale).")
-        _table(result.models, "table_models")
+        views.table(result.models, "table_models")
     with tabs[7]:
-        for note in result.notes or ["No notes: every metric could be computed."]:
-            st.write(f"- {note}")
-    st.download_button("Download the HTML report", data=result.to_html, file_name="oversight-report.html",
-                       mime="text/html", key="report_html", type="primary", on_click="ignore")
+        views.notes(result)
 
 
 def _rair_rsr(result: AnalysisResult, charts: dict[str, alt.TopLevelMixin]) -> None:
     if result.metrics[["rair", "rsr"]].notna().any().any():
-        _chart(charts.get("rair_rsr"), "chart_rair_rsr")
-        _table(_metric_table(result.metrics, ["rair", "rsr", "switch_rate"]), "table_rair_rsr")
+        views.chart(charts.get("rair_rsr"), "chart_rair_rsr")
+        views.table(views.metric_table(result.metrics, ["rair", "rsr", "switch_rate"]), "table_rair_rsr")
     else:
         st.info("RAIR and RSR need two-stage trials (an initial answer before the assistance); "
                 "this table has none.")
@@ -191,18 +175,13 @@ def _rair_rsr(result: AnalysisResult, charts: dict[str, alt.TopLevelMixin]) -> N
 
 def _hybrid(result: AnalysisResult, charts: dict[str, alt.TopLevelMixin]) -> None:
     st.caption("Route each judgment to the AI when its confidence is above a threshold T, else to the human. "
-               "Lines: AI only, human only, oracle; diamond: the cross-fitted threshold.")
-    if "hybrid" in charts:
-        # One panel per condition, two a row: the combined chart is wider than the page.
-        conditions = list(result.hybrid["condition"])
-        panels = st.columns(2)
-        for i, cond in enumerate(conditions):
-            with panels[i % 2]:
-                _chart(analysis.hybrid_chart(result.curve[result.curve["condition"] == cond],
-                                             result.hybrid[result.hybrid["condition"] == cond]), f"chart_hybrid_{i}")
-    cols = ["condition", "n", "human_only", "ai_only", "oracle", "cv_threshold", "cv_accuracy", "cv_accuracy_ci_low",
-            "cv_accuracy_ci_high", "complementarity", "complementarity_ci_low", "complementarity_ci_high",
-            "complementary"]
-    _table(result.hybrid[[c for c in cols if c in result.hybrid.columns]], "table_hybrid")
+               "Lines: AI only, human only, oracle; diamond: the cross-fitted threshold. The panels share "
+               "one accuracy scale.")
+    views.chart(charts.get("hybrid"), "chart_hybrid")
+    keep = ["condition", "n", "human_only", "ai_only", "oracle", "cv_threshold"]
+    frame = views.interval_frame(result.hybrid, keep, ["cv_accuracy", "complementarity"])
+    if "complementary" in result.hybrid.columns:
+        frame["complementary"] = result.hybrid["complementary"].to_numpy()
+    views.table(frame, "table_hybrid")
     with st.expander("Routing curve (every threshold)"):
-        _table(result.curve, "table_curve")
+        views.table(result.curve, "table_curve")

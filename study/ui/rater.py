@@ -1,9 +1,12 @@
 """The rater page: consent -> instructions -> practice -> items -> questionnaire -> code.
 
-All state lives in the database (``study.raters``); the browser session only keeps
+All state lives in the database (``study.rater``); the browser session only keeps
 the rater's token, so a reload, a lost connection or a second tab resumes at the
 same item. Widget keys are the automation contract of docs/automation.md; the flow
-is described in docs/rater-flow.md.
+is described in docs/rater-flow.md. The item screen itself is
+:func:`study.ui.item_view.render_item` (shared with the console's preview); this page
+adds the session and the callbacks that record answers and events. Its two client-side
+programs are ``activity.js`` and ``redirect.js`` next to this file.
 """
 
 from __future__ import annotations
@@ -11,72 +14,34 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
+from importlib import resources
 from typing import Any
 
 import streamlit as st
 
-from study import raters, service
+from study import rater as raters
+from study import service
 from study.config import ASSISTANCE_KINDS
-from study.raters import ItemView, RaterView, SubmitResult
-from study.ui.assistance_view import DOUBLE_CLICK_S, assistance, md_escape, sources
-from study.ui.common import engine, plain
+from study.rater import RaterView, SubmitResult
+from study.ui.common import engine, md_escape, plain
+from study.ui.item_view import ItemActions, item_key, render_item
 
-#: Show the remaining time once less than this is left.
-SHOW_TIME_LEFT_S = 10 * 60
 #: Seconds the completion code stays on screen before the automatic redirect.
 REDIRECT_DELAY_S = 3
+#: A second click this soon after a recorded submission is a double click, not a new answer.
+DOUBLE_CLICK_S = 2.0
 
-# Client-side activity clock (components v2: inline JS, no frontend build). It counts
-# the time the tab is visible *and* focused, keeps the running total in
-# sessionStorage (so a reload in the same tab keeps it), and reports it as widget
-# state on every pointer/key press. Inside a form the state is sent with the form's
-# submit, so it adds no extra round trip; the press on Submit itself updates it first.
-_ACTIVITY_JS = """
-export default function (component) {
-  const { data, setStateValue } = component;
-  const key = "oversight-active-" + data.id;
-  let total = Number(sessionStorage.getItem(key) || 0);
-  const active = () => document.visibilityState === "visible" && document.hasFocus();
-  let since = active() ? performance.now() : null;
-  const tick = () => {
-    const now = performance.now();
-    if (since !== null) total += now - since;
-    since = active() ? now : null;
-    sessionStorage.setItem(key, String(Math.round(total)));
-  };
-  const report = () => {
-    tick();
-    setStateValue("activity", { active_ms: Math.round(total), client_at: new Date().toISOString() });
-  };
-  const timer = setInterval(tick, 1000);
-  document.addEventListener("visibilitychange", tick);
-  window.addEventListener("focus", tick);
-  window.addEventListener("blur", tick);
-  document.addEventListener("pointerdown", report, true);
-  document.addEventListener("keydown", report, true);
-  report();
-  return () => {
-    tick();
-    clearInterval(timer);
-    document.removeEventListener("visibilitychange", tick);
-    window.removeEventListener("focus", tick);
-    window.removeEventListener("blur", tick);
-    document.removeEventListener("pointerdown", report, true);
-    document.removeEventListener("keydown", report, true);
-  };
-}
-"""
 
-# Automatic redirect once the code is on screen (and every answer is on the server).
-_REDIRECT_JS = """
-export default function (component) {
-  const { data } = component;
-  const timer = setTimeout(() => {
-    try { window.top.location.assign(data.url); } catch (e) { window.location.assign(data.url); }
-  }, data.delay_ms);
-  return () => clearTimeout(timer);
-}
-"""
+
+def _program(name: str) -> str:
+    """A JavaScript program shipped next to this module (read once, at import)."""
+    return resources.files("study.ui").joinpath(name).read_text(encoding="utf-8")
+
+
+#: The two client-side programs (components v2: plain JS, no frontend build).
+_ACTIVITY_JS = _program("activity.js")
+_REDIRECT_JS = _program("redirect.js")
 
 
 @dataclass
@@ -241,15 +206,6 @@ def _instructions(session: RaterSession, view: RaterView) -> None:
         st.rerun()
 
 
-def _progress(view: RaterView, item: ItemView) -> None:
-    done = min(view.position, view.total)
-    what = "Practice item" if item.stage == "practice" else "Item"
-    with st.container(key="progress"):
-        st.progress(done / max(view.total, 1), text=f"{what} {min(done + 1, view.total)} of {view.total}")
-    if view.seconds_left is not None and view.seconds_left < SHOW_TIME_LEFT_S:
-        st.caption(f"Time left: about {max(1, round(view.seconds_left / 60))} min")
-
-
 def _item_screen(session: RaterSession, view: RaterView) -> None:
     if session.feedback is not None:
         _feedback(session, view)
@@ -257,23 +213,9 @@ def _item_screen(session: RaterSession, view: RaterView) -> None:
     item = view.item
     assert item is not None
     _messages(session)
-    _progress(view, item)
-    if item.stage == "practice":
-        st.info("Practice item: you will see the right answer after you submit.")
-    _item_body(session, view, item)
-    # Condition `none` answers twice too: its revisions are the baseline for the others'.
-    two_stage = view.two_stage and not item.is_attention_check
-    if two_stage and item.initial_label is None:
-        _answer_form(session, view, item, stage="initial")
-        return
-    if two_stage:
-        look = "at the AI assistance below" if item.assistance_kind != "none" else "at the item again"
-        st.info(f"Your first answer: {md_escape(item.initial_label or '')} "
-                f"({round((item.initial_confidence or 0) * 100)}%). Now look {look}; you may keep your answer or change it.")
-    if view.extra.get("design") == "within":
-        st.caption(f"AI assistance on this item: {ASSISTANCE_KINDS[item.assistance_kind]}. {md_escape(item.instructions)}")
-    assistance(session, item)
-    _answer_form(session, view, item, stage="final" if two_stage else "only")
+    session.on_screen = (item.assignment_id, item.claim)  # for the practice feedback
+    render_item(view, ItemActions(on_answer=partial(_on_answer, session), on_expand=partial(_log_expand, session),
+                                  activity=_activity_clock))
 
 
 def _messages(session: RaterSession) -> None:
@@ -285,61 +227,21 @@ def _messages(session: RaterSession) -> None:
         session.error = None
 
 
-def _item_body(session: RaterSession, view: RaterView, item: ItemView) -> None:
-    with st.container(key="item"):
-        if item.context:
-            st.caption("Question to the AI")
-            st.html(plain(item.context))
-        st.caption("The AI's answer: is it correct?")
-        with st.container(border=True, key="claim"):
-            st.html(plain(item.claim, css="font-size: 1.15rem; font-weight: 600;"))
-        session.on_screen = (item.assignment_id, item.claim)  # for the practice feedback
-        if view.show_sources and item.sources:
-            sources(item)
+def _activity_clock(key: str, assignment_id: int) -> None:
+    """The client-side activity clock inside an answer form (read back by :func:`_read_activity`)."""
+    _client_components()["activity"](key=key, data={"id": assignment_id}, on_activity_change=_noop, height=0)
 
 
-def item_key(key: str, assignment_id: int) -> str:
-    """The widget key of contract element ``key`` for one item (see docs/automation.md).
-
-    The stable contract key goes on a container around the widget; the widget itself
-    is new for every item. A click or a form sent from a page that still shows the
-    previous item (the second click of a double click, a stale tab) then names
-    widgets that no longer exist, and Streamlit drops it, instead of applying its
-    answer to the item that is now current. New widgets also start blank.
-    """
-    return f"{key}-{assignment_id}"
+def _log_expand(session: RaterSession, assignment_id: int, index: str, key: str) -> None:
+    # A resent page state (double click) can replay an expansion: log each one once a moment.
+    if st.session_state.get(key) and time.monotonic() - session.expanded.get(key, -1e9) > DOUBLE_CLICK_S:
+        session.expanded[key] = time.monotonic()
+        raters.log_event(engine(), session.token, "quote_expand", {"quote": index}, assignment_id)
 
 
-def _answer_form(session: RaterSession, view: RaterView, item: ItemView, *, stage: str) -> None:
-    """The label + confidence form; ``stage`` is ``initial``, ``final`` or ``only``."""
-    aid = item.assignment_id
-    prefix = "initial_" if stage == "initial" else ""
-    title = {"initial": "Your answer (before any AI assistance)", "final": "Your final answer"}.get(stage, "Your answer")
-    keep = stage == "final"
-    with st.form(item_key(f"answer_{stage}", aid), border=False):
-        st.subheader(title)
-        with st.container(key=f"{prefix}label"):
-            st.radio(
-                "Is the AI's answer correct?" if view.labels == ["correct", "incorrect"] else "Your label",
-                view.labels, key=item_key(f"{prefix}label", aid), horizontal=True,
-                index=view.labels.index(item.initial_label) if keep and item.initial_label in view.labels else None,
-            )
-        lo, hi = round(view.confidence_min * 100), round(view.confidence_max * 100)
-        start = round((item.initial_confidence or 0) * 100) if keep and item.initial_confidence else round((lo + hi) / 2)
-        with st.container(key=f"{prefix}confidence"):
-            st.slider(f"How sure are you? ({lo}% = a guess, {hi}% = certain)", min_value=lo, max_value=hi, value=start,
-                      step=max(1, round(view.confidence_step * 100)), key=item_key(f"{prefix}confidence", aid))
-        button = "reveal" if stage == "initial" else "submit"
-        with st.container(key=button):
-            st.form_submit_button(
-                ("Submit and show the AI assistance" if item.assistance_kind != "none" else "Submit first answer")
-                if stage == "initial" else "Submit",
-                key=item_key(button, aid), type="primary",
-                on_click=_on_reveal if stage == "initial" else _on_submit, args=(session, aid, stage),
-            )
-        _client_components()["activity"](
-            key=item_key(f"activity_{stage}", aid), data={"id": aid}, on_activity_change=_noop, height=0,
-        )
+def _on_answer(session: RaterSession, assignment_id: int, stage: str) -> None:
+    """An answer form was sent: the first answer (``initial``) or the final one."""
+    (_on_reveal if stage == "initial" else _on_submit)(session, assignment_id, stage)
 
 
 def _noop() -> None:

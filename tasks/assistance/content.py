@@ -9,17 +9,26 @@ change any record.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from tasks.assistance.debate import debate_labels, debate_prompt, side_argument, split_for_sides
+from tasks.assistance.consultancy import consultancy_content
+from tasks.assistance.debate import WriteTurn, debate_labels, debate_transcript, leaks, turn_prompt
 from tasks.assistance.encoder import TextEncoder
-from tasks.assistance.evidence import Sentence, external_quote, item_sentences, quote_content, rank_sentences
+from tasks.assistance.evidence import (
+    Sentence,
+    external_quote,
+    item_sentences,
+    normalise,
+    quote_content,
+    rank_sentences,
+)
 from tasks.assistance.generative import GenerativeWriter, derived_seed
 from tasks.assistance.reasoning import reasoning_prompt, template_reasoning
+from tasks.assistance.stance import favoured, ranked_for
 from tasks.assistance.verdict import CrossFit, crossfit, pair_features
 from tasks.items import Item
 
@@ -96,13 +105,30 @@ def prepare(
     return Prepared(list(labels), states, fit, k_quotes, candidates)
 
 
+#: A factory giving the turn writer for one item (None = template turns).
+TurnWriterFactory = Callable[[Item], WriteTurn | None]
+
+
+@dataclass
+class Plan:
+    """What the builder needs besides the batch results: fixed verdicts and assignments."""
+
+    controlled: dict[str, tuple[str, float]] | None = None  # item_id -> (label, confidence)
+    consultancy: dict[str, str] = field(default_factory=dict)  # item_id -> assigned label
+    rounds: int = 1
+    turn_writer: TurnWriterFactory | None = None
+
+
 class ContentBuilder:
     """Content (docs/architecture.md shapes) and generator names for one item's kinds."""
 
-    def __init__(self, prepared: Prepared, writer: GenerativeWriter | None, seed: int) -> None:
+    def __init__(
+        self, prepared: Prepared, writer: GenerativeWriter | None, seed: int, plan: Plan | None = None
+    ) -> None:
         self.prepared = prepared
         self.writer = writer
         self.seed = seed
+        self.plan = plan or Plan()
 
     def _p(self, state: ItemState, vecs: np.ndarray) -> np.ndarray:
         """Label probabilities with each row of ``vecs`` alone as evidence (out-of-fold model)."""
@@ -111,60 +137,99 @@ class ContentBuilder:
         rows = pair_features(np.tile(state.claim_vec, (len(vecs), 1)), vecs, np.tile(state.sim_summary, (len(vecs), 1)))
         return self.prepared.fit.predict_for(state.index, rows)
 
+    def lean(self, item: Item, vecs: np.ndarray) -> np.ndarray:
+        """The stance scorer's lean (rows x labels): P(label | one sentence) - P(label | the item)."""
+        state = self.prepared.states[item.item_id]
+        lean: np.ndarray = self._p(state, vecs) - self.prepared.fit.proba[state.index][None, :]
+        return lean
+
     def verdict(self, item: Item) -> tuple[dict[str, Any], str]:
-        """``{"label", "confidence"}``: imported when the item carries both AI fields."""
+        """``{"label", "confidence"}``: controlled, imported, or the cross-fitted model's."""
+        if self.plan.controlled is not None:
+            label, confidence = self.plan.controlled[item.item_id]
+            return {"label": label, "confidence": confidence}, "controlled"
         if item.has_external_ai:
             return {"label": item.ai_label, "confidence": round(float(item.ai_confidence or 0.0), 4)}, "imported"
         proba = self.prepared.fit.proba[self.prepared.states[item.item_id].index]
         best = int(np.argmax(proba))
         return {"label": self.prepared.labels[best], "confidence": round(float(proba[best]), 4)}, "crossfit-logreg"
 
-    def _quotes(self, item: Item) -> tuple[list[dict[str, Any]], np.ndarray, str]:
+    def _top_quotes(self, item: Item) -> tuple[list[dict[str, Any]], str]:
         state = self.prepared.states[item.item_id]
         if item.ai_evidence is not None:
-            return [external_quote(item, q) for q in item.ai_evidence], state.imported_quote_vecs, "imported"
+            return [external_quote(item, q) for q in item.ai_evidence], "imported"
         top = state.order[: self.prepared.k_quotes]
-        quotes = [
-            quote_content(item, state.sentences[j].source_index, state.sentences[j].text, float(state.sims[j]))
-            for j in top
-        ]
-        return quotes, state.sentence_vecs[top], "embedding-rank"
+        quotes = [self._sentence_quote(item, state, int(j)) for j in top]
+        return quotes, "embedding-rank"
 
     def evidence(self, item: Item) -> tuple[dict[str, Any], str]:
         """``{"quotes": [...]}``: imported ``ai_evidence`` (verified) or top-k by similarity."""
-        quotes, _, generator = self._quotes(item)
+        quotes, generator = self._top_quotes(item)
         return {"quotes": quotes}, generator
+
+    def _candidates(self, item: Item) -> tuple[list[dict[str, Any]], np.ndarray]:
+        """Quote pool for reasoning/debate/consultancy (distinct texts) and its stance leans."""
+        state = self.prepared.states[item.item_id]
+        if item.ai_evidence is not None:
+            quotes, vecs = [external_quote(item, q) for q in item.ai_evidence], state.imported_quote_vecs
+        else:
+            pool = [int(j) for j in state.order[: self.prepared.candidates]]
+            quotes, vecs = [self._sentence_quote(item, state, j) for j in pool], state.sentence_vecs[pool]
+        seen: set[str] = set()
+        keep = []
+        for j, quote in enumerate(quotes):
+            key = normalise(quote["text"])
+            if key not in seen:
+                seen.add(key)
+                keep.append(j)
+        return [quotes[j] for j in keep], self.lean(item, vecs[keep]) if keep else np.zeros((0, len(self.prepared.labels)))
+
+    def _reasoning_quotes(self, item: Item, label: str) -> tuple[list[dict[str, Any]], list[str | None]]:
+        """Supporting quotes (strongest first) plus the strongest opposing one; else the top ones."""
+        labels, k = self.prepared.labels, self.prepared.k_quotes
+        quotes, lean = self._candidates(item)
+        stance = favoured(lean, labels)
+        if item.ai_evidence is not None:
+            return quotes, stance
+        support = ranked_for(label, lean, labels, k)
+        others = [j for j in range(len(quotes)) if stance[j] not in (None, label)]
+        against = sorted(others, key=lambda j: (-round(float(lean[j].max()), 8), j))[:1]
+        picked = (support[: k - len(against)] + against) if support else list(range(min(k, len(quotes))))
+        return [quotes[j] for j in picked], [stance[j] for j in picked]
 
     def reasoning(self, item: Item) -> tuple[dict[str, Any], str]:
         """``{"label", "confidence", "reasoning", "quotes"}``."""
         verdict, verdict_generator = self.verdict(item)
-        label, confidence = verdict["label"], verdict["confidence"]
-        quotes, vecs, _ = self._quotes(item)
-        content = {"label": label, "confidence": confidence, "quotes": quotes}
-        if item.ai_reasoning is not None:
-            return {**content, "reasoning": item.ai_reasoning}, "imported"
+        label = verdict["label"]
+        if item.ai_reasoning is not None and verdict_generator == "imported":
+            quotes, _ = self._top_quotes(item)
+            return {**verdict, "quotes": quotes, "reasoning": item.ai_reasoning}, "imported"
+        quotes, stances = self._reasoning_quotes(item, label)
+        content = {**verdict, "quotes": quotes}
         if self.writer is not None:
             text = self.writer.write(
-                reasoning_prompt(item.claim, label, confidence, quotes),
-                derived_seed(self.seed, item.item_id, "reasoning"),
+                reasoning_prompt(item.claim, label, quotes), derived_seed(self.seed, item.item_id, "reasoning")
             )
-            if text:
+            if text and not leaks(text):
                 return {**content, "reasoning": text}, "generative"
-        state = self.prepared.states[item.item_id]
-        p_label = self._p(state, vecs)[:, self.prepared.labels.index(label)]
-        best_sim = max((q["score"] for q in quotes if q["score"] is not None), default=None)
-        text = template_reasoning(
-            label,
-            confidence,
-            quotes,
-            [float(p) for p in p_label],
-            best_sim=best_sim,
-            imported=verdict_generator == "imported",
-        )
-        return {**content, "reasoning": text}, "template"
+        text = template_reasoning(label, quotes, stances)
+        return {**content, "reasoning": text}, "controlled" if verdict_generator == "controlled" else "template"
+
+    def _turn_writer(self, item: Item) -> WriteTurn | None:
+        if self.plan.turn_writer is not None:
+            return self.plan.turn_writer(item)
+        writer = self.writer
+        if writer is None:
+            return None
+
+        def write(side: int, label: str, quotes: Sequence[dict[str, Any]], history: Sequence[dict[str, Any]]) -> str:
+            seed = derived_seed(self.seed, item.item_id, "turn", str(side), str(len(history)))
+            return writer.write(turn_prompt(item.claim, side, label, quotes, history), seed)
+
+        return write
 
     def debate(self, item: Item) -> tuple[dict[str, Any], str]:
-        """``{"sides": [{"label", "argument", "quotes"}, x2]}``."""
+        """``{"sides": [{"label", "argument", "quotes"}, x2], "transcript": {"turns": [...]}, "rounds"}``."""
         if item.debate is not None:
             sides = [
                 {"label": s.label, "argument": s.argument, "quotes": [external_quote(item, q) for q in s.quotes]}
@@ -172,24 +237,25 @@ class ContentBuilder:
             ]
             return {"sides": sides}, "imported"
         labels, state = self.prepared.labels, self.prepared.states[item.item_id]
-        first, second = debate_labels(labels, self.prepared.fit.proba[state.index])
-        candidates = state.order[: self.prepared.candidates]
-        proba = self._p(state, state.sentence_vecs[candidates])
-        p1, p2 = proba[:, labels.index(first)], proba[:, labels.index(second)]
-        picks = split_for_sides(p1 - p2, self.prepared.k_quotes)
-        sides, generated = [], False
-        for label, picked, p_side in ((first, picks[0], p1), (second, picks[1], p2)):
-            quotes = [self._candidate_quote(item, state, int(candidates[j])) for j in picked]
-            argument = side_argument(label, quotes, [float(p_side[j]) for j in picked])
-            if self.writer is not None:
-                written = self.writer.write(
-                    debate_prompt(item.claim, label, quotes), derived_seed(self.seed, item.item_id, "debate", label)
-                )
-                argument, generated = (written, True) if written else (argument, generated)
-            sides.append({"label": label, "argument": argument, "quotes": quotes})
-        return {"sides": sides}, "generative" if generated else "template"
+        proba = np.array(self.prepared.fit.proba[state.index], dtype=float)
+        if self.plan.controlled is not None:  # with more than two labels, the AI's own label is debated
+            proba[labels.index(self.plan.controlled[item.item_id][0])] = 2.0
+        pair = debate_labels(labels, proba)
+        quotes, lean = self._candidates(item)
+        k = self.prepared.k_quotes
+        side_quotes = tuple([quotes[j] for j in ranked_for(label, lean, labels, k)] for label in pair)
+        content, written = debate_transcript(pair, (side_quotes[0], side_quotes[1]), self.plan.rounds, self._turn_writer(item))
+        return content, "generative" if written else "template"
+
+    def consultancy(self, item: Item) -> tuple[dict[str, Any], str]:
+        """``{"label", "argument", "quotes", "assigned_correct"}`` for the assigned label."""
+        label = self.plan.consultancy[item.item_id]
+        quotes, lean = self._candidates(item)
+        picked = ranked_for(label, lean, self.prepared.labels, self.prepared.k_quotes)
+        content, written = consultancy_content(label, item.gold_label, [quotes[j] for j in picked], self._turn_writer(item))
+        return content, "generative" if written else "template"
 
     @staticmethod
-    def _candidate_quote(item: Item, state: ItemState, j: int) -> dict[str, Any]:
+    def _sentence_quote(item: Item, state: ItemState, j: int) -> dict[str, Any]:
         sentence = state.sentences[j]
         return quote_content(item, sentence.source_index, sentence.text, float(state.sims[j]))

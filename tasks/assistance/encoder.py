@@ -119,8 +119,8 @@ def quiet_from_pretrained(auto_class: Any, path: str | Path, **kwargs: Any) -> A
     from transformers.utils import logging as hf_logging
 
     level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]  # transformers' logging helpers are untyped
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # (same)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -128,7 +128,7 @@ def quiet_from_pretrained(auto_class: Any, path: str | Path, **kwargs: Any) -> A
     finally:
         hf_logging.set_verbosity(level)
         if bars:
-            hf_logging.enable_progress_bar()
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]  # transformers' helper is untyped
 
 
 def _load_model(auto_model: Any, path: Path) -> Any:
@@ -213,7 +213,7 @@ class Encoder:
         fp32 = self._net
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch.ao.quantization deprecation notice
-            self._net = quantize_dynamic(copy.deepcopy(fp32), spec, dtype=torch.qint8)
+            self._net = quantize_dynamic(copy.deepcopy(fp32), spec, dtype=torch.qint8)  # type: ignore[no-untyped-call]  # torch.ao is untyped
         agreement = float((self.encode(_CALIBRATION_TEXTS) * reference).sum(axis=1).min())
         self.agreement = agreement
         if agreement >= MIN_AGREEMENT:
@@ -309,7 +309,8 @@ class HashingEncoder:
         """Embed texts: float32 (n, dim), rows L2-normalised (all-zero for empty text)."""
         if not texts:
             return np.zeros((0, self._dim), dtype=np.float32)
-        return self._vectorizer.transform(list(texts)).toarray().astype(np.float32)
+        vectors: np.ndarray = self._vectorizer.transform(list(texts)).toarray().astype(np.float32)
+        return vectors
 
 
 def get_encoder(name: str = "transformers", path: str | Path | None = None, **options: Any) -> TextEncoder:

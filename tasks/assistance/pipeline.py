@@ -1,7 +1,7 @@
 """Generate frozen AI assistance for a study's items, with provenance.
 
 ``generate_assistance(items, labels, config)`` yields one :class:`AssistanceRecord` per
-(item, kind), kinds ``verdict, evidence, reasoning, debate``; content shapes follow
+(item, kind), kinds ``verdict, evidence, reasoning, debate, consultancy``; content shapes follow
 docs/architecture.md. It is resumable: pairs in ``skip`` are not emitted, and every
 emitted record is identical to the one a full run would emit (same items, labels, seed
 and models), because the batch work always covers all items (see ``content.prepare``).
@@ -16,17 +16,20 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tasks.assistance.content import ContentBuilder, prepare
+from tasks.assistance.consultancy import consultancy_assignments
+from tasks.assistance.content import ContentBuilder, Plan, TurnWriterFactory, prepare
+from tasks.assistance.controlled import ControlledVerdict, controlled_verdicts
 from tasks.assistance.encoder import TextEncoder, get_encoder
 from tasks.assistance.generative import GenerativeWriter
+from tasks.assistance.kinds import ASSISTANCE_ROW_KINDS
 from tasks.assistance.llm.settings import LLMSettings
 from tasks.assistance.verdict import C_GRID, verdict_metrics
 from tasks.items import Item
 
-#: Assistance kinds, in emission order per item.
-KINDS = ("verdict", "evidence", "reasoning", "debate")
+#: Assistance record kinds, in emission order per item (declared in :mod:`tasks.assistance.kinds`).
+KINDS = ASSISTANCE_ROW_KINDS
 
 #: Distributions whose versions are recorded with every record.
 PROVENANCE_PACKAGES = (
@@ -57,6 +60,17 @@ class AssistanceConfig(BaseModel):
     do_sample: bool = Field(default=False, description="seeded sampling instead of greedy decoding")
     temperature: float = Field(default=0.7, gt=0.0, description="sampling temperature (do_sample only)")
     llm: LLMSettings | None = Field(default=None, description="LLM for the verdict and all text; None = crossfit model")
+    verdict: ControlledVerdict | None = Field(default=None, description="controlled AI verdicts; None = cross-fitted model")
+    debate_rounds: int = Field(default=1, ge=1, le=10, description="rounds of one turn per debate side")
+    consultancy_correct_share: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="share of items where the consultant argues the gold label"
+    )
+
+    @model_validator(mode="after")
+    def _one_verdict_source(self) -> AssistanceConfig:
+        if self.verdict is not None and self.llm is not None:
+            raise ValueError("`verdict` (a controlled AI) and `llm` (an LLM as the AI) both set the AI verdict; set only one")
+        return self
 
 
 @dataclass(frozen=True)
@@ -137,7 +151,10 @@ class _Provenance:
     def record(
         self, item: Item, kind: str, content: dict[str, Any], generator: str, extra: dict[str, Any] | None = None
     ) -> AssistanceRecord:
-        if generator == "imported":
+        if generator == "controlled" and self.config.verdict is not None:
+            v = self.config.verdict
+            model, version = "controlled", f"accuracy={v.accuracy};calibration={v.calibration};seed={v.seed}"
+        elif generator == "imported":
             model = str(item.metadata.get("ai_model", "external"))
             version = str(item.metadata.get("ai_model_version", "unknown"))
         elif generator in ("generative", "llm") and self.writer is not None:
@@ -168,6 +185,7 @@ def _needs_writer(items: Sequence[Item], skip: Collection[tuple[str, str]]) -> b
     return any(
         ((it.item_id, "reasoning") not in skip and it.ai_reasoning is None)
         or ((it.item_id, "debate") not in skip and it.debate is None)
+        or (it.item_id, "consultancy") not in skip
         for it in items
     )
 
@@ -180,6 +198,8 @@ def generate_assistance(
     skip: Collection[tuple[str, str]] = frozenset(),
     progress: Callable[[int, int], None] | None = None,
     encoder: TextEncoder | None = None,
+    kinds: Sequence[str] = KINDS,
+    turn_writer: TurnWriterFactory | None = None,
 ) -> Iterator[AssistanceRecord]:
     """Assistance records for every (item, kind) not in ``skip``, in item order.
 
@@ -191,16 +211,30 @@ def generate_assistance(
         progress: called as ``progress(done_items, total_items)`` after each item.
         encoder: an already loaded encoder to use instead of ``config.encoder`` (its name
             and version go into the provenance).
+        kinds: the kinds to emit (a subset of :data:`KINDS`, emitted in ``KINDS`` order).
+        turn_writer: ``turn_writer(item) -> write_turn`` for debate and consultancy text
+            (see :mod:`tasks.assistance.debate`); None = the generative model, else templates.
 
     Raises:
         ValueError: inconsistent inputs (raised here, before the first record is produced).
     """
     config = config or AssistanceConfig()
     _check_inputs(items, labels)
-    skip = frozenset(skip)
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        raise ValueError(f"unknown assistance kinds {unknown}; known: {list(KINDS)}")
+    wanted = tuple(k for k in KINDS if k in kinds)
+    skip = frozenset(skip) | {(it.item_id, k) for it in items for k in KINDS if k not in wanted}
     if all((it.item_id, kind) in skip for it in items for kind in KINDS):
         return iter(())
-    return _emit(items, labels, config, skip, progress, encoder)
+    return _emit(items, labels, config, skip, progress, encoder, turn_writer)
+
+
+def _plan(items: list[Item], labels: list[str], config: AssistanceConfig, turn_writer: TurnWriterFactory | None) -> Plan:
+    """Controlled verdicts and consultancy assignments, drawn over all items (resume-safe)."""
+    controlled = None if config.verdict is None else controlled_verdicts(items, labels, config.verdict, config.seed)
+    assigned = consultancy_assignments(items, labels, config.consultancy_correct_share, config.seed)
+    return Plan(controlled=controlled, consultancy=assigned, rounds=config.debate_rounds, turn_writer=turn_writer)
 
 
 def _emit(
@@ -210,6 +244,7 @@ def _emit(
     skip: frozenset[tuple[str, str]],
     progress: Callable[[int, int], None] | None,
     encoder: TextEncoder | None,
+    turn_writer: TurnWriterFactory | None,
 ) -> Iterator[AssistanceRecord]:
     encoder = encoder or _make_encoder(config)
     prepared = prepare(
@@ -228,6 +263,7 @@ def _emit(
 
         llm_hook = LLMHook(config, items, labels, prepared)
         writer = llm_hook.writer
+        turn_writer = turn_writer or llm_hook.turn_writer  # an explicit factory still wins
     elif config.generative_model_path and _needs_writer(items, skip):
         writer = GenerativeWriter(
             config.generative_model_path,
@@ -235,13 +271,14 @@ def _emit(
             do_sample=config.do_sample,
             temperature=config.temperature,
         )
-    builder = ContentBuilder(prepared, writer, config.seed)
+    builder = ContentBuilder(prepared, writer, config.seed, _plan(items, labels, config, turn_writer))
     provenance = _Provenance(config, encoder, writer)
     build = {
         "verdict": builder.verdict,
         "evidence": builder.evidence,
         "reasoning": builder.reasoning,
         "debate": builder.debate,
+        "consultancy": builder.consultancy,
     }
     for done, item in enumerate(items, start=1):
         for kind in KINDS:

@@ -1,9 +1,12 @@
 """Reasoning text for the ``reasoning`` condition (template backend).
 
-The text says what the AI concluded, which quotes support or contradict that verdict, and
-why the confidence is what it is. A quote's stance is measured, not guessed: it is the
-probability the item's own out-of-fold verdict model gives the verdict label when that
-quote alone is the evidence (>= 0.5 supports, < 0.5 points the other way).
+The text states the verdict and explains it from the quotes shown below it, which it
+refers to by number ("Quote 1") instead of restating them. Every stance it states is the
+stance scorer's (:mod:`tasks.assistance.stance`): a quote *supports* the verdict when it
+favours the verdict label, *points the other way* when it favours another label, and
+*favours neither answer* otherwise. It shows no model internals (no probabilities,
+similarities or scores) and does not state the confidence, so a condition can show the
+reasoning with the confidence hidden.
 """
 
 from __future__ import annotations
@@ -11,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-#: Confidence bands used to explain a confidence in words.
-HIGH_CONFIDENCE = 0.85
-MODERATE_CONFIDENCE = 0.65
+#: Stance words used in the text, by relation to the verdict (tests parse them).
+SUPPORTS, AGAINST, NEUTRAL = "support", "point the other way", "favour neither answer"
 
 
 def shorten(text: str, limit: int = 160) -> str:
@@ -24,80 +26,69 @@ def shorten(text: str, limit: int = 160) -> str:
     return text[:limit].rsplit(" ", 1)[0] + " ..."
 
 
-def confidence_band(confidence: float) -> str:
-    """'high', 'moderate' or 'low' (binary-label scale)."""
-    if confidence >= HIGH_CONFIDENCE:
-        return "high"
-    return "moderate" if confidence >= MODERATE_CONFIDENCE else "low"
+def _numbers(indices: Sequence[int]) -> str:
+    """'Quote 2', 'Quotes 1 and 3', 'Quotes 1, 2 and 3' (1-based)."""
+    names = [str(i + 1) for i in indices]
+    if len(names) == 1:
+        return f"Quote {names[0]}"
+    return f"Quotes {', '.join(names[:-1])} and {names[-1]}"
 
 
-def _quote_line(quote: dict[str, Any], label: str, p_label: float | None) -> str:
-    where = quote["source_title"] or f"source {quote['source_index'] + 1}"
-    line = f'- "{shorten(quote["text"])}" ({where})'
-    if p_label is not None:
-        stance = "supports" if p_label >= 0.5 else "points against"
-        line += f' {stance} "{label}": with this sentence alone as evidence, the model gives "{label}" {p_label:.0%}.'
-    if not quote["verified"]:
-        line += " [NOT verified: this text was not found in the source]"
-    return line
+def _explain(label: str, several: bool) -> str:
+    they, state = ("they", "state") if several else ("it", "states")
+    if label == "correct":
+        return f"{they} {state} the same names, numbers and dates as the claim"
+    if label == "incorrect":
+        return f"a detail of the claim (a name, number, date or cause) differs from what {they} {state}"
+    return f'what {they} {state} fits "{label}" better than the other answers'
 
 
-def _why(confidence: float, p_quotes: Sequence[float | None], best_sim: float | None, imported: bool) -> str:
-    parts = [f"Why the confidence is {confidence_band(confidence)} ({confidence:.0%}):"]
-    scored = [p for p in p_quotes if p is not None]
-    if scored:
-        support = sum(p >= 0.5 for p in scored)
-        parts.append(
-            f"{support} of {len(scored)} quotes support the verdict and {len(scored) - support} point against it."
-        )
-    if best_sim is not None:
-        relation = "closely" if best_sim >= 0.6 else "moderately" if best_sim >= 0.4 else "only loosely"
-        parts.append(f"The best quote is {relation} related to the claim (similarity {best_sim:.2f}).")
-    if imported:
-        parts.append("The verdict and confidence were imported with the item bank (made by an external model).")
-    else:
-        parts.append(
-            "The confidence is a calibrated probability from a classifier trained on other items of this "
-            "study; it never saw this item's answer."
-        )
-    if confidence < MODERATE_CONFIDENCE:
-        parts.append("At this level the verdict is close to a guess.")
-    return " ".join(parts)
+def _verdict_line(label: str) -> str:
+    if label in ("correct", "incorrect"):
+        return f"Verdict: the claim is {label}."
+    return f'Verdict: "{label}".'
 
 
-def template_reasoning(
-    label: str,
-    confidence: float,
-    quotes: Sequence[dict[str, Any]],
-    p_quotes: Sequence[float | None],
-    *,
-    best_sim: float | None = None,
-    imported: bool = False,
-) -> str:
-    """Reasoning text for a verdict and its evidence quotes.
+def template_reasoning(label: str, quotes: Sequence[dict[str, Any]], stances: Sequence[str | None]) -> str:
+    """Reasoning for a verdict from its quotes and each quote's favoured label.
 
     Args:
-        label: the AI verdict label; confidence: P(label).
-        quotes: quote dicts (docs/architecture.md); p_quotes: per quote, P(label) with that
-            quote alone as evidence (None when unknown).
-        best_sim: cosine of the best quote to the claim, if known.
-        imported: the verdict came from the item bank rather than the cross-fitted model.
+        label: the AI verdict label.
+        quotes: the quote dicts shown below the reasoning (docs/architecture.md).
+        stances: per quote, the label the stance scorer says it favours (None = none).
     """
-    lines = [f'Verdict: the claim is "{label}" (confidence {confidence:.0%}).']
-    if quotes:
-        lines.append("Evidence from the sources:")
-        lines.extend(_quote_line(q, label, p) for q, p in zip(quotes, p_quotes, strict=True))
+    lines = [_verdict_line(label)]
+    if not quotes:
+        lines.append("No source passages were available, so this verdict could not be checked against a source.")
+        return "\n".join(lines)
+    support = [i for i, s in enumerate(stances) if s == label]
+    against = [i for i, s in enumerate(stances) if s is not None and s != label]
+    neutral = [i for i, s in enumerate(stances) if s is None]
+    if support:
+        verb = "supports" if len(support) == 1 else SUPPORTS
+        lines.append(f"{_numbers(support)} {verb} this verdict: {_explain(label, len(support) > 1)}.")
     else:
-        lines.append("No source sentences were available, so the verdict rests on the claim's wording alone.")
-    lines.append(_why(confidence, p_quotes, best_sim, imported))
+        lines.append("None of the passages below directly supports this verdict, so check the claim against the sources yourself.")
+    for i in against:
+        lines.append(
+            f'{_numbers([i])} points the other way, toward "{stances[i]}": weigh it before accepting the verdict.'
+        )
+    if neutral:
+        verb = "favours neither answer" if len(neutral) == 1 else NEUTRAL
+        own = "its" if len(neutral) == 1 else "their"
+        lines.append(f"{_numbers(neutral)} {verb} on {own} own; {'it gives' if len(neutral) == 1 else 'they give'} background.")
+    unverified = [i for i, q in enumerate(quotes) if not q["verified"]]
+    if unverified:
+        lines.append(f"{_numbers(unverified)} could not be found word for word in the sources.")
     return "\n".join(lines)
 
 
-def reasoning_prompt(claim: str, label: str, confidence: float, quotes: Sequence[dict[str, Any]]) -> str:
-    """Prompt for a generative backend asked to write the same reasoning."""
-    evidence = "\n".join(f'- "{q["text"]}" ({q["source_title"]})' for q in quotes) or "- (none)"
+def reasoning_prompt(claim: str, label: str, quotes: Sequence[dict[str, Any]]) -> str:
+    """Prompt for a generative backend asked to write the reasoning (no numbers, no model talk)."""
+    evidence = "\n".join(f'{i + 1}. "{q["text"]}"' for i, q in enumerate(quotes)) or "(none)"
     return (
-        f"Claim: {claim}\nEvidence:\n{evidence}\nVerdict: {label} (confidence {confidence:.0%}).\n"
-        "Explain which evidence supports or contradicts the claim and why the confidence is what it is.\n"
+        f"Claim: {claim}\nQuotes:\n{evidence}\nVerdict: {label}.\n"
+        "Explain in plain words, referring to the quotes by number without repeating them, "
+        "why the verdict follows and what a reader should check. Do not give numbers or percentages.\n"
         "Explanation:"
     )

@@ -26,7 +26,7 @@ import numpy as np
 
 #: C values searched (inside each training set) for the logistic regression.
 C_GRID = (0.0003, 0.001, 0.003, 0.01)
-#: Number of equal-width confidence bins for ECE (DESIGN: 10).
+#: Number of equal-width confidence bins for ECE (docs/metrics.md: 10).
 ECE_BINS = 10
 
 
@@ -152,7 +152,7 @@ def verdict_metrics(gold: Sequence[str], predicted: Sequence[str], confidence: S
     """Accuracy, Brier and ECE of AI verdicts, plus majority-class rate and accuracy by bin.
 
     Brier here is ``mean((confidence - correct)^2)`` with confidence = P(AI label), and ECE
-    uses 10 equal-width confidence bins (DESIGN metrics). ``by_bin`` lists the non-empty
+    uses 10 equal-width confidence bins (docs/metrics.md). ``by_bin`` lists the non-empty
     equal-width bins; ``by_quintile`` splits items into 5 equal-count confidence groups.
     """
     gold_arr, pred = np.asarray(gold), np.asarray(predicted)

@@ -35,7 +35,7 @@ def test_replicates_equal_weighted_loop() -> None:
             expected = _loop_replicate(rows, rw, iw)
             for name, value in expected.items():
                 got = reps.stats[cond][b, engine.STAT_NAMES.index(name)]
-                assert got == pytest.approx(value, rel=1e-12), (cond, name, b)
+                assert got == pytest.approx(value, rel=1e-12, nan_ok=True), (cond, name, b)
 
 
 def test_raters_resampled_within_condition_strata() -> None:
@@ -53,3 +53,18 @@ def test_inconsistent_ai_label_for_an_item_is_a_clear_error() -> None:
     df.loc[0, "ai_label"] = "incorrect" if df.loc[0, "ai_label"] == "correct" else "correct"
     with pytest.raises(ValueError, match="item 'i00000'"):
         engine.build_layout(df)
+
+
+def test_dense_and_judgment_paths_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small designs use dense rater x item cells, large ones per-judgment weights: same numbers."""
+    df = simulate_judgments(20, 15, SimulationProfile(rater_sd=0.5), seed=9, items_per_rater=10, two_stage=True)
+    layout = engine.build_layout(df, k=3, seed=0, reference="none")
+    assert all(c.x is not None for c in layout.cells)
+    rater_w, item_w = engine.draw_weights(layout, 7, seed=1)
+    dense = engine.compute(layout, rater_w, item_w)
+    monkeypatch.setattr(engine, "_DENSE_CELLS", 0)
+    sparse_layout = engine.build_layout(df, k=3, seed=0, reference="none")
+    assert all(c.x is None for c in sparse_layout.cells)
+    sparse = engine.compute(sparse_layout, rater_w, item_w)
+    for cond, values in dense.stats.items():
+        np.testing.assert_allclose(sparse.stats[cond], values, rtol=1e-12, atol=1e-12)

@@ -99,7 +99,7 @@ def test_charts_compile_to_valid_vega_lite(result) -> None:
 def test_chart_functions_take_tidy_tables() -> None:
     df = simulate_judgments(8, 8, seed=3)
     assert isinstance(accuracy_chart(condition_metrics(df, n_boot=10)), alt.LayerChart)
-    assert isinstance(hybrid_chart(hybrid_curve(df), hybrid_summary(df, n_boot=10, k=2)), alt.HConcatChart)
+    assert isinstance(hybrid_chart(hybrid_curve(df), hybrid_summary(df, n_boot=10, k=2)), alt.FacetChart)
     table = reliability_table(df)
     assert set(table["source"]) == {"rater", "ai"} and (table["n"] > 0).all()
     assert isinstance(reliability_chart(table), alt.LayerChart)
@@ -136,3 +136,26 @@ def test_exclusion_rules_match_config_field_names() -> None:
     rules = ExclusionRules.model_validate({"drop_failed_attention": False, "max_attention_failures": 2,
                                            "min_time_ms": 1, "max_time_ms": 9, "exclude_statuses": ["x"]})
     assert rules.max_time_ms == 9 and prepare(_raw(), rules).shape[0] < _raw().shape[0]
+
+
+def test_inference_sections_in_json_and_html() -> None:
+    df = simulate_judgments(24, 20, seed=1, two_stage=True)
+    df["assistance_kind"] = df["condition"]
+    df["position"] = df.groupby("rater_id").cumcount()
+    res = analyze(df, n_boot=30, seed=0, k=3)
+    out = json.loads(json.dumps(res.to_dict(), allow_nan=False))
+    assert set(out["contrasts"][0]) == {"condition", "reference", "metric", "estimate", "ci_low", "ci_high",
+                                        "p_value", "p_holm"}
+    assert set(out["team"][0]) == {"condition", "assisted_accuracy", "unassisted_accuracy", "ai_accuracy",
+                                   "complementarity", "complementarity_ci"}
+    assert {r["condition"] for r in out["team"]} == {"evidence", "reasoning", "debate"}
+    assert {"rair", "rsr", "cv_accuracy"} <= {r["metric"] for r in out["contrasts"]}  # two-stage: defined
+    assert out["by_position"]["slopes"] and out["by_position"]["bins"]
+    assert len(out["items"]) == 20 and len(out["difficulty"]) == 5
+    assert {r["rule"] for r in out["routing_rules"]} == {"human_confidence", "both_confidences"}
+    assert out["hybrid"][0]["n_splits"] == 5 and set(out["hybrid"][0]["cv_accuracy_splits"]) == {"min", "max", "sd"}
+    assert out["settings"]["reference"] == "none"
+    page = res.to_html()
+    for heading in ("Contrasts against the reference condition (none)", "Team complementarity",
+                    "Routing by human confidence", "Learning and fatigue", "Item difficulty and AI errors"):
+        assert heading in page

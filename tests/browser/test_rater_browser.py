@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rater_bot import RaterBot, browser_problem, chromium, free_port, prepare_demo, streamlit_server
+from support.rater_bot import RaterBot, browser_problem, chromium, free_port, prepare_demo, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CONDITIONS = {"none", "evidence", "reasoning", "debate"}

@@ -26,10 +26,11 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from study import models as m
-from study import raters
+from study import rater as raters
 from study.cli import app
 from study.config import ConfigError, StudyConfig, parse_config_text
 from study.db import get_engine, upgrade
+from study.driver import Answer, RaterDriver
 from study.export import export_files
 from study.testing import fixture_items, ready_study, small_config
 from tasks.importers import ItemBank, ItemBankError, read_item_bank
@@ -43,11 +44,16 @@ EXPECTED: dict[str, str] = {
     "cf_unknown_label.jsonl": ":1: field 'claim_label'",
     "config_bad_assistance.yaml": ": field 'conditions.0.assistance'",
     "config_confidence_inverted.yaml": ": field 'confidence': Value error, min must be below max",
+    "config_confidence_nan.yaml": ": field 'confidence.min': Input should be a finite number",
     "config_deeply_nested.yaml": ": not a usable config: nested too deeply",
     "config_duplicate_keys.yaml": ": field '(top level)': Value error, conditions: keys must be unique",
+    "config_duplicate_nested_key.yaml": ":7: duplicate key 'min' (first on line 5)",
+    "config_duplicate_yaml_keys.yaml": ":5: duplicate key 'conditions' (first on line 2)",
     "config_empty.yaml": ": the config must be a mapping",
     "config_huge_integer.yaml": ": not a usable config: Exceeds the limit",
+    "config_label_long.yaml": ": field 'labels': Value error, label 2 is 101 characters long; at most 100",
     "config_label_map_outside.yaml": ": field '(top level)': Value error, import.label_map.SUPPORTS",
+    "config_labels_blank.yaml": ": field 'labels': Value error, label 1 is empty",
     "config_labels_repeated.yaml": ": field '(top level)': Value error, labels: must be unique",
     "config_latin1.yaml": ": not UTF-8 text",
     "config_name_path.yaml": ": field 'name'",
@@ -58,6 +64,7 @@ EXPECTED: dict[str, str] = {
     "config_redirect_javascript.yaml": ": field 'completion.redirect_url'",
     "config_seed_huge.yaml": ": field 'seed'",
     "config_tab_indent.yaml": ":3: not valid YAML",
+    "config_title_long.yaml": ": field 'title': Value error, is 201 characters long; at most 200",
     "config_truncated.yaml": ":3: not valid YAML",
     "config_unknown_setting.yaml": ": field 'item_per_rater': Extra inputs are not permitted",
     "config_utf16.yaml": ": not UTF-8 text",
@@ -69,6 +76,8 @@ EXPECTED: dict[str, str] = {
     "items_binary.jsonl": ":2: field '(encoding)'",
     "items_blank_claim.jsonl": ":1: field 'claim'",
     "items_claim_number.jsonl": ":1: field 'claim'",
+    "items_confidence_inf.csv": ":2: field 'ai_confidence': Input should be a finite number",
+    "items_confidence_nan.jsonl": ":1: field 'ai_confidence': Input should be a finite number",
     "items_confidence_range.jsonl": ":1: field 'ai_confidence'",
     "items_confidence_text.csv": ":2: field 'ai_confidence'",
     "items_confidence_text.jsonl": ":1: field 'ai_confidence'",
@@ -79,23 +88,34 @@ EXPECTED: dict[str, str] = {
     "items_empty.jsonl": ": field '(file)': contains no items",
     "items_formula.csv": ":2: field 'claim': starts like a spreadsheet formula",
     "items_formula_claim.jsonl": ":1: field 'claim': starts like a spreadsheet formula",
+    "items_formula_dde_claim.csv": ":2: field 'claim': starts like a spreadsheet formula",
+    "items_formula_dde_id.jsonl": ":1: field 'item_id': starts like a spreadsheet formula",
+    "items_formula_debate.jsonl": ":1: field 'debate.sides.0.argument': starts like a spreadsheet formula",
     "items_formula_plus.csv": ":2: field 'context': starts like a spreadsheet formula",
+    "items_formula_reasoning.jsonl": ":1: field 'ai_reasoning': starts like a spreadsheet formula",
     "items_formula_source.jsonl": ":1: field 'sources.0.title': starts like a spreadsheet formula",
+    "items_formula_source_text.jsonl": ":1: field 'sources.0.text': starts like a spreadsheet formula",
+    "items_formula_url.csv": ":2: field 'sources.0.url': starts like a spreadsheet formula",
     "items_header_only.csv": ": field '(file)': contains no items",
     "items_huge_claim.jsonl": ":1: field 'claim'",
     "items_huge_id.jsonl": ":1: field 'item_id'",
     "items_huge_integer.jsonl": ":1: field '(json)': unreadable JSON",
     "items_id_spaces.jsonl": ":1: field 'item_id'",
+    "items_label_blank.jsonl": ":1: field 'debate.sides.0.label': Value error, must not be empty",
     "items_label_outside.csv": ":3: field 'gold_label': 'TRUE' is not in the label set",
     "items_label_outside.jsonl": ":1: field 'gold_label': 'maybe' is not in the label set",
     "items_latin1.csv": ":2: field '(encoding)': not UTF-8 text",
     "items_latin1.jsonl": ":1: field '(encoding)': not UTF-8 text",
+    "items_metadata_deep.jsonl": ":1: field 'metadata': is nested more than 16 levels deep",
+    "items_metadata_huge.jsonl": ":1: field 'metadata': is 70011 bytes as JSON; at most 65536",
+    "items_metadata_nan.jsonl": ":1: field 'metadata.score': NaN and infinity are not numbers JSON can store",
     "items_missing_column.csv": ":1: field 'gold_label': missing column(s)",
     "items_not_object.jsonl": ":3: field '(json)': expected an object, got list",
     "items_nul_byte.csv": ":2: field 'claim': contains a NUL character",
     "items_nul_byte.jsonl": ":1: field '(json)': invalid JSON",
     "items_nul_escaped.jsonl": ":1: field 'claim': contains a NUL character",
     "items_ragged.csv": ":3: field '(row)': more cells than header columns",
+    "items_reasoning_huge.jsonl": ":1: field 'ai_reasoning': Value error, is longer than 20000 characters",
     "items_source_missing_text.jsonl": ":1: field 'sources.0.text'",
     "items_sources_string.jsonl": ":1: field 'sources'",
     "items_truncated.jsonl": ":3: field '(json)': invalid JSON",
@@ -255,13 +275,10 @@ def test_exports_neutralise_spreadsheet_formulas(engine: Engine) -> None:
     ready_study(engine, small_config("s", practice_items=0, attention_checks=0, items_per_rater=2))
     hostile = ["=1+2", "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3", "\t=tab"]
     for ext in hostile:
-        tok = raters.enrol(engine, "s", ext).token
-        raters.consent(engine, tok)
-        raters.start(engine, tok)
-        while (view := raters.rater_view(engine, tok)).screen == "item":
-            raters.submit_judgment(engine, tok, view.item.assignment_id, "correct", 0.8)  # type: ignore[union-attr]
-        raters.finish(engine, tok, {"comments": '=HYPERLINK("http://evil.example","click")'})
-        raters.log_event(engine, tok, "=cmd()", {"x": "=cmd()"})
+        driver = RaterDriver(engine, "s", ext)
+        driver.run(lambda view: Answer("correct", 0.8))
+        driver.finish({"comments": '=HYPERLINK("http://evil.example","click")'})
+        raters.log_event(engine, driver.token, "=cmd()", {"x": "=cmd()"})
     files = export_files(engine, "s")
     seen = set()
     for name in ("judgments.csv", "raters.csv", "events.csv"):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _load_worker import WorkerSpec, check_guarantees, prepare_study, rater_ids, read_acks, read_outcomes, run_load
+from support.load import WorkerSpec, check_guarantees, prepare_study, rater_ids, read_acks, read_outcomes, run_load
 
 WORKERS = 8
 RATERS_PER_WORKER = 3

@@ -14,11 +14,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from _load_worker import WorkerSpec, check_guarantees, prepare_study, rater_ids, read_acks, read_outcomes, run_load
 from sqlalchemy import select, update
+from support.load import WorkerSpec, check_guarantees, prepare_study, rater_ids, read_acks, read_outcomes, run_load
 
 from study import models as m
-from study import raters, service
+from study import rater, service
 from study.db import read_session, write_session
 
 
@@ -37,14 +37,14 @@ def test_dropouts_free_their_slots_after_the_time_limit(db_url: str, out_dir: Pa
     assert before["rater_status"] == {"completed": 24, "active": 8}
     assert before["alive_by_condition"] == {"none": 8, "evidence": 8, "reasoning": 8, "debate": 8}
     with pytest.raises(service.StudyFull):
-        raters.enrol(engine, "load", "too-early")
+        rater.enrol(engine, "load", "too-early")
 
     with write_session(engine) as s:  # the time limit passes for the dropouts
         s.execute(update(m.Rater).where(m.Rater.external_id.in_(dropouts))
                   .values(enrolled_at=m.utcnow() - timedelta(minutes=31)))
     with read_session(engine) as s:
         late_token = s.scalar(select(m.Rater.token).where(m.Rater.external_id == dropouts[0]))
-    view = raters.rater_view(engine, late_token)
+    view = rater.rater_view(engine, late_token)
     assert view.screen == "done" and view.status == "timed_out" and view.completion_code == "TIMEOUT"
 
     out2 = out_dir / "phase2"

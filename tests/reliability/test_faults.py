@@ -15,7 +15,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from _load_worker import (
+from sqlalchemy import select
+from support.load import (
     WorkerSpec,
     check_guarantees,
     prepare_study,
@@ -24,7 +25,6 @@ from _load_worker import (
     read_outcomes,
     start_workers,
 )
-from sqlalchemy import select
 
 from study import models as m
 from study.db import read_session

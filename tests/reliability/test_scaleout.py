@@ -13,15 +13,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from _load_worker import WorkerSpec, check_guarantees, prepare_study, rater_ids, read_acks, start_workers
 from sqlalchemy import select
+from support.load import WorkerSpec, check_guarantees, prepare_study, rater_ids, read_acks, start_workers
 
 from study import models as m
 from study.db import read_session
 
 
 def _complete_in_browser(browser: object, base: str, rater: str) -> str:
-    from rater_bot import RaterBot
+    from support.rater_bot import RaterBot
 
     page = browser.new_page()  # type: ignore[attr-defined]
     try:
@@ -39,7 +39,7 @@ def _complete_in_browser(browser: object, base: str, rater: str) -> str:
 @pytest.mark.slow
 @pytest.mark.browser
 def test_two_app_servers_share_one_postgres(browser_ready: None, pg_url: str, out_dir: Path, tmp_path: Path) -> None:
-    from rater_bot import chromium, streamlit_server
+    from support.rater_bot import chromium, streamlit_server
 
     engine = prepare_study(pg_url, n_items=40, items_per_rater=6, target_ratings_per_item=4,
                            practice_items=1, attention_checks=1)

@@ -17,8 +17,9 @@ from sqlalchemy import Engine, func, select
 from streamlit.testing.v1 import AppTest
 
 from study import models as m
-from study import raters, service
-from study.db import get_engine, read_session, upgrade
+from study import rater as raters
+from study import service
+from study.db import read_session
 from study.testing import ready_study, small_config
 from tasks.items import Item, Source
 
@@ -70,25 +71,14 @@ def test_tokens_isolate_raters(engine: Engine) -> None:
 
 
 @pytest.fixture
-def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
-    import streamlit as st
-
-    url = f"sqlite:///{tmp_path / 'sec.db'}"
-    monkeypatch.setenv("OVERSIGHT_DATABASE_URL", url)
-    monkeypatch.setenv("OVERSIGHT_NO_DEMO", "1")
+def app_db(app_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """The app database (tests/support/app_db.py) with the hostile study ``demo``."""
     monkeypatch.setenv("OVERSIGHT_ADMIN_PASSWORD", SECRET)
-    get_engine.cache_clear()
-    st.cache_resource.clear()
-    upgrade(url)
-    engine = get_engine(url)
-    ready_study(engine, small_config("demo"), _hostile_items() + [
+    ready_study(app_engine, small_config("demo"), _hostile_items() + [
         Item(item_id=f"p{i}", claim="practice", gold_label="correct", role="practice",
              sources=[Source(title="t", text="Practice.")]) for i in range(1)] + [
         Item(item_id="ac", claim="Attention check: please answer 'correct'.", gold_label="correct", role="attention_check")])
-    yield engine
-    engine.dispose()
-    get_engine.cache_clear()
-    st.cache_resource.clear()
+    return app_engine
 
 
 def _console() -> None:
@@ -141,7 +131,7 @@ def test_hostile_query_parameters_are_harmless(app_db: Engine, params: dict[str,
 
 @pytest.mark.browser
 def test_item_markup_is_shown_literally_and_never_runs(browser_ready: None, app_db: Engine, tmp_path: Path) -> None:
-    from rater_bot import RaterBot, chromium, streamlit_server
+    from support.rater_bot import RaterBot, chromium, streamlit_server
 
     url = os.environ["OVERSIGHT_DATABASE_URL"]
     app_db.dispose()

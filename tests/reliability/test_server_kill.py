@@ -1,7 +1,7 @@
 """kill -9 of the Streamlit app server itself: acknowledged judgments survive, raters resume.
 
 One ``streamlit run app.py`` server on the test database (SQLite file, then PostgreSQL)
-and two real headless-Chromium raters (the scripted rater of tests/browser/rater_bot.py).
+and two real headless-Chromium raters (the scripted rater of tests/support/rater_bot.py).
 From the page alone, each rater records which items the server acknowledged: an item
 counts once the page has moved past it (the next item, practice feedback or the exit
 screen is visible). Mid-run the server process gets SIGKILL while both raters are in
@@ -44,7 +44,7 @@ _PROGRESS = re.compile(r"(?:Practice item|Item) (\d+) of (\d+)")
 
 def _start_server(db_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     """``streamlit run app.py`` as a direct child (its pid is the server), healthy on return."""
-    from rater_bot import APP, ROOT, _wait_healthy
+    from support.rater_bot import APP, ROOT, _wait_healthy
 
     env = {**os.environ, "OVERSIGHT_DATABASE_URL": db_url, "OVERSIGHT_NO_DEMO": "1",
            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
@@ -74,7 +74,7 @@ class Rater:
     """A RaterBot plus the judgments the page acknowledged: claim -> label."""
 
     def __init__(self, browser: Any, base: str, name: str) -> None:
-        from rater_bot import RaterBot
+        from support.rater_bot import RaterBot
 
         self.name = name
         self.context = browser.new_context(viewport={"width": 1100, "height": 1400})
@@ -158,7 +158,7 @@ def _check_acked_exactly_once(engine: Engine, rater: Rater) -> list[tuple[int, i
 @pytest.mark.slow
 @pytest.mark.browser
 def test_kill_9_of_the_app_server_then_resume(browser_ready: None, db_url: str, tmp_path: Path) -> None:
-    from rater_bot import chromium, free_port
+    from support.rater_bot import chromium, free_port
 
     upgrade(db_url)
     engine = get_engine(db_url)

@@ -29,7 +29,7 @@ def test_assist_generates_freezes_and_resumes(db_url: str) -> None:
     assert res.exit_code == 0, res.output
     n_assisted = len([it for it in items if it.role != "attention_check"])
     assert f"stored {n_assisted * 4} assistance rows for 't'" in res.stdout
-    assert "AI verdict (cross-fitted): n=" in res.stdout
+    assert "AI verdict: n=" in res.stdout
     first = _hashes(db_url)
     assert service.missing_assistance(engine, "t") == []
     # Interrupted run: lose some rows, run again; the regenerated rows are identical.

@@ -9,19 +9,20 @@ import zipfile
 import pandas as pd
 from sqlalchemy import Engine
 
-from study import raters
+from study.driver import Answer, RaterDriver, RaterView
 from study.export import columns, export_files, export_zip, judgments_frame, neutralise_formulas
 from study.testing import ready_study, small_config
 
 
+def _answer(view: RaterView) -> Answer:
+    item = view.item
+    assert item is not None
+    label = ("correct" if "'correct'" in item.claim else "incorrect") if item.is_attention_check else "incorrect"
+    return Answer(label, 0.9)
+
+
 def _rate_all(engine: Engine, ext: str) -> None:
-    tok = raters.enrol(engine, "t", ext).token
-    raters.consent(engine, tok)
-    raters.start(engine, tok)
-    while (view := raters.rater_view(engine, tok)).screen == "item":
-        item = view.item
-        label = ("correct" if "'correct'" in item.claim else "incorrect") if item.is_attention_check else "incorrect"  # type: ignore[union-attr]
-        raters.submit_judgment(engine, tok, item.assignment_id, label, 0.9)  # type: ignore[union-attr]
+    RaterDriver(engine, "t", ext).run(_answer)
 
 
 def test_tidy_judgments(engine: Engine) -> None:

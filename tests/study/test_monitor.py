@@ -1,130 +1,26 @@
 """Monitor statistics against a seeded simulated study, counted independently.
 
-``simulate_study`` drives raters through ``study.raters`` (the same calls the rater
-page makes) with a seeded RNG and keeps its own book of what should be counted; the
-tests compare ``study.monitor`` with that book. tests/ui/test_console_monitor.py reuses
-the driver for the console page.
+``support.monitor_sim.simulate_study`` drives seeded raters through the rater API and
+keeps its own book of what should be counted; the tests compare ``study.monitor`` with
+that book.
 """
 
 from __future__ import annotations
 
-import random
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pandas as pd
 import pytest
 from sqlalchemy import Engine, select
+from support.monitor_sim import CONDITIONS, Book, expected_raters, simulate_study
 
 from study import models as m
-from study import monitor, raters, service
+from study import monitor
+from study import rater as raters
 from study.db import get_engine, read_session, upgrade
 from study.export import judgments_frame
 from study.testing import fixture_items, ready_study, small_config
-
-#: Rater fates, drawn with these weights.
-FATES = {"complete": 5, "sloppy": 2, "careless": 2, "quit": 2, "decline": 1}
-
-
-@dataclass
-class Book:
-    """What the simulation did, counted by the simulation itself."""
-
-    name: str
-    condition: dict[str, str] = field(default_factory=dict)  # rater -> condition
-    status: dict[str, str] = field(default_factory=dict)  # rater -> monitor state
-    failures: Counter[str] = field(default_factory=Counter)  # rater -> attention failures
-    ratings: Counter[tuple[str, str]] = field(default_factory=Counter)  # (condition, item) -> judgments
-    checks: Counter[str] = field(default_factory=Counter)  # condition of the check -> answered
-    checks_failed: Counter[str] = field(default_factory=Counter)
-    last_kind: str = ""
-
-    def per_condition(self, state: str) -> Counter[str]:
-        return Counter(self.condition[r] for r, s in self.status.items() if s == state)
-
-
-def _play(engine: Engine, book: Book, rid: str, fate: str, gold: dict[str, str], rng: random.Random,
-          stop_after: int | None = None) -> None:
-    enrolment = raters.enrol(engine, book.name, rid)
-    book.condition[rid] = enrolment.condition
-    if fate == "decline":
-        raters.consent(engine, enrolment.token, False)
-        book.status[rid] = "dropped"
-        return
-    raters.consent(engine, enrolment.token)
-    raters.start(engine, enrolment.token)
-    book.status[rid] = "in_progress"
-    answered = 0
-    while stop_after is None or answered < stop_after:
-        view = raters.rater_view(engine, enrolment.token)
-        if view.screen != "item":
-            break
-        item = view.item
-        assert item is not None
-        wrong_check = item.is_attention_check and (fate == "careless" or (fate == "sloppy" and not book.failures[rid]))
-        other = [x for x in view.labels if x != gold[item.item_id]]
-        label = other[0] if wrong_check else (gold[item.item_id] if item.is_attention_check else rng.choice(view.labels))
-        result = raters.submit_judgment(engine, enrolment.token, item.assignment_id, label, rng.choice([0.6, 0.8, 1.0]))
-        assert result.recorded
-        answered += 1
-        if item.is_attention_check:
-            book.checks[item.condition] += 1
-            book.checks_failed[item.condition] += wrong_check
-            book.failures[rid] += wrong_check
-        elif item.stage == "main":
-            book.ratings[(item.condition, item.item_id)] += 1
-        if result.status in ("completed", "failed_attention"):
-            book.status[rid] = {"completed": "completed", "failed_attention": "failed_attention"}[result.status]
-            break
-
-
-def simulate_study(engine: Engine, name: str = "mon", *, n_raters: int = 22, n_timed_out: int = 3,
-                   seed: int = 11) -> Book:
-    """A live study (4 conditions, 2 attention checks, 1 failure tolerated) and seeded raters."""
-    cfg = small_config(name, attention_checks=2, max_attention_failures=1)
-    items = fixture_items(24, seed=7)
-    ready_study(engine, cfg, items)
-    gold = {it.item_id: it.gold_label for it in items}
-    rng = random.Random(seed)
-    book = Book(name)
-    # Phase 1: raters who stop half-way and then run out of time.
-    for i in range(n_timed_out):
-        _play(engine, book, f"late-{i}", "quit", gold, rng, stop_after=rng.randint(0, 4))
-    limit = service.get_config(engine, name).time_limit_minutes
-    assert service.expire_raters(engine, name, now=m.utcnow() + timedelta(minutes=limit + 1)) == n_timed_out
-    for i in range(n_timed_out):
-        book.status[f"late-{i}"] = "dropped"
-    # Phase 2: everybody else, fates drawn from FATES.
-    fates = rng.choices(list(FATES), weights=list(FATES.values()), k=n_raters)
-    for i, fate in enumerate(fates):
-        _play(engine, book, f"r{i:02d}", fate, gold, rng, stop_after=rng.randint(1, 5) if fate == "quit" else None)
-    return book
-
-
-def expected_raters(book: Book, conditions: list[str], *, max_failures_tolerated: int = 0) -> pd.DataFrame:
-    """The rater table the monitor should show, from the book alone.
-
-    excluded = status timed_out/failed_attention (default exclude_statuses) or more
-    attention failures than the exclusion rules tolerate (0 by default).
-    """
-    rows = []
-    for key in conditions:
-        mine = [r for r, c in book.condition.items() if c == key]
-        states = Counter(book.status[r] for r in mine)
-        late = sum(r.startswith("late-") for r in mine)
-        excluded = sum(
-            r.startswith("late-") or book.status[r] == "failed_attention" or book.failures[r] > max_failures_tolerated
-            for r in mine
-        )
-        rows.append([key, len(mine), states["in_progress"], states["completed"], states["dropped"],
-                     states["failed_attention"], excluded])
-        assert late <= states["dropped"]
-    return pd.DataFrame(rows, columns=monitor.RATER_COLUMNS)
-
-
-CONDITIONS = ["none", "evidence", "reasoning", "debate"]
 
 
 @pytest.fixture(scope="module")

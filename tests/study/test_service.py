@@ -10,7 +10,8 @@ from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from study import models as m
-from study import raters, service
+from study import rater as raters
+from study import service
 from study.assignment import StudyFull
 from study.config import parse_config
 from study.db import read_session, write_session

@@ -85,11 +85,12 @@ def test_cli_power(tmp_path) -> None:  # type: ignore[no-untyped-def]
         "  reasoning: {skill: 0.7, shows_ai_label: true, reliance: 0.6}\n"
     )
     res = CliRunner().invoke(app, ["power", "--a", "evidence", "--b", "reasoning", "--profile", str(profile),
-                                   "--grid", "4,30", "--items", "20", "--sims", "40", "--seed", "1"])
+                                   "--grid", "4,30", "--items", "20", "--sims", "20", "--n-boot", "50", "--seed", "1"])
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
-    assert lines[0].split()[:2] == ["n_raters", "power"]
-    powers = [float(line.split()[1]) for line in lines[1:3]]
+    assert lines[0].startswith("design: evidence (reference) vs reasoning, 20 items per rater")
+    assert lines[1].split()[:3] == ["n_raters", "n_items", "power"]
+    powers = [float(line.split()[2]) for line in lines[2:4]]
     assert powers[1] > powers[0]  # more raters, more power
     assert lines[-1].startswith("raters per condition for 80% power: ")
     bad = CliRunner().invoke(app, ["power", "--a", "evidence", "--b", "nope", "--profile", str(profile), "--sims", "10"])

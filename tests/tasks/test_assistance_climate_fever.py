@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.assistance import AssistanceConfig, Encoder, generate_assistance, normalise, verdict_report
+from tasks.assistance import KINDS, AssistanceConfig, Encoder, generate_assistance, normalise, verdict_report
 from tasks.importers import read_item_bank
 from tasks.items import Item
 
@@ -30,7 +30,7 @@ def test_real_model_assistance_on_climate_fever() -> None:
     config = AssistanceConfig(folds=3, seed=3)
     encoder = Encoder()
     records = list(generate_assistance(items, LABELS, config, encoder=encoder))
-    assert len(records) == 4 * len(items)
+    assert len(records) == len(KINDS) * len(items)
     by_id = {it.item_id: it for it in items}
     for record in records:
         quotes = record.content.get("quotes", []) + [q for s in record.content.get("sides", []) for q in s["quotes"]]

@@ -78,9 +78,15 @@ def test_every_item_gets_every_kind_in_order_with_the_content_contract(assist_re
                 _check_quote(quote, item)
         elif record.kind == "reasoning":
             assert set(content) == {"label", "confidence", "reasoning", "quotes"}
-            assert content["label"] in content["reasoning"] and f"{content['confidence']:.0%}" in content["reasoning"]
+            assert content["label"] in content["reasoning"] and "%" not in content["reasoning"]
+        elif record.kind == "consultancy":
+            assert set(content) == {"label", "argument", "quotes", "assigned_correct"}
+            assert content["assigned_correct"] == (content["label"] == item.gold_label)
+            for quote in content["quotes"]:
+                _check_quote(quote, item)
         else:
             sides = content["sides"]
+            assert [t["side"] for t in content["transcript"]["turns"]] == [0, 1]
             assert [s["label"] for s in sides] == LABELS
             assert all(s["argument"] for s in sides)
             texts = [[q["text"] for q in s["quotes"]] for s in sides]
@@ -194,7 +200,7 @@ def test_imported_verdict_without_reasoning_gets_a_template_that_says_so() -> No
     records = {(r.item_id, r.kind): r for r in generate_assistance([*assist_bank(12), item], LABELS, HASHING)}
     reasoning = records[("ext-1", "reasoning")]
     assert reasoning.generator == "template"
-    assert "imported with the item bank" in reasoning.content["reasoning"]
+    assert reasoning.content["reasoning"].startswith(f"Verdict: the claim is {item.ai_label}.")
     assert records[("ext-1", "evidence")].generator == "embedding-rank"
 
 
@@ -248,6 +254,6 @@ def test_item_without_sources_gets_empty_quotes_and_still_a_verdict() -> None:
     records = {(r.item_id, r.kind): r for r in generate_assistance([*assist_bank(12), bare], LABELS, HASHING)}
     assert records[("bare", "evidence")].content == {"quotes": []}
     assert records[("bare", "verdict")].content["label"] in LABELS
-    assert "No source sentences" in records[("bare", "reasoning")].content["reasoning"]
+    assert "No source passages" in records[("bare", "reasoning")].content["reasoning"]
     assert all(side["quotes"] == [] for side in records[("bare", "debate")].content["sides"])
     json.dumps(records[("bare", "debate")].to_dict(), allow_nan=False)

@@ -19,8 +19,8 @@ def _study_with_external_ai(engine: Engine) -> None:
     service.import_items(engine, "gen", items)
 
 
-def test_generate_fills_every_missing_row_and_shows_provenance(ui_engine: Engine, ui, console, monkeypatch) -> None:
-    _study_with_external_ai(ui_engine)
+def test_generate_fills_every_missing_row_and_shows_provenance(app_engine: Engine, ui, console, monkeypatch) -> None:
+    _study_with_external_ai(app_engine)
     calls: list[tuple[int, int]] = []
     import study.ui.console as console_module
 
@@ -45,23 +45,23 @@ def test_generate_fills_every_missing_row_and_shows_provenance(ui_engine: Engine
     at = ui.ok(generate.click().run())
     assert "Stored 104 assistance rows." in ui.texts(at), ui.texts(at)
     assert calls and calls[-1][0] == calls[-1][1]
-    assert service.missing_assistance(ui_engine, "gen") == []
+    assert service.missing_assistance(app_engine, "gen") == []
     assert (ui.frame(at, "assistance_needs")["missing"] == 0).all()
     assert not any(b.key == "generate" for b in at.button)
     provenance = ui.frame(at, "provenance")
     assert provenance["rows"].sum() == 104
     assert "imported" in set(provenance["generator"])  # the bank's own AI verdict was kept
-    with read_session(ui_engine) as s:
+    with read_session(app_engine) as s:
         verdict = s.scalars(select(m.Assistance.content).join(m.Item, m.Item.id == m.Assistance.item_pk)
                             .where(m.Item.item_id == "item-000", m.Assistance.kind == "verdict")).one()
     assert verdict == {"label": "incorrect", "confidence": 0.91}
     at = ui.ok(at.button(key="status_live").click().run())
-    assert service.get_study(ui_engine, "gen").status == "live"
+    assert service.get_study(app_engine, "gen").status == "live"
 
 
-def test_launch_without_assistance_explains_why(ui_engine: Engine, ui, console) -> None:
-    _study_with_external_ai(ui_engine)
+def test_launch_without_assistance_explains_why(app_engine: Engine, ui, console) -> None:
+    _study_with_external_ai(app_engine)
     at = ui.ok(console())
     at = ui.ok(at.button(key="status_live").click().run())
     assert "lacks 103 assistance rows" in at.error[0].value or "lacks" in at.error[0].value
-    assert service.get_study(ui_engine, "gen").status == "draft"
+    assert service.get_study(app_engine, "gen").status == "draft"

@@ -8,6 +8,7 @@ import zipfile
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
+from support import monitor_sim
 
 from study import models as m
 from study.db import read_session
@@ -19,9 +20,8 @@ def _count(engine: Engine, model: type) -> int:
         return int(s.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def test_export_zip_matches_the_database(ui_engine: Engine, ui, console) -> None:
-    driver = ui.monitor_driver()
-    book = driver.simulate_study(ui_engine, "exp", n_raters=10, n_timed_out=1, seed=3)
+def test_export_zip_matches_the_database(app_engine: Engine, ui, console) -> None:
+    book = monitor_sim.simulate_study(app_engine, "exp", n_raters=10, n_timed_out=1, seed=3)
     at = console()
     at.radio(key="console_section").set_value("Export")
     at = ui.ok(at.run())
@@ -43,16 +43,16 @@ def test_export_zip_matches_the_database(ui_engine: Engine, ui, console) -> None
     codebook = pd.read_csv(io.BytesIO(files["exp/codebook.csv"]))
     manifest = json.loads(files["exp/manifest.json"])
 
-    assert len(judgments) == len(parquet) == _count(ui_engine, m.Judgment)
+    assert len(judgments) == len(parquet) == _count(app_engine, m.Judgment)
     assert list(judgments.columns) == list(parquet.columns) == columns("judgments")
-    assert len(raters) == _count(ui_engine, m.Rater) == len(book.condition)
+    assert len(raters) == _count(app_engine, m.Rater) == len(book.condition)
     assert dict(zip(raters["rater_id"], raters["condition"], strict=True)) == book.condition
-    assert len(events) == _count(ui_engine, m.Event)
+    assert len(events) == _count(app_engine, m.Event)
     assert len(codebook) == len(CODEBOOK)
     main = judgments[~judgments["is_practice"] & ~judgments["is_attention_check"]]
     assert main.groupby(["condition", "item_id"]).size().to_dict() == dict(book.ratings)
     assert manifest["study"] == "exp" and manifest["config"]["name"] == "exp"
-    assert sum(p["rows"] for p in manifest["assistance_provenance"]) == _count(ui_engine, m.Assistance)
+    assert sum(p["rows"] for p in manifest["assistance_provenance"]) == _count(app_engine, m.Assistance)
 
     # the single-file buttons serve the same files
     labels = {b.label for b in at.get("download_button")}

@@ -27,7 +27,7 @@ def _dashboard() -> None:
 
 
 @pytest.mark.parametrize("page", [_console, _dashboard])
-def test_unconfigured_password_locks_the_page(ui_engine: Engine, ui, monkeypatch: pytest.MonkeyPatch,
+def test_unconfigured_password_locks_the_page(app_engine: Engine, ui, monkeypatch: pytest.MonkeyPatch,
                                               page: Callable[[], None]) -> None:
     monkeypatch.delenv("OVERSIGHT_ADMIN_PASSWORD")
     at = ui.ok(AppTest.from_function(page, default_timeout=ui.timeout).run())
@@ -36,8 +36,8 @@ def test_unconfigured_password_locks_the_page(ui_engine: Engine, ui, monkeypatch
 
 
 @pytest.mark.parametrize("page", [_console, _dashboard])
-def test_wrong_password_is_refused(ui_engine: Engine, ui, page: Callable[[], None]) -> None:
-    ready_study(ui_engine, small_config("secret-study"))
+def test_wrong_password_is_refused(app_engine: Engine, ui, page: Callable[[], None]) -> None:
+    ready_study(app_engine, small_config("secret-study"))
     at = AppTest.from_function(page, default_timeout=ui.timeout).run()
     at = ui.ok(ui.login(at, "not the password"))
     assert [e.value for e in at.error] == ["Wrong password."]
@@ -45,8 +45,8 @@ def test_wrong_password_is_refused(ui_engine: Engine, ui, page: Callable[[], Non
     assert not at.selectbox and not at.dataframe
 
 
-def test_right_password_opens_the_console(ui_engine: Engine, ui) -> None:
-    ready_study(ui_engine, small_config("secret-study"))
+def test_right_password_opens_the_console(app_engine: Engine, ui) -> None:
+    ready_study(app_engine, small_config("secret-study"))
     at = AppTest.from_function(_console, default_timeout=ui.timeout).run()
     at = ui.ok(ui.login(at))
     assert not at.error
@@ -54,15 +54,15 @@ def test_right_password_opens_the_console(ui_engine: Engine, ui) -> None:
     assert at.radio(key="console_section").value == "Monitor"
 
 
-def test_login_is_kept_for_the_session(ui_engine: Engine, ui, console) -> None:
+def test_login_is_kept_for_the_session(app_engine: Engine, ui, console) -> None:
     at = console()
     at.run()
     assert all(t.key != "admin_password" for t in at.text_input)
     assert at.radio(key="console_section").options == ["New study"]  # no study yet
 
 
-def test_rater_link_never_shows_the_experimenter_pages(ui_engine: Engine, ui) -> None:
-    ready_study(ui_engine, small_config("demo"))
+def test_rater_link_never_shows_the_experimenter_pages(app_engine: Engine, ui) -> None:
+    ready_study(app_engine, small_config("demo"))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=ui.timeout)
     at.query_params["rater"] = "alice"
     at.query_params["study"] = "demo"

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import pandas as pd
 from sqlalchemy import Engine
+from support import monitor_sim
 
 from study import monitor
 
 CONDITIONS = ["none", "evidence", "reasoning", "debate"]
 
 
-def test_monitor_numbers_match_the_simulation(ui_engine: Engine, ui, console) -> None:
-    driver = ui.monitor_driver()
-    book = driver.simulate_study(ui_engine, "mon", n_raters=18, n_timed_out=2, seed=23)
+def test_monitor_numbers_match_the_simulation(app_engine: Engine, ui, console) -> None:
+    book = monitor_sim.simulate_study(app_engine, "mon", n_raters=18, n_timed_out=2, seed=23)
     at = ui.ok(console())
     assert at.selectbox(key="console_study").value == "mon"
     assert at.radio(key="console_section").value == "Monitor"
 
-    want = driver.expected_raters(book, CONDITIONS)
+    want = monitor_sim.expected_raters(book, CONDITIONS)
     pd.testing.assert_frame_equal(ui.frame(at, "monitor_raters"), want, check_dtype=False)
 
     progress = ui.frame(at, "monitor_progress").set_index("condition")
@@ -47,11 +47,11 @@ def test_monitor_numbers_match_the_simulation(ui_engine: Engine, ui, console) ->
     assert len(activity) == 20 and set(activity["rater_id"].dropna()) <= set(book.condition)
 
 
-def test_monitor_shows_study_links_and_refresh_choice(ui_engine: Engine, ui, console) -> None:
+def test_monitor_shows_study_links_and_refresh_choice(app_engine: Engine, ui, console) -> None:
     from study.testing import ready_study, small_config
 
     back = "https://app.prolific.com/submissions/complete?cc={code}"
-    ready_study(ui_engine, small_config("links", completion={"redirect_url": back}))
+    ready_study(app_engine, small_config("links", completion={"redirect_url": back}))
     at = ui.ok(console())
     at.text_input(key="links_base").input("https://lab.example.org")
     at = ui.ok(at.run())

@@ -22,8 +22,8 @@ def _events(engine: Engine) -> int:
         return int(s.scalar(select(func.count()).select_from(m.Event)) or 0)
 
 
-def test_preview_shows_each_condition_like_the_rater_page(ui_engine: Engine, ui, console) -> None:
-    ready_study(ui_engine, small_config("pv", conditions=[
+def test_preview_shows_each_condition_like_the_rater_page(app_engine: Engine, ui, console) -> None:
+    ready_study(app_engine, small_config("pv", conditions=[
         {"key": "none", "assistance": "none"},
         {"key": "reasoning", "assistance": "reasoning", "warning": "The AI can be wrong."},
         {"key": "debate", "assistance": "debate"},
@@ -54,16 +54,16 @@ def test_preview_shows_each_condition_like_the_rater_page(ui_engine: Engine, ui,
     assert before.index("The claim is correct.") < before.index("The claim is incorrect.")
     assert after.index("The claim is incorrect.") < after.index("The claim is correct.")
 
-    events = _events(ui_engine)
+    events = _events(app_engine)
     _answer_radio(at).set_value("correct")
     at = ui.ok(next(b for b in at.button if b.label == "Submit").click().run())
-    with read_session(ui_engine) as s:
+    with read_session(app_engine) as s:
         assert s.scalar(select(func.count()).select_from(m.Judgment)) == 0
-    assert _events(ui_engine) == events
+    assert _events(app_engine) == events
 
 
-def test_preview_of_attention_check_has_no_assistance(ui_engine: Engine, ui, console) -> None:
-    ready_study(ui_engine, small_config("pv"))
+def test_preview_of_attention_check_has_no_assistance(app_engine: Engine, ui, console) -> None:
+    ready_study(app_engine, small_config("pv"))
     at = console()
     at.radio(key="console_section").set_value("Preview")
     at = ui.ok(at.run())

@@ -8,21 +8,20 @@ the flow through the widget keys of docs/automation.md, and then checks the data
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import streamlit as st
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
 from study import models as m
-from study import raters, service
+from study import rater as raters
+from study import service
 from study.config import ASSISTANCE_KINDS
-from study.db import get_engine, upgrade
 from study.testing import fixture_items, ready_study, small_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,22 +32,6 @@ KINDS = ("none", "evidence", "reasoning", "debate")
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@pytest.fixture
-def app_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """A migrated temp SQLite database that the app under test also uses."""
-    url = f"sqlite:///{tmp_path / 'oversight.db'}"
-    monkeypatch.setenv("OVERSIGHT_DATABASE_URL", url)
-    monkeypatch.setenv("OVERSIGHT_NO_DEMO", "1")
-    st.cache_resource.clear()  # study.ui.common.engine_for caches the engine per process
-    get_engine.cache_clear()
-    upgrade(url)
-    engine = get_engine(url)
-    yield engine
-    st.cache_resource.clear()
-    engine.dispose()
-    get_engine.cache_clear()
 
 
 def open_app(**params: str) -> AppTest:

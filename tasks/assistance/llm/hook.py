@@ -3,7 +3,9 @@
 The LLM's (calibrated) P(label) replaces the embedding model's verdict rows, so the
 verdict, the reasoning's label and the debate's sides all follow the LLM; quote stances
 are still scored by the embedding model. The LLM also writes the reasoning and debate
-text. Every record it shaped gets ``parameters["llm_provenance"]``: backend, model, model identity,
+text, and through the turn-writer hook (``turn_writer``) every debate turn and the
+consultancy argument; the leak filter (``debate.leaks``) still applies, so a turn that
+gives the verdict away falls back to the template text. Every record it shaped gets ``parameters["llm_provenance"]``: backend, model, model identity,
 prompt template hash and whether its answer came from the cache.
 """
 
@@ -13,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from tasks.assistance.debate import WriteTurn, turn_prompt
+from tasks.assistance.generative import derived_seed
 from tasks.assistance.llm.calibration import llm_verdicts
 from tasks.assistance.llm.client import LLM
 from tasks.assistance.llm.writer import LLMWriter
@@ -39,6 +43,19 @@ class LLMHook:
             proba[prepared.states[item_id].index] = self.verdicts.row(item_id)
         prepared.fit = replace(prepared.fit, proba=proba)
         self.writer = LLMWriter(self.llm, max_new_tokens=config.llm.max_new_tokens)
+        self.seed = config.seed
+
+    def turn_writer(self, item: Item) -> WriteTurn:
+        """The :data:`~tasks.assistance.content.TurnWriterFactory` of the LLM: ``write_turn``
+        for ``item``'s debate turns and consultancy argument (``LLM.generate`` via the writer,
+        seeded per item, side and turn)."""
+        writer = self.writer
+
+        def write(side: int, label: str, quotes: Sequence[dict[str, Any]], history: Sequence[dict[str, Any]]) -> str:
+            seed = derived_seed(self.seed, item.item_id, "turn", str(side), str(len(history)))
+            return writer.write(turn_prompt(item.claim, side, label, quotes, history), seed)
+
+        return write
 
     def mark(self) -> tuple[int, int]:
         """Writer counters before a record is built."""

@@ -1,6 +1,7 @@
 """A scripted rater for real-browser runs: app server, demo study, Playwright bot.
 
-Used by tests/browser/test_rater_browser.py and benchmarks/bench_rater_latency.py.
+Used by tests/browser, tests/reliability, tests/ui/test_console_screenshots.py and
+benchmarks/bench_rater_latency.py (run with ``PYTHONPATH=tests``).
 The bot only uses the automation contract of docs/automation.md (widget keys, which
 Streamlit turns into ``st-key-<key>`` CSS classes), like a lab's own bot would.
 """

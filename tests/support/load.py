@@ -1,9 +1,9 @@
 """Simulated raters in worker processes, and the checks of issue 7's guarantees.
 
 Shared by ``benchmarks/bench_load.py`` and ``tests/reliability``. A worker drives
-raters through the service layer exactly as the rater page does (enrol, consent,
-start, then ``rater_view`` -> ``submit_judgment`` until the view leaves the item
-screen) and appends one JSON line per *acknowledged* judgment to
+raters with :class:`study.driver.RaterDriver`, exactly as the rater page does (enrol,
+consent, start, then ``rater_view`` -> ``submit_judgment`` until the view leaves the
+item screen), and appends one JSON line per *acknowledged* judgment to
 ``acks-<worker>.jsonl`` (``os.write`` + ``fsync`` before the next request), so a
 worker killed with ``kill -9`` leaves a record of exactly what the server confirmed.
 
@@ -33,6 +33,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
+
+from study.driver import Answer, RaterDriver, RaterView
 
 T = TypeVar("T")
 
@@ -92,33 +94,38 @@ class _AppendLog:
         os.close(self.fd)
 
 
-def _retry(call: Callable[[], T], counter: Counter[str]) -> T:
-    for attempt in range(RETRIES):
-        try:
-            return call()
-        except OperationalError:
-            if attempt == RETRIES - 1:
-                raise
-            counter["retries"] += 1
-            time.sleep(0.01 * 2**attempt)
-    raise AssertionError("unreachable")
+class _Retry:
+    """A :class:`study.driver.Caller` that retries transient database errors, counting them."""
+
+    def __init__(self, counter: Counter[str]) -> None:
+        self.counter = counter
+
+    def __call__(self, call: Callable[[], T], /) -> T:
+        for attempt in range(RETRIES):
+            try:
+                return call()
+            except OperationalError:
+                if attempt == RETRIES - 1:
+                    raise
+                self.counter["retries"] += 1
+                time.sleep(0.01 * 2**attempt)
+        raise AssertionError("unreachable")
 
 
-def _answer(view: Any, rng: random.Random) -> tuple[str, float]:
+def _answer(view: RaterView, rng: random.Random) -> Answer:
+    """A random label (the asked one on attention checks) and a confidence on the slider's grid."""
     item = view.item
+    assert item is not None
     label = rng.choice(view.labels)
     if item.is_attention_check:  # the fixture checks say "please answer '<label>'"
         label = next((lab for lab in view.labels if f"'{lab}'" in item.claim), label)
     steps = round((view.confidence_max - view.confidence_min) / view.confidence_step)
-    return label, round(view.confidence_min + rng.randint(0, steps) * view.confidence_step, 4)
+    return Answer(label, round(view.confidence_min + rng.randint(0, steps) * view.confidence_step, 4))
 
 
 def run_worker(spec: WorkerSpec) -> None:
     """Drive ``spec.raters`` one after another; safe to run again after a crash (resumes)."""
-    from study import raters
-    from study.assignment import StudyFull
     from study.db import get_engine
-    from study.service import ServiceError
 
     get_engine.cache_clear()  # never reuse a pool inherited through fork
     engine = get_engine(spec.url)
@@ -134,58 +141,60 @@ def run_worker(spec: WorkerSpec) -> None:
             time.sleep(0.005)
     cpu0 = time.process_time()
     for ext in spec.raters:
-        t0 = time.perf_counter()
-        try:
-            enrolment = _retry(lambda ext=ext: raters.enrol(engine, spec.study, ext), counter)
-        except (StudyFull, ServiceError) as err:
-            outcomes.write({"rater": ext, "outcome": "refused", "error": str(err)[:200]})
-            continue
-        outcomes.write({"rater": ext, "outcome": "enrolled", "created": enrolment.created,
-                        "condition": enrolment.condition, "enrol_ms": (time.perf_counter() - t0) * 1000})
-        token = enrolment.token
-        _retry(lambda token=token: raters.consent(engine, token), counter)
-        _retry(lambda token=token: raters.start(engine, token), counter)
-        done = 0
-        while True:
-            t0 = time.perf_counter()
-            view = _retry(lambda token=token: raters.rater_view(engine, token), counter)
-            view_ms = (time.perf_counter() - t0) * 1000
-            if view.screen != "item" or done >= spec.drop_after.get(ext, 1 << 30):
-                outcomes.write({"rater": ext, "outcome": "left", "screen": view.screen, "status": view.status,
-                                "position": view.position, "judged_here": done})
-                break
-            label, conf = _answer(view, rng)
-            aid = view.item.assignment_id
-            t0 = time.perf_counter()
-            result = _retry(lambda token=token, aid=aid, label=label, conf=conf: raters.submit_judgment(
-                engine, token, aid, label, conf, submission_key=f"{aid}:{label}:{conf}"), counter)
-            latency = (time.perf_counter() - t0) * 1000
-            acks.write({"w": spec.worker, "rater": ext, "assignment": aid, "judgment": result.judgment_id,
-                        "label": label, "recorded": result.recorded, "ms": round(latency, 3),
-                        "view_ms": round(view_ms, 3), "t": time.time()})
-            done += 1
-            if spec.think_s:
-                time.sleep(spec.think_s)
+        _run_rater(RaterDriver(engine, spec.study, ext, caller=_Retry(counter)), spec, rng, acks, outcomes)
     outcomes.write({"outcome": "worker_done", "retries": counter["retries"], "cpu_s": time.process_time() - cpu0})
     acks.close()
     outcomes.close()
     engine.dispose()
 
 
+def _run_rater(driver: RaterDriver, spec: WorkerSpec, rng: random.Random, acks: _AppendLog,
+               outcomes: _AppendLog) -> None:
+    """One rater through its items (or until ``spec.drop_after``), timing each call."""
+    from study.assignment import StudyFull
+    from study.service import ServiceError
+
+    ext = driver.external_id
+    t0 = time.perf_counter()
+    try:
+        enrolment = driver.enrol()
+    except (StudyFull, ServiceError) as err:
+        outcomes.write({"rater": ext, "outcome": "refused", "error": str(err)[:200]})
+        return
+    outcomes.write({"rater": ext, "outcome": "enrolled", "created": enrolment.created,
+                    "condition": enrolment.condition, "enrol_ms": (time.perf_counter() - t0) * 1000})
+    driver.consent()
+    driver.start()
+    done = 0
+    while True:
+        t0 = time.perf_counter()
+        view = driver.view()
+        view_ms = (time.perf_counter() - t0) * 1000
+        if view.screen != "item" or view.item is None or done >= spec.drop_after.get(ext, 1 << 30):
+            outcomes.write({"rater": ext, "outcome": "left", "screen": view.screen, "status": view.status,
+                            "position": view.position, "judged_here": done})
+            return
+        answer = _answer(view, rng)
+        aid = view.item.assignment_id
+        t0 = time.perf_counter()
+        result = driver.submit(view, Answer(answer.label, answer.confidence,
+                                            submission_key=f"{aid}:{answer.label}:{answer.confidence}"))
+        latency = (time.perf_counter() - t0) * 1000
+        acks.write({"w": spec.worker, "rater": ext, "assignment": aid, "judgment": result.judgment_id,
+                    "label": answer.label, "recorded": result.recorded, "ms": round(latency, 3),
+                    "view_ms": round(view_ms, 3), "t": time.time()})
+        done += 1
+        if spec.think_s:
+            time.sleep(spec.think_s)
+
+
 def _warm_up(engine: Engine, study: str, external_id: str, rng: random.Random) -> None:
     """One rater of ``study`` through every item, untimed and unrecorded."""
-    from study import raters
-
-    token = raters.enrol(engine, study, external_id).token
-    raters.consent(engine, token)
-    raters.start(engine, token)
-    while (view := raters.rater_view(engine, token)).screen == "item":
-        label, conf = _answer(view, rng)
-        raters.submit_judgment(engine, token, view.item.assignment_id, label, conf)
+    RaterDriver(engine, study, external_id).run(lambda view: _answer(view, rng))
 
 
 def worker_main(spec_json: str) -> None:
-    """Entry for ``python benchmarks/_load_worker.py '<spec json>'``."""
+    """Entry for ``PYTHONPATH=tests python -m support.load '<spec json>'``."""
     run_worker(WorkerSpec(**json.loads(spec_json)))
 
 

@@ -1,0 +1,156 @@
+"""Quality gate: how good and how honest a study's assistance is, before launch.
+
+:func:`assistance_quality` takes gold labels and stored assistance content and returns
+
+* ``verdict``: AI accuracy, the majority-class rate (accuracy of always answering the most
+  frequent gold label), Brier ``mean((confidence - correct)^2)``, ECE over 10 equal-width
+  confidence bins ``sum_b n_b / n * |accuracy_b - mean confidence_b|``, and
+  ``reliability``: one row per non-empty bin (``low, high, n, accuracy, mean_confidence``);
+* ``quotes``: quotes in all evidence, reasoning, debate and consultancy content, how many
+  are verified, and the rate ``verified / total``;
+* ``debate``: debate sides, sides with no quote (no direct support found), and debates
+  with at least one such side; ``consultancy``: items, share assigned the gold label and
+  consultants without a quote;
+* ``warnings``: plain sentences, e.g. when AI accuracy is below the majority rate plus
+  :data:`MAJORITY_MARGIN` (then no reliance or complementarity effect can be expected).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tasks.assistance.verdict import verdict_metrics
+from tasks.items import Item
+
+#: Warn when AI accuracy is less than this far above the majority-class rate.
+MAJORITY_MARGIN = 0.05
+
+
+def _content_quotes(kind: str, content: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    if kind == "debate":
+        return [q for side in content.get("sides", []) for q in side.get("quotes", [])]
+    if kind in ("evidence", "reasoning", "consultancy"):
+        return list(content.get("quotes", []))
+    return []
+
+
+def _verdict_part(gold: Mapping[str, str], verdicts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any] | None:
+    ids = [i for i in verdicts if i in gold]
+    if not ids:
+        return None
+    report = verdict_metrics(
+        [gold[i] for i in ids], [str(verdicts[i]["label"]) for i in ids], [float(verdicts[i]["confidence"]) for i in ids]
+    )
+    report["reliability"] = report.pop("by_bin")
+    report.pop("by_quintile")
+    report["beats_majority_by"] = round(report["accuracy"] - report["majority_rate"], 4)
+    return report
+
+
+def _warnings(report: dict[str, Any], margin: float) -> list[str]:
+    out = []
+    verdict = report["verdict"]
+    if verdict is not None and verdict["accuracy"] < verdict["majority_rate"] + margin:
+        out.append(
+            f"AI accuracy {verdict['accuracy']:.3f} is within {margin * 100:.0f} points of the majority rate "
+            f"{verdict['majority_rate']:.3f} (always giving the most common answer): raters cannot gain from "
+            "relying on this AI, so no reliance or complementarity effect can be expected."
+        )
+    quotes = report["quotes"]
+    if quotes["total"] and quotes["verified"] < quotes["total"]:
+        out.append(f"{quotes['total'] - quotes['verified']} of {quotes['total']} quotes are not verified in the sources.")
+    debate = report["debate"]
+    if debate["sides"] and debate["sides_without_support"]:
+        out.append(
+            f"{debate['sides_without_support']} of {debate['sides']} debate sides found no direct support "
+            "and say so."
+        )
+    return out
+
+
+def assistance_quality(
+    gold: Mapping[str, str],
+    rows: Iterable[tuple[str, str, Mapping[str, Any]]],
+    *,
+    margin: float = MAJORITY_MARGIN,
+) -> dict[str, Any]:
+    """The quality gate over ``rows`` of ``(item_id, kind, content)``; verdicts scored on ``gold``.
+
+    Only items in ``gold`` count (pass the main items to report on what the analysis uses).
+    """
+    verdicts: dict[str, Mapping[str, Any]] = {}
+    quotes_total = quotes_verified = 0
+    sides = unsupported = debates_unsupported = 0
+    consultants = consultant_gold = consultant_bare = 0
+    for item_id, kind, content in rows:
+        if item_id not in gold:
+            continue
+        if kind == "verdict":
+            verdicts[item_id] = content
+        found = _content_quotes(kind, content)
+        quotes_total += len(found)
+        quotes_verified += sum(bool(q.get("verified")) for q in found)
+        if kind == "debate":
+            bare = [s for s in content.get("sides", []) if not s.get("quotes")]
+            sides += len(content.get("sides", []))
+            unsupported += len(bare)
+            debates_unsupported += bool(bare)
+        if kind == "consultancy":
+            consultants += 1
+            consultant_gold += bool(content.get("assigned_correct"))
+            consultant_bare += not content.get("quotes")
+    report: dict[str, Any] = {
+        "n_items": len(gold),
+        "verdict": _verdict_part(gold, verdicts),
+        "quotes": {
+            "total": quotes_total,
+            "verified": quotes_verified,
+            "verification_rate": round(quotes_verified / quotes_total, 4) if quotes_total else None,
+        },
+        "debate": {"sides": sides, "sides_without_support": unsupported, "debates_with_unsupported_side": debates_unsupported},
+        "consultancy": {
+            "items": consultants,
+            "assigned_correct_share": round(consultant_gold / consultants, 4) if consultants else None,
+            "without_support": consultant_bare,
+        },
+    }
+    report["warnings"] = _warnings(report, margin)
+    return report
+
+
+def format_quality(report: Mapping[str, Any]) -> str:
+    """The quality gate as plain text lines (what ``oversight assist`` prints)."""
+    lines = [f"Assistance quality on {report['n_items']} main items"]
+    verdict = report["verdict"]
+    if verdict is None:
+        lines.append("  AI verdict: none stored")
+    else:
+        lines.append(
+            f"  AI verdict: accuracy {verdict['accuracy']:.3f} vs majority rate {verdict['majority_rate']:.3f}, "
+            f"Brier {verdict['brier']:.3f}, ECE {verdict['ece']:.3f}, mean confidence {verdict['mean_confidence']:.3f}"
+        )
+        lines.append("  reliability (confidence bin: n, accuracy, mean confidence):")
+        for row in verdict["reliability"]:
+            lines.append(
+                f"    [{row['low']:.1f}, {row['high']:.1f}): {row['n']:>4}, {row['accuracy']:.3f}, {row['mean_confidence']:.3f}"
+            )
+    quotes = report["quotes"]
+    rate = "n/a" if quotes["verification_rate"] is None else f"{quotes['verification_rate']:.3f}"
+    lines.append(f"  quotes verified: {quotes['verified']} of {quotes['total']} ({rate})")
+    debate = report["debate"]
+    lines.append(f"  debate sides without support: {debate['sides_without_support']} of {debate['sides']}")
+    consult = report["consultancy"]
+    if consult["items"]:
+        lines.append(
+            f"  consultancy: {consult['items']} items, gold label assigned in {consult['assigned_correct_share']:.3f}, "
+            f"{consult['without_support']} without support"
+        )
+    lines.extend(f"  WARNING: {w}" for w in report["warnings"])
+    return "\n".join(lines)
+
+
+def quality_report(items: Iterable[Item], records: Iterable[Any], *, margin: float = MAJORITY_MARGIN) -> dict[str, Any]:
+    """:func:`assistance_quality` of pipeline records (``AssistanceRecord``) on the main items."""
+    gold = {it.item_id: it.gold_label for it in items if it.role == "main"}
+    return assistance_quality(gold, ((r.item_id, r.kind, r.content) for r in records), margin=margin)
