@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from support.openai_server import OpenAIServer, build_tiny_lm
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from tasks.assistance import AssistanceConfig, generate_assistance
+from tasks.assistance.debate import leaks
 from tasks.assistance.llm import LLM, LLMRequestError, LLMSettings, template_hash
 from tasks.assistance.llm.prompts import plain_prompt, verdict_messages
 from tasks.items import Item, Source
@@ -113,9 +115,17 @@ def test_the_pipeline_uses_the_llm_and_a_rerun_costs_nothing(tiny_lm: Path, tmp_
         assert server.served == paid  # everything came from the cache
         independent = LLM(config.llm, cache_dir=tmp_path / "cache")  # type: ignore[arg-type]
         probs = {it.item_id: independent.verdict(it, LABELS)[1] for it in items}
-    assert paid == len(items) * 4  # one verdict, one reasoning text, two debate sides per item
-    assert [r.content_hash for r in again] == [r.content_hash for r in first]
+    # Per item: one verdict, one reasoning text, two debate turns (one round) and the
+    # consultancy argument, which is the debate's opening request (same prompt, so a cache
+    # hit) when the consultant argues side one's label with the same quotes.
     by = {(r.item_id, r.kind): r for r in first}
+    shared = sum(
+        by[(it.item_id, "consultancy")].content["label"] == by[(it.item_id, "debate")].content["sides"][0]["label"]
+        for it in items
+    )
+    assert paid == len(items) * 5 - shared
+    assert len({json.dumps(b, sort_keys=True) for b in server.bodies}) == paid  # no request paid twice
+    assert [r.content_hash for r in again] == [r.content_hash for r in first]
     verdict = by[("h00", "verdict")]
     assert verdict.generator == "llm" and verdict.model == "tiny" and verdict.model_version == "openai:" + server.base_url + "|tiny"
     info = verdict.parameters["llm_provenance"]
@@ -127,4 +137,8 @@ def test_the_pipeline_uses_the_llm_and_a_rerun_costs_nothing(tiny_lm: Path, tmp_
     assert reasoning.generator == "llm" and reasoning.model == "tiny"
     assert reasoning.content["label"] == verdict.content["label"]
     assert {r.generator for r in first if r.kind == "debate"} == {"llm"}
+    consultancy = [r for r in first if r.kind == "consultancy"]
+    assert {r.generator for r in consultancy} <= {"llm", "template"}  # template only where the text leaked
+    assert all(not leaks(r.content["argument"]) for r in consultancy)
+    assert any(r.generator == "llm" and r.parameters["llm_provenance"]["model"] == "tiny" for r in consultancy)
     assert "llm_provenance" not in by[("h00", "evidence")].parameters  # evidence does not use the LLM
