@@ -72,3 +72,16 @@ def test_three_labels_use_all_log_probabilities() -> None:
 def test_calibration_needs_two_labels_with_two_items_each() -> None:
     assert can_calibrate(["correct", "correct", "incorrect", "incorrect"], LABELS)
     assert not can_calibrate(["correct", "correct", "correct", "incorrect"], LABELS)
+
+
+def test_pipeline_config_refuses_a_controlled_verdict_with_an_llm() -> None:
+    from pydantic import ValidationError
+
+    from tasks.assistance import AssistanceConfig
+    from tasks.assistance.controlled import ControlledVerdict
+    from tasks.assistance.llm import LLMSettings
+
+    llm = LLMSettings(backend="openai", base_url="http://127.0.0.1:8000/v1", model="m")
+    with pytest.raises(ValidationError, match="set only one"):
+        AssistanceConfig(llm=llm, verdict=ControlledVerdict())
+    assert AssistanceConfig(llm=llm).llm == llm
