@@ -142,3 +142,21 @@ def test_the_pipeline_uses_the_llm_and_a_rerun_costs_nothing(tiny_lm: Path, tmp_
     assert all(not leaks(r.content["argument"]) for r in consultancy)
     assert any(r.generator == "llm" and r.parameters["llm_provenance"]["model"] == "tiny" for r in consultancy)
     assert "llm_provenance" not in by[("h00", "evidence")].parameters  # evidence does not use the LLM
+
+
+def test_llm_turns_that_leak_fall_back_to_the_template(tiny_lm: Path, tmp_path: Path) -> None:
+    # This server appends "Confidence: NN%" to every answer, so every written text leaks.
+    items = bank()[:4]
+    with OpenAIServer(tiny_lm, logprobs=False, verbalise=True) as server:
+        config = AssistanceConfig(
+            encoder="hashing", folds=2, llm=_settings(server, max_new_tokens=3, cache_dir=str(tmp_path / "cache"))
+        )
+        records = list(generate_assistance(items, LABELS, config, kinds=("debate", "consultancy")))
+        asked = [json.dumps(b) for b in server.bodies]
+    assert leaks("yes\nConfidence: 73%")  # what this server answers is a leak
+    assert sum("You are side" in a for a in asked) >= 2 * len(items)  # debate and consultancy turns were asked for
+    assert len(records) == 2 * len(items)
+    for r in records:
+        assert r.generator == "template"
+        texts = [t["text"] for t in r.content["transcript"]["turns"]] if r.kind == "debate" else [r.content["argument"]]
+        assert texts and not any(leaks(t) or "Confidence" in t for t in texts)
