@@ -1,6 +1,15 @@
 """Rater page latency: from clicking Submit to the next item being visible, in Chromium.
 
-Starts ``streamlit run app.py`` on a temp SQLite file holding the demo study (fixture
+Two set-ups. ``--demo`` (the default) times the default demo as a newcomer gets it:
+``python -m study run`` on a fresh SQLite file prepares the demo study (practice items,
+an attention check, real assistance from the encoder) and serves it; one rater per
+condition goes through the whole flow. A bare Streamlit page with the same widgets
+(``support.latency.BARE_PAGE``, no database) is timed in the same minutes, one Submit
+on each in turn, so both see the same machine load; the JSON gives p50/p95 of both and
+their ratio. ``--demo-db FILE`` starts from a copy of a demo database prepared earlier
+(``python -m study demo --db sqlite:///FILE``) instead of preparing one (~1 min).
+
+``--fixture`` is the earlier set-up:  ``streamlit run app.py`` on a temp SQLite file holding the demo study (fixture
 assistance, no practice or attention items, ``--items`` items per rater), enrols one
 rater per condition, and times every Submit in headless Debian chromium:
 
@@ -16,7 +25,8 @@ at that moment, so a busy machine is visible in the figures. Prints one JSON obj
 The app server and the bot are ``support.rater_bot`` (tests/support/rater_bot.py, shared
 with the browser tests), so run it from the repository root with ``tests`` on the path:
 
-    PYTHONPATH=tests python benchmarks/bench_rater_latency.py [--items 15] [--raters 4] [--no-floor]
+    PYTHONPATH=tests python benchmarks/bench_rater_latency.py [--raters 4] [--demo-db FILE]
+    PYTHONPATH=tests python benchmarks/bench_rater_latency.py --fixture [--items 15] [--raters 4] [--no-floor]
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 try:
+    from support.latency import run_demo
     from support.rater_bot import RaterBot, browser_problem, chromium, prepare_demo, streamlit_server
 except ModuleNotFoundError as err:  # pragma: no cover - a usage error, not a result
     raise SystemExit("bench_rater_latency needs tests/support: run `PYTHONPATH=tests python "
@@ -171,10 +182,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--items", type=int, default=15, help="items per rater (demo bank has 64)")
     parser.add_argument("--raters", type=int, default=4, help="raters (balanced over the 4 conditions)")
     parser.add_argument("--no-floor", action="store_true", help="skip timing the bare Streamlit page")
+    parser.add_argument("--fixture", action="store_true", help="fixture demo study, no practice items (old set-up)")
+    parser.add_argument("--demo-db", type=Path, help="copy of a prepared demo SQLite file (default: prepare one)")
     args = parser.parse_args(argv)
     problem = browser_problem()
     if problem:
         raise SystemExit(problem)
+    if not args.fixture:
+        result = run_demo(raters=args.raters, demo_db=args.demo_db)
+        print(json.dumps(result, indent=2))
+        return result
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'oversight.db'}"
         prepare_demo(url, items_per_rater=args.items, practice_items=0, attention_checks=0)

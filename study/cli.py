@@ -19,6 +19,8 @@ from typer.exceptions import TyperException
 
 from study import (
     cli_analysis,  # noqa: F401  (registers simulate, analyze, power on the app)
+    cli_links,  # noqa: F401  (registers links, test-raters on the app)
+    preparing,
     service,
 )
 from study import demo as demo_mod
@@ -131,6 +133,7 @@ def export(
     name: Annotated[str, typer.Argument(help="Study name.")],
     out: Annotated[Path, typer.Option("--out", help="Output directory (new, or empty).")],
     force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder, replacing export files there.")] = False,
+    include_test: Annotated[bool, typer.Option("--include-test", help="Include test raters (left out by default).")] = False,
     db: DbOption = None,
 ) -> None:
     """Write judgments (CSV, Parquet), raters, events, codebook and manifest.
@@ -143,7 +146,8 @@ def export(
     from study.export import export_files
 
     _check_export_folder(out, force)
-    files = export_files(engine_for(db), name)  # an unknown study fails here, before any folder exists
+    # an unknown study fails here, before any folder exists
+    files = export_files(engine_for(db), name, include_test=include_test)
     out.mkdir(parents=True, exist_ok=True)
     for fname, data in files.items():
         (out / fname).write_bytes(data)
@@ -198,13 +202,14 @@ def run(
     Example: oversight run --port 8501
     """
     engine = engine_for(db)
-    if not any(st.name == "demo" for st in service.list_studies(engine)):
-        typer.echo("first start: creating the demo study and its AI assistance (about half a minute) ...")
-    demo_mod.ensure_demo(engine)
     env = dict(os.environ, OVERSIGHT_DATABASE_URL=resolve_url(db))
     cmd = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
            "--server.port", str(port), "--server.headless", str(headless).lower()]
     typer.echo(f"starting: {' '.join(cmd)}")
+    if not preparing.demo_ready(engine):
+        # First start: serve at once (the page shows the progress) and prepare the demo meanwhile.
+        typer.echo(f"first start: preparing the demo study (about a minute); http://localhost:{port} shows the progress")
+        raise typer.Exit(preparing.serve_while_preparing(engine, cmd, env, typer.echo))
     raise typer.Exit(subprocess.call(cmd, env=env))
 
 

@@ -79,6 +79,7 @@ def analyze(
     min_time_ms: Annotated[int | None, typer.Option("--min-time-ms", min=0, help="Drop judgments faster than this.")] = None,
     max_time_ms: Annotated[int | None, typer.Option("--max-time-ms", min=0, help="Drop judgments slower than this.")] = None,
     exclude_status: Annotated[list[str] | None, typer.Option("--exclude-status", help="Drop raters with this rater_status (repeatable; replaces the defaults).")] = None,
+    include_test: Annotated[bool, typer.Option("--include-test", help="Include test raters (left out by default).")] = False,
     db: DbOption = None,
 ) -> None:
     """Reliance metrics, contrasts, hybrid routing and regression models, as JSON or an HTML report.
@@ -95,7 +96,7 @@ def analyze(
         raise service.ServiceError("give exactly one of --study or --from-csv")
     if fmt not in ("json", "html"):
         raise service.ServiceError(f"--format must be json or html, not {fmt!r}")
-    df, rules, labels = _analysis_input(study, from_csv, db)
+    df, rules, labels = _analysis_input(study, from_csv, db, include_test)
     overrides = {"max_attention_failures": max_attention_failures, "min_time_ms": min_time_ms,
                  "max_time_ms": max_time_ms, "exclude_statuses": exclude_status}
     rules = rules.model_copy(update={k: v for k, v in overrides.items() if v is not None})
@@ -113,7 +114,8 @@ def analyze(
         typer.echo(f"wrote {out}")
 
 
-def _analysis_input(study: str | None, from_csv: Path | None, db: str | None) -> tuple[Any, Any, list[str] | None]:
+def _analysis_input(study: str | None, from_csv: Path | None, db: str | None,
+                    include_test: bool = False) -> tuple[Any, Any, list[str] | None]:
     """(judgments table, exclusion rules, study labels or None) for ``analyze``."""
     import pandas as pd
 
@@ -125,7 +127,7 @@ def _analysis_input(study: str | None, from_csv: Path | None, db: str | None) ->
         engine = engine_for(db)
         config = service.get_config(engine, study)
         # study.config.Exclusions subclasses analysis.ExclusionRules: passed as it is
-        return judgments_frame(engine, study, config), config.exclusions, list(config.labels)
+        return judgments_frame(engine, study, config, include_test=include_test), config.exclusions, list(config.labels)
     try:
         return pd.read_csv(from_csv), analysis.ExclusionRules(), None
     except (OSError, ValueError) as err:

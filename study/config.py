@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from analysis.exclusions import ExclusionRules
-from study import strict_yaml
+from study import access, strict_yaml
 from study.assistance_settings import AssistanceSettings as AssistanceSettings
 from study.assistance_settings import VerdictSettings as VerdictSettings
 from tasks import limits
@@ -197,7 +197,7 @@ class ImportSettings(_Strict):
     max_sources: int = Field(default=5, ge=1, le=20, description="Sources kept per item.")
 
 
-class StudyConfig(_Strict):
+class StudyConfig(access.RaterAccess):
     """A whole study (see docs/study-config.md)."""
 
     name: str = Field(description="Unique short name, used in links and the CLI.")

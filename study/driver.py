@@ -11,7 +11,7 @@ from the current view to an :class:`Answer`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
@@ -84,9 +84,13 @@ class RaterDriver:
         self.enrolment = self.caller(lambda: rater_api.enrol(self.engine, self.study, self.external_id, **link))
         return self.enrolment
 
-    def consent(self, agreed: bool = True) -> None:
+    def consent(self, agreed: bool = True) -> str | None:
+        """Consent (the condition is chosen now; returned, and kept in ``enrolment``) or decline."""
         token = self.token
-        self.caller(lambda: rater_api.consent(self.engine, token, agreed))
+        key = self.caller(lambda: rater_api.consent(self.engine, token, agreed))
+        if key and self.enrolment is not None:
+            self.enrolment = replace(self.enrolment, condition=key)
+        return key
 
     def start(self) -> None:
         token = self.token
@@ -99,10 +103,11 @@ class RaterDriver:
 
     def begin(self) -> rater_api.Enrolment:
         """Enrol, consent and start: the rater is on the first item."""
-        enrolment = self.enrol()
+        self.enrol()
         self.consent()
         self.start()
-        return enrolment
+        assert self.enrolment is not None
+        return self.enrolment
 
     def view(self) -> RaterView:
         token = self.token

@@ -63,6 +63,7 @@ CODEBOOK: tuple[Column, ...] = (
     Column(_R, "consented_at", "datetime", "UTC consent time."),
     Column(_R, "finished_at", "datetime", "UTC time the session ended."),
     Column(_R, "exit_answers", "json", "Exit questionnaire answers as JSON."),
+    Column(_R, "is_test", "boolean", "A test rater made by the experimenter (only exported with --include-test)."),
     Column(_E, "study", "string", "Study name."),
     Column(_E, "rater_id", "string", "External rater id (empty for study-level events)."),
     Column(_E, "item_id", "string", "Item the event concerns, if any."),
@@ -116,10 +117,12 @@ def ai_verdicts_frame(engine: Engine, name: str) -> pd.DataFrame:
     )
 
 
-def judgments_frame(engine: Engine, name: str, config: StudyConfig | None = None) -> pd.DataFrame:
+def judgments_frame(engine: Engine, name: str, config: StudyConfig | None = None, *,
+                    include_test: bool = False) -> pd.DataFrame:
     """The tidy long table: one row per judgment (see :data:`CODEBOOK`).
 
     ``config`` is the study's validated config (read from the database when not given).
+    Test raters' judgments are left out unless ``include_test``.
     """
     cfg = config if config is not None else get_config(engine, name)
     kinds: dict[str, str] = {c.key: c.assistance for c in cfg.conditions}  # the typed condition, never the table's copy
@@ -134,7 +137,7 @@ def judgments_frame(engine: Engine, name: str, config: StudyConfig | None = None
             .join(m.Rater, m.Rater.id == m.Judgment.rater_id)
             .join(m.Item, m.Item.id == m.Judgment.item_pk)
             .join(cond, cond.id == m.Assignment.condition_id)
-            .where(m.Rater.study_id == study.id)
+            .where(m.Rater.study_id == study.id, *_real(include_test))
             .order_by(m.Rater.id, m.Assignment.position)
         ).all()
         records = [_judgment_record(study.name, cfg.design.two_stage, kinds, verdicts, consultants, *row) for row in rows]
@@ -178,15 +181,22 @@ def _judgment_record(
     }
 
 
-def raters_frame(engine: Engine, name: str, judgments: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The wide rater file: one row per rater."""
-    jf = judgments if judgments is not None else judgments_frame(engine, name)
+def _real(include_test: bool) -> list[Any]:
+    """Where clauses leaving out test raters (none when ``include_test``)."""
+    return [] if include_test else [m.Rater.is_test.is_(False)]
+
+
+def raters_frame(engine: Engine, name: str, judgments: pd.DataFrame | None = None, *,
+                 include_test: bool = False) -> pd.DataFrame:
+    """The wide rater file: one row per rater (test raters only with ``include_test``)."""
+    jf = judgments if judgments is not None else judgments_frame(engine, name, include_test=include_test)
     main = jf[~jf["is_practice"].astype(bool) & ~jf["is_attention_check"].astype(bool)]
     acc = main.groupby("rater_id")["correct"].mean().to_dict()
     n_judged = jf.groupby("rater_id").size().to_dict()
     with read_session(engine) as s:
         study = _study(s, name)
-        raters = s.scalars(select(m.Rater).where(m.Rater.study_id == study.id).order_by(m.Rater.id)).all()
+        raters = s.scalars(select(m.Rater).where(m.Rater.study_id == study.id, *_real(include_test))
+                           .order_by(m.Rater.id)).all()
         records = [
             {
                 "study": study.name,
@@ -206,14 +216,15 @@ def raters_frame(engine: Engine, name: str, judgments: pd.DataFrame | None = Non
                 "consented_at": r.consented_at,
                 "finished_at": r.finished_at,
                 "exit_answers": json.dumps(r.exit_answers, ensure_ascii=False),
+                "is_test": r.is_test,
             }
             for r in raters
         ]
     return pd.DataFrame.from_records(records, columns=columns(_R))
 
 
-def events_frame(engine: Engine, name: str) -> pd.DataFrame:
-    """The event log, oldest first."""
+def events_frame(engine: Engine, name: str, *, include_test: bool = False) -> pd.DataFrame:
+    """The event log, oldest first (test raters' events only with ``include_test``)."""
     with read_session(engine) as s:
         study = _study(s, name)
         rows = s.execute(
@@ -221,7 +232,7 @@ def events_frame(engine: Engine, name: str) -> pd.DataFrame:
             .outerjoin(m.Rater, m.Rater.id == m.Event.rater_id)
             .outerjoin(m.Assignment, m.Assignment.id == m.Event.assignment_id)
             .outerjoin(m.Item, m.Item.id == m.Assignment.item_pk)
-            .where(m.Event.study_id == study.id)
+            .where(m.Event.study_id == study.id, *([] if include_test else [m.Rater.is_test.is_not(True)]))
             .order_by(m.Event.id)
         ).all()
         records = [
@@ -306,28 +317,28 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
     return text.encode("utf-8")
 
 
-def export_files(engine: Engine, name: str) -> dict[str, bytes]:
-    """Every export file, by file name."""
+def export_files(engine: Engine, name: str, *, include_test: bool = False) -> dict[str, bytes]:
+    """Every export file, by file name (test raters only with ``include_test``)."""
     config = get_config(engine, name)
-    jf = judgments_frame(engine, name, config)
+    jf = judgments_frame(engine, name, config, include_test=include_test)
     parquet = io.BytesIO()
     jf.to_parquet(parquet, index=False)
     return {
         "judgments.csv": to_csv_bytes(jf),
         "judgments.parquet": parquet.getvalue(),
-        "raters.csv": to_csv_bytes(raters_frame(engine, name, jf)),
-        "events.csv": to_csv_bytes(events_frame(engine, name)),
+        "raters.csv": to_csv_bytes(raters_frame(engine, name, jf, include_test=include_test)),
+        "events.csv": to_csv_bytes(events_frame(engine, name, include_test=include_test)),
         "codebook.csv": codebook().to_csv(index=False).encode("utf-8"),
         "manifest.json": json.dumps(manifest(engine, name, config), indent=2, ensure_ascii=False, default=str).encode("utf-8"),
     }
 
 
-def export_study(engine: Engine, name: str, out_dir: str | Path) -> list[Path]:
+def export_study(engine: Engine, name: str, out_dir: str | Path, *, include_test: bool = False) -> list[Path]:
     """Write every export file into ``out_dir``; returns the paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for fname, data in export_files(engine, name).items():
+    for fname, data in export_files(engine, name, include_test=include_test).items():
         p = out / fname
         p.write_bytes(data)
         paths.append(p)

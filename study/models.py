@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -155,6 +156,9 @@ class Rater(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     exit_answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: A test rater (made by the experimenter): kept out of balancing, the monitor,
+    #: the export and the analysis unless asked for.
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     condition: Mapped[Condition | None] = relationship()
     assignments: Mapped[list[Assignment]] = relationship(back_populates="rater", order_by="Assignment.position")

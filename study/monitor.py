@@ -38,6 +38,7 @@ from study import models as m
 from study.config import StudyConfig
 from study.db import read_session
 from study.rater import RaterView, preview_item
+from study.rater import rules as counting
 from study.rater.rules import OPEN_STATUSES, assignment_condition_key, effective_status, rater_condition_key
 from study.service import _study, needed_kinds, study_config
 
@@ -121,7 +122,7 @@ def _rater_counts(s: Session, study: m.Study, config: StudyConfig, now: datetime
             _count(status == "failed_attention").label("failed_attention"),
             _count(_excluded_clause(config, status)).label("excluded"),
         )
-        .where(m.Rater.study_id == study.id)
+        .where(m.Rater.study_id == study.id, counting.counted_rater())
         .group_by(key)
     ).mappings().all()
     by_key = {r["condition"]: r for r in rows}
@@ -142,7 +143,7 @@ def _main_judgment_rows(s: Session, study: m.Study) -> pd.DataFrame:
         select(_item_key(), m.Item.item_id, m.Judgment.time_ms)
         .join(m.Assignment, m.Assignment.id == m.Judgment.assignment_id)
         .join(m.Item, m.Item.id == m.Judgment.item_pk)
-        .where(m.Item.study_id == study.id, m.Assignment.stage == "main", m.Assignment.is_attention_check.is_(False))
+        .where(m.Item.study_id == study.id, m.Assignment.stage == "main", m.Assignment.is_attention_check.is_(False), counting.counted_judgment())
     ).all()
     return pd.DataFrame(rows, columns=["condition", "item_id", "time_ms"])
 
@@ -156,7 +157,7 @@ def _item_progress(s: Session, study: m.Study, config: StudyConfig) -> pd.DataFr
         select(key, m.Item.item_id, func.count(m.Judgment.id))
         .join(m.Assignment, m.Assignment.id == m.Judgment.assignment_id)
         .join(m.Item, m.Item.id == m.Judgment.item_pk)
-        .where(m.Item.study_id == study.id, m.Assignment.stage == "main", m.Assignment.is_attention_check.is_(False))
+        .where(m.Item.study_id == study.id, m.Assignment.stage == "main", m.Assignment.is_attention_check.is_(False), counting.counted_judgment())
         .group_by(key, m.Item.item_id)
     ).all()
     n = {(c, i): int(k) for c, i, k in counts}
@@ -216,14 +217,14 @@ def _attention_summary(s: Session, study: m.Study, config: StudyConfig) -> pd.Da
             select(item_key, func.count(m.Judgment.id), _count(m.Judgment.label != m.Item.gold_label))
             .join(m.Assignment, m.Assignment.id == m.Judgment.assignment_id)
             .join(m.Item, m.Item.id == m.Judgment.item_pk)
-            .where(m.Item.study_id == study.id, m.Assignment.is_attention_check.is_(True))
+            .where(m.Item.study_id == study.id, m.Assignment.is_attention_check.is_(True), counting.counted_judgment())
             .group_by(item_key)
         ).all()
     )
     raters = dict(
         (key, (int(a), int(b))) for key, a, b in s.execute(
             select(rater_key, _count(m.Rater.attention_failures > 0), _count(m.Rater.status == "failed_attention"))
-            .where(m.Rater.study_id == study.id)
+            .where(m.Rater.study_id == study.id, counting.counted_rater())
             .group_by(rater_key)
         ).all()
     )
@@ -245,7 +246,7 @@ def _balance(counts: pd.DataFrame, s: Session, study: m.Study, config: StudyConf
     holding = dict(
         (k, int(n)) for k, n in s.execute(
             select(key, func.count(m.Rater.id))
-            .where(m.Rater.study_id == study.id, status.in_((*_OPEN, "completed")))
+            .where(m.Rater.study_id == study.id, counting.counted_rater(), m.Rater.condition_id.is_not(None), status.in_((*_OPEN, "completed")))
             .group_by(key)
         ).all()
     )

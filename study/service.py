@@ -187,6 +187,10 @@ def _check_ready(s: Session, study: m.Study) -> None:
     config = study_config(s, study)
     if bulk.unfinished_import(s, study.id) is not None:
         raise ServiceError(f"study {study.name!r} has an item import that has not finished; wait for it, or import again")
+    if config.links == "signed":  # a signed study cannot take anyone without the secret
+        from study.links import require_secret
+
+        require_secret(config)
     n_main = s.scalar(select(func.count()).where(m.Item.study_id == study.id, m.Item.role == "main")) or 0
     if n_main < config.items_per_rater:
         raise ServiceError(f"study {study.name!r} has {n_main} main items; items_per_rater is {config.items_per_rater}")

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from study import service
 from study.config import StudyConfig, parse_config
+from study.rater.enrolment import Enrolment
 from tasks.assistance.pipeline import AssistanceRecord, content_hash
 from tasks.items import Item, Source
 
@@ -103,3 +104,12 @@ def small_config(name: str = "t", **overrides: object) -> dict[str, Any]:
     }
     cfg.update(overrides)
     return cfg
+
+
+def join(engine: Engine, study: str, external_id: str, **link: Any) -> Enrolment:
+    """Enrol and consent: the rater now holds a condition and items (chosen at consent)."""
+    from study import rater
+
+    e = rater.enrol(engine, study, external_id, **link)
+    key = rater.consent(engine, e.token)
+    return Enrolment(e.token, e.rater_id, key or "", e.created)

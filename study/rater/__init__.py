@@ -14,7 +14,14 @@ judgments and events (:mod:`study.service` writes studies, items and assistance)
 """
 
 from study.rater.answers import SubmitResult, consent, finish, log_event, start, submit_initial, submit_judgment
-from study.rater.enrolment import MAX_EXTERNAL_ID, Enrolment, enrol, plan_for_new_rater
+from study.rater.enrolment import (
+    MAX_EXTERNAL_ID,
+    MAX_PROLIFIC_ID,
+    Enrolment,
+    enrol,
+    plan_for_new_rater,
+    sweep_unconsented,
+)
 from study.rater.rules import (
     alive_clause,
     assignment_condition_key,
@@ -24,11 +31,14 @@ from study.rater.rules import (
     rater_condition_key,
     refusal,
 )
+from study.rater.throttle import EnrolmentThrottled
 from study.rater.view import ItemView, RaterView, preview_item, rater_view
 
 __all__ = [
     "MAX_EXTERNAL_ID",
+    "MAX_PROLIFIC_ID",
     "Enrolment",
+    "EnrolmentThrottled",
     "ItemView",
     "RaterView",
     "SubmitResult",
@@ -49,4 +59,5 @@ __all__ = [
     "start",
     "submit_initial",
     "submit_judgment",
+    "sweep_unconsented",
 ]

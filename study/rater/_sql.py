@@ -210,13 +210,17 @@ Q_RATER_IDS = select(R.c.id.label("rater_id"), R.c.study_id.label("study_id")).w
 class Existing(NamedTuple):
     """A study by name, and the rater with an external id in it if any (else Nones)."""
 
+    study_id: int
+    study_status: str
+    config_text: str
     token: str | None
     rater_id: int | None
     condition: str | None
 
 
 Q_EXISTING = (
-    select(R.c.token.label("token"), R.c.id.label("rater_id"), rater_condition_key().label("condition"))
+    select(S.c.id.label("study_id"), S.c.status.label("study_status"), cast(S.c.config, Text).label("config_text"),
+           R.c.token.label("token"), R.c.id.label("rater_id"), rater_condition_key().label("condition"))
     .select_from(S.outerjoin(R, and_(R.c.study_id == S.c.id, R.c.external_id == bindparam("ext", type_=String))))
     .where(S.c.name == bindparam("name", type_=String))
 )

@@ -19,8 +19,9 @@ from study import models as m
 from study.config import StudyConfig
 from study.db import is_sqlite, read_connection, write_connection, write_session
 from study.rater import _sql as q
+from study.rater.enrolment import assign
 from study.rater.rules import AnswerState, refusal
-from study.service import ServiceError, cached_config, study_snapshot
+from study.service import ServiceError, cached_config, study_config, study_snapshot
 
 __all__ = ["SubmitResult", "consent", "finish", "log_event", "start", "submit_initial", "submit_judgment"]
 
@@ -52,16 +53,48 @@ def _rater_ids(conn: Connection, token: str) -> q.RaterIds:
     return row
 
 
-def consent(engine: Engine, token: str, agreed: bool = True) -> None:
-    """Record consent (or its refusal, which withdraws the rater)."""
+def consent(engine: Engine, token: str, agreed: bool = True) -> str | None:
+    """Record consent, and only now choose the rater's condition and items; returns the condition key.
+
+    One write transaction holding the study's lock (SQLite: BEGIN IMMEDIATE;
+    PostgreSQL: SELECT ... FOR UPDATE on the study row) does both, so balance and
+    item loads count exactly the raters who consented. A repeated consent (second tab,
+    double click) changes nothing and returns the same condition. Refusing withdraws
+    the rater (None). Raises :class:`~study.assignment.StudyFull` when no item needs
+    ratings any more (the rater stays unconsented and holds nothing).
+    """
     q.check_token(token)
     now = m.utcnow()
-    with write_connection(engine) as conn:
-        ids = _rater_ids(conn, token)
-        stmt = q.U_CONSENT if agreed else q.U_REFUSE
-        if conn.execute(stmt, {"rid": ids.rater_id, "now": now}).rowcount:
-            conn.execute(q.INS_EVENT, {"study_id": ids.study_id, "rater_id": ids.rater_id, "kind": "consent",
-                                       "payload": {"agreed": bool(agreed)}, "created_at": now})
+    if not agreed:
+        with write_connection(engine) as conn:
+            ids = _rater_ids(conn, token)
+            if conn.execute(q.U_REFUSE, {"rid": ids.rater_id, "now": now}).rowcount:
+                conn.execute(q.INS_EVENT, {"study_id": ids.study_id, "rater_id": ids.rater_id, "kind": "consent",
+                                           "payload": {"agreed": False}, "created_at": now})
+        return None
+    with write_session(engine) as s:
+        study_id = s.scalar(select(m.Rater.study_id).where(m.Rater.token == token))
+        if study_id is None:
+            raise ServiceError("unknown rater")
+        study = _locked_study(s, int(study_id))
+        rater = s.scalars(select(m.Rater).where(m.Rater.token == token).execution_options(populate_existing=True)).one()
+        if rater.consented_at is not None or rater.status != "enrolled":
+            return rater.condition.key if rater.condition is not None else None
+        if study.status != "live":
+            raise ServiceError(f"study {study.name!r} is {study.status}, not open for raters")
+        key = assign(s, study, study_config(s, study), rater) if rater.condition_id is None else rater.condition_order[0]
+        rater.consented_at = rater.enrolled_at = rater.last_seen_at = now  # the time limit runs from consent
+        rater.status = "active"
+        s.add(m.Event(study_id=study.id, rater_id=rater.id, kind="consent", payload={"agreed": True,
+                                                                                   "condition": key}, created_at=now))
+        return str(key)
+
+
+def _locked_study(s: Session, study_id: int) -> m.Study:
+    stmt = select(m.Study).where(m.Study.id == study_id)
+    if not is_sqlite(s.get_bind().engine):
+        stmt = stmt.with_for_update()
+    return s.scalars(stmt).one()
 
 
 def start(engine: Engine, token: str) -> None:

@@ -1,39 +1,49 @@
-"""Enrolment: admit a rater, choose the condition and plan the items.
+"""Enrolment: admit a visitor, and at consent choose the condition and plan the items.
 
 A rater is identified by a secret token (kept in the browser session) after
-enrolment by external id (``?rater=ID`` or Prolific's ``PROLIFIC_PID``). The
-condition and items are chosen inside one transaction holding the study's lock, from
-counts of the raters who hold a slot (:func:`study.rater.rules.alive_clause`), by
-the pure functions of :mod:`study.assignment`.
+enrolment by external id (``?rater=ID`` or Prolific's ``PROLIFIC_PID``). A visit
+that has not consented holds **no** slot: :func:`enrol` only writes the rater's row
+(no condition, no items), and the condition and items are chosen at consent
+(:func:`assign`, called by :func:`study.rater.answers.consent`) inside one
+transaction holding the study's lock, from counts of the raters who hold a slot
+(:func:`study.rater.rules.alive_clause`), by the pure functions of
+:mod:`study.assignment`. Visits that never consent are deleted after
+``unconsented_expiry_minutes`` without activity (:func:`sweep_unconsented`), and a
+client may enrol at most ``enrol_limit.per_client`` new raters per window
+(:mod:`study.rater.throttle`). Test raters (``is_test``) are kept out of the counts.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from study import models as m
 from study.assignment import PlannedItem, choose_condition, latin_square_order, plan_items, rater_rng
 from study.config import StudyConfig
-from study.db import read_connection, write_session
+from study.db import read_connection, write_connection
 from study.rater import _sql as q
-from study.rater.rules import alive_clause, assignment_condition_key, rater_condition, rater_condition_key
-from study.service import ServiceError, _study, study_config
+from study.rater import throttle
+from study.rater.rules import alive_clause, assignment_condition_key, rater_condition_key
+from study.service import ServiceError, cached_config
+from tasks.limits import MAX_EXTERNAL_ID, MAX_PROLIFIC_ID
 
-__all__ = ["MAX_EXTERNAL_ID", "Enrolment", "enrol", "plan_for_new_rater"]
+__all__ = ["MAX_EXTERNAL_ID", "MAX_PROLIFIC_ID", "Enrolment", "assign", "enrol", "plan_for_new_rater",
+           "sweep_unconsented"]
 
-#: Characters allowed in an external rater id (Prolific ids are 24 hex chars).
-MAX_EXTERNAL_ID = 120
 
 
 @dataclass(frozen=True)
 class Enrolment:
-    """Who the rater is: keep ``token`` in the session to act as this rater."""
+    """Who the rater is: keep ``token`` in the session to act as this rater.
+
+    ``condition`` is empty until the rater has consented (no condition is chosen before).
+    """
 
     token: str
     rater_id: int
@@ -41,11 +51,15 @@ class Enrolment:
     created: bool
 
 
-def _clean_id(value: str, what: str) -> str:
+def _clean_id(value: str, what: str, limit: int = MAX_EXTERNAL_ID) -> str:
     value = (value or "").strip()
-    if not value or len(value) > MAX_EXTERNAL_ID or not value.isprintable():
-        raise ServiceError(f"{what} must be 1-{MAX_EXTERNAL_ID} printable characters")
+    if not value or len(value) > limit or not value.isprintable():
+        raise ServiceError(f"{what} must be 1-{limit} printable characters")
     return value
+
+
+def _clean_optional(value: str | None, what: str) -> str | None:
+    return None if value is None or not value.strip() else _clean_id(value, what, MAX_PROLIFIC_ID)
 
 
 def enrol(
@@ -56,99 +70,104 @@ def enrol(
     prolific_pid: str | None = None,
     prolific_study_id: str | None = None,
     prolific_session_id: str | None = None,
+    client: str | None = None,
+    is_test: bool = False,
 ) -> Enrolment:
-    """Enrol a rater, or return the existing enrolment for the same external id.
+    """Enrol a visitor (no condition, no items yet), or return the existing enrolment.
 
-    The condition and items are chosen inside a transaction that holds the study's
-    lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: SELECT ... FOR UPDATE on the study row),
-    so simultaneous arrivals on any number of processes stay balanced.
+    Every value is checked before the database (the same limits on SQLite and
+    PostgreSQL): ids must be printable (no NUL) and at most :data:`MAX_EXTERNAL_ID`
+    (Prolific's three: :data:`MAX_PROLIFIC_ID`) characters, else :class:`ServiceError`.
+    A new enrolment by ``client`` counts against the study's ``enrol_limit``
+    (:class:`~study.rater.throttle.EnrolmentThrottled`). The transaction is short and
+    takes no study lock; it also deletes the study's stale unconsented visits.
     """
-    external_id = _clean_id(external_id, "rater id")
-    existing = _existing(engine, study_name, external_id)
-    if existing is not None:
-        return existing
+    prolific = (_clean_optional(prolific_pid, "PROLIFIC_PID"), _clean_optional(prolific_study_id, "STUDY_ID"),
+                _clean_optional(prolific_session_id, "SESSION_ID"))
+    external_id = (_clean_id(external_id, "rater id") if prolific[0] is None
+                   else _clean_id(external_id, "PROLIFIC_PID", MAX_PROLIFIC_ID))
+    found = _lookup(engine, study_name, external_id)
+    if found.token is not None and found.rater_id is not None:
+        return Enrolment(found.token, found.rater_id, found.condition or "", created=False)
+    if found.study_status != "live":
+        raise ServiceError(f"study {study_name!r} is {found.study_status}, not open for raters")
+    config = cached_config(q.url_key(engine), found.study_id, study_name, found.config_text)
+    if client is not None and not is_test:
+        throttle.admit((q.url_key(engine), found.study_id, client), config.enrol_limit.per_client,
+                       config.enrol_limit.minutes)
     try:
-        with write_session(engine) as s:
-            study = _study(s, study_name, lock=True)
-            if study.status != "live":
-                raise ServiceError(f"study {study_name!r} is {study.status}, not open for raters")
-            again = _find_rater(s, study.id, external_id)
-            if again is not None:
-                return Enrolment(again.token, again.id, rater_condition(s, again.id), created=False)
-            config = study_config(s, study)
-            index = study.enrol_counter
-            study.enrol_counter = index + 1
-            order, plan = plan_for_new_rater(s, study, config, index)
-            token, rater_id = _insert_rater(s, study, external_id, order, plan, prolific=(
-                prolific_pid, prolific_study_id, prolific_session_id))
-            return Enrolment(token, rater_id, order[0], created=True)
+        with write_connection(engine) as conn:
+            now = m.utcnow()
+            sweep_unconsented(conn, found.study_id, config, now)
+            token, rater_id = _insert_rater(conn, found.study_id, external_id, prolific, now, is_test)
+        return Enrolment(token, rater_id, "", created=True)
     except IntegrityError:
         # Another process enrolled the same external id between our check and insert.
-        again_ = _existing(engine, study_name, external_id)
-        if again_ is None:
+        again = _lookup(engine, study_name, external_id)
+        if again.token is None or again.rater_id is None:
             raise
-        return again_
+        return Enrolment(again.token, again.rater_id, again.condition or "", created=False)
 
 
-def _insert_rater(s: Session, study: m.Study, external_id: str, order: list[str], plan: list[PlannedItem], *,
-                  prolific: tuple[str | None, str | None, str | None]) -> tuple[str, int]:
-    """Insert the rater, its assignments and the enrol event; returns (token, rater id).
-
-    The rater's condition (``condition_id``) is the first of ``order``; each
-    assignment stores its item's condition. Core inserts (one multi-row INSERT for
-    the assignments): the study's lock is held for the whole enrolment transaction,
-    so it should be short. Debate sides alternate within the rater's condition
-    (left/right counterbalanced).
-    """
-    conditions = {c.key: c.id for c in study.conditions}
-    in_condition = s.scalar(
-        select(func.count()).where(m.Rater.study_id == study.id, rater_condition_key() == order[0])
-    ) or 0
-    now = m.utcnow()
+def _insert_rater(conn: Connection, study_id: int, external_id: str, prolific: tuple[str | None, ...],
+                  now: datetime, is_test: bool) -> tuple[str, int]:
+    """Insert the visitor's row and its ``enrol`` event; returns (token, rater id)."""
     token = secrets.token_urlsafe(24)
-    rater_id = s.execute(insert(q.R).returning(q.R.c.id), {
-        "study_id": study.id,
-        "external_id": external_id,
-        "prolific_pid": prolific[0],
-        "prolific_study_id": prolific[1],
-        "prolific_session_id": prolific[2],
-        "token": token,
-        "condition_id": conditions[order[0]],
-        "condition_order": order,
-        "debate_flip": bool(in_condition % 2),
-        "status": "enrolled",
-        "attention_failures": 0,
-        "enrolled_at": now,
-        "last_seen_at": now,
-        "exit_answers": {},
+    rater_id = conn.execute(insert(q.R).returning(q.R.c.id), {
+        "study_id": study_id, "external_id": external_id, "prolific_pid": prolific[0],
+        "prolific_study_id": prolific[1], "prolific_session_id": prolific[2], "token": token,
+        "condition_id": None, "condition_order": [], "debate_flip": False, "status": "enrolled",
+        "attention_failures": 0, "enrolled_at": now, "last_seen_at": now, "exit_answers": {}, "is_test": is_test,
     }).scalar_one()
-    s.execute(insert(q.A), [{
-        "rater_id": rater_id,
-        "item_pk": p.item_pk,
-        "condition_id": conditions[p.condition_key],
-        "position": p.position,
-        "stage": p.stage,
-        "is_attention_check": p.is_attention_check,
-    } for p in plan])
-    s.execute(insert(q.E), {"study_id": study.id, "rater_id": rater_id, "kind": "enrol",
-                            "payload": {"conditions": order}, "created_at": now})
+    conn.execute(q.INS_EVENT, {"study_id": study_id, "rater_id": rater_id, "kind": "enrol",
+                               "payload": {"test": True} if is_test else {}, "created_at": now})
     return token, int(rater_id)
 
 
-def _find_rater(s: Session, study_id: int, external_id: str) -> m.Rater | None:
-    return s.scalars(select(m.Rater).where(m.Rater.study_id == study_id, m.Rater.external_id == external_id)).one_or_none()
+def sweep_unconsented(conn: Connection, study_id: int, config: StudyConfig, now: datetime) -> int:
+    """Delete the study's visits that never consented and were idle ``unconsented_expiry_minutes``.
+
+    They hold no condition, item or judgment; their events go with them. Returns how many.
+    """
+    cutoff = now - timedelta(minutes=config.unconsented_expiry_minutes)
+    return int(conn.execute(delete(q.R).where(
+        q.R.c.study_id == study_id, q.R.c.status == "enrolled", q.R.c.consented_at.is_(None),
+        q.R.c.condition_id.is_(None), q.R.c.last_seen_at < cutoff)).rowcount or 0)
 
 
-def _existing(engine: Engine, study_name: str, external_id: str) -> Enrolment | None:
+def assign(s: Session, study: m.Study, config: StudyConfig, rater: m.Rater) -> str:
+    """Choose the consenting rater's condition and plan its items; returns the condition key.
+
+    Call with the study's lock held (the consent transaction). The rater's condition
+    (``condition_id``) is the first of its order; each assignment stores its item's
+    condition. Debate sides alternate within the condition (left/right counterbalanced).
+    Test raters are planned like the others but never counted, and are never refused
+    for a full study. Raises :class:`~study.assignment.StudyFull` when no item needs ratings.
+    """
+    index = study.enrol_counter
+    study.enrol_counter = index + 1
+    order, plan = plan_for_new_rater(s, study, config, index, is_test=rater.is_test)
+    conditions = {c.key: c.id for c in study.conditions}
+    in_condition = s.scalar(select(func.count()).where(
+        m.Rater.study_id == study.id, m.Rater.is_test.is_(False), rater_condition_key() == order[0])) or 0
+    rater.condition_id = conditions[order[0]]
+    rater.condition_order = order
+    rater.debate_flip = bool(in_condition % 2)
+    s.execute(insert(q.A), [{
+        "rater_id": rater.id, "item_pk": p.item_pk, "condition_id": conditions[p.condition_key],
+        "position": p.position, "stage": p.stage, "is_attention_check": p.is_attention_check,
+    } for p in plan])
+    return order[0]
+
+
+def _lookup(engine: Engine, study_name: str, external_id: str) -> q.Existing:
     if "\x00" in study_name:  # PostgreSQL refuses NUL in text; no study has one in its name
         raise ServiceError(f"no study named {study_name!r}")
     with read_connection(engine) as conn:
         row = q.one(conn, q.Q_EXISTING, q.Existing, {"name": study_name, "ext": external_id})
     if row is None:
         raise ServiceError(f"no study named {study_name!r}")
-    if row.rater_id is None or row.token is None:
-        return None
-    return Enrolment(row.token, row.rater_id, row.condition or "", created=False)
+    return row
 
 
 def condition_counts(s: Session, study_id: int, config: StudyConfig, now: datetime) -> dict[str, int]:
@@ -156,7 +175,8 @@ def condition_counts(s: Session, study_id: int, config: StudyConfig, now: dateti
     key = rater_condition_key().label("condition")
     rows = s.execute(
         select(key, func.count(m.Rater.id))
-        .where(m.Rater.study_id == study_id, alive_clause(config, now))
+        .where(m.Rater.study_id == study_id, m.Rater.is_test.is_(False), m.Rater.condition_id.is_not(None),
+               alive_clause(config, now))
         .group_by(key)
     )
     return {str(k): int(n) for k, n in rows}
@@ -172,6 +192,7 @@ def item_loads(s: Session, study_id: int, config: StudyConfig, now: datetime) ->
             m.Rater.study_id == study_id,
             m.Assignment.stage == "main",
             m.Assignment.is_attention_check.is_(False),
+            m.Rater.is_test.is_(False),
             alive_clause(config, now),
         )
         .group_by(key, m.Assignment.item_pk)
@@ -182,11 +203,13 @@ def item_loads(s: Session, study_id: int, config: StudyConfig, now: datetime) ->
     return loads
 
 
-def plan_for_new_rater(s: Session, study: m.Study, config: StudyConfig, enrol_index: int) -> tuple[list[str], list[PlannedItem]]:
+def plan_for_new_rater(s: Session, study: m.Study, config: StudyConfig, enrol_index: int, *,
+                       is_test: bool = False) -> tuple[list[str], list[PlannedItem]]:
     """Condition order and item plan for the next rater.
 
     Between-subjects: the least-filled condition (:func:`condition_counts`);
-    within-subjects: the Latin-square rotation for ``enrol_index``.
+    within-subjects: the Latin-square rotation for ``enrol_index``. A test rater
+    (``is_test``) is planned with no ratings target, so a full study still shows it items.
     """
     now = m.utcnow()
     rng = rater_rng(study.seed, enrol_index)
@@ -204,7 +227,7 @@ def plan_for_new_rater(s: Session, study: m.Study, config: StudyConfig, enrol_in
         main_items=by_role["main"],
         load_by_condition=item_loads(s, study.id, config, now),
         items_per_rater=config.items_per_rater,
-        target=config.target_ratings_per_item,
+        target=10**9 if is_test else config.target_ratings_per_item,
         practice_items=by_role["practice"][: config.practice_items],
         attention_items=attention,
         rng=rng,

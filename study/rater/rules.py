@@ -1,9 +1,11 @@
 """The rules every rater reader and writer shares: deadline, refusal, slot, condition.
 
 - **Deadline.** A rater may answer until ``enrolled_at + time_limit_minutes``
-  (:func:`deadline`); in SQL the same instant is ``enrolled_at < now - time_limit``
-  (:func:`past_deadline`). A rater still ``enrolled``/``active`` after it is treated
-  as timed out everywhere (monitor, balancing, submissions).
+  (:func:`deadline`; consent sets ``enrolled_at``, so the limit runs from consent);
+  in SQL the same instant is ``enrolled_at < now - time_limit`` (:func:`past_deadline`).
+  A rater still ``active`` after it is treated as timed out everywhere (monitor,
+  balancing, submissions). A visit that has not consented (``enrolled``) holds nothing
+  and never times out: it is deleted after ``unconsented_expiry_minutes`` instead.
 - **Refusal.** :func:`refusal` says why an answer cannot be recorded, in one order.
 - **Slot.** A rater holds a slot (counts for balancing and item loads) when
   completed, or enrolled/active and not past the deadline (:func:`alive_clause`).
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, literal, or_, select
+from sqlalchemy import and_, case, exists, literal, or_, select
 from sqlalchemy.orm import Session
 
 from study import models as m
@@ -35,6 +37,8 @@ __all__ = [
     "AnswerState",
     "alive_clause",
     "answer_problem",
+    "counted_judgment",
+    "counted_rater",
     "assignment_condition_key",
     "assignment_condition_on",
     "deadline",
@@ -57,14 +61,14 @@ def deadline(enrolled_at: datetime, config: StudyConfig) -> datetime:
 
 
 def is_due(status: str, enrolled_at: datetime, config: StudyConfig, now: datetime) -> bool:
-    """True when a rater still open (enrolled/active) is past the deadline at ``now``."""
-    return status in OPEN_STATUSES and now > deadline(enrolled_at, config)
+    """True when a consented rater still answering (active) is past the deadline at ``now``."""
+    return status == "active" and now > deadline(enrolled_at, config)
 
 
 def past_deadline(config: StudyConfig, now: datetime) -> Any:
-    """SQL: the rater is open (enrolled/active) and past the deadline at ``now``."""
+    """SQL: the rater is answering (active) and past the deadline at ``now``."""
     cutoff = now - timedelta(minutes=config.time_limit_minutes)
-    return and_(m.Rater.status.in_(OPEN_STATUSES), m.Rater.enrolled_at < cutoff)
+    return and_(m.Rater.status == "active", m.Rater.enrolled_at < cutoff)
 
 
 def alive_clause(config: StudyConfig, now: datetime) -> Any:
@@ -74,6 +78,19 @@ def alive_clause(config: StudyConfig, now: datetime) -> Any:
         m.Rater.status == "completed",
         and_(m.Rater.status.in_(OPEN_STATUSES), m.Rater.enrolled_at >= cutoff),
     )
+
+
+def counted_rater() -> Any:
+    """SQL: the rater counts in the study's numbers (balancing, monitor): not a test rater."""
+    return m.Rater.is_test.is_(False)
+
+
+_TEST_RATER = m.Rater.__table__.alias("test_rater")
+
+
+def counted_judgment() -> Any:
+    """SQL (correlated to the enclosing query's judgment row): not a test rater's judgment."""
+    return ~exists().where(_TEST_RATER.c.id == m.Judgment.rater_id, _TEST_RATER.c.is_test.is_(True))
 
 
 def effective_status(config: StudyConfig, now: datetime) -> Any:

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine
 
@@ -166,7 +167,8 @@ def _screen(r: q.ViewRater, has_item: bool) -> str:
 def _rater_view(r: q.ViewRater, config: StudyConfig, screen: str, item: ItemView | None, now: datetime, *,
                 progress: tuple[int, int, int]) -> RaterView:
     """``progress`` = (judged, total, practice) assignments."""
-    cond = config.condition(r.condition) if r.condition else config.conditions[0]
+    # Before consent no condition is chosen, and the screen shows none.
+    cond = config.condition(r.condition) if r.condition else None
     code = _code(config, r.status)
     left = max(0, int((deadline(r.enrolled_at, config) - now).total_seconds()))
     judged, total, n_practice = progress
@@ -175,9 +177,9 @@ def _rater_view(r: q.ViewRater, config: StudyConfig, screen: str, item: ItemView
         study_title=r.title,
         screen=screen,
         status=r.status,
-        condition=cond.key,
-        assistance_kind=cond.assistance,
-        condition_instructions=cond.instructions,
+        condition=cond.key if cond else "",
+        assistance_kind=cond.assistance if cond else "",
+        condition_instructions=cond.instructions if cond else "",
         two_stage=config.design.two_stage,
         labels=list(config.labels),
         confidence_min=config.confidence.min,
@@ -189,7 +191,7 @@ def _rater_view(r: q.ViewRater, config: StudyConfig, screen: str, item: ItemView
         n_practice=n_practice,
         item=item,
         completion_code=code,
-        redirect_url=(config.completion.redirect_url.replace("{code}", code)
+        redirect_url=(config.completion.redirect_url.replace("{code}", quote(code, safe=""))
                       if code and config.completion.redirect_url else None),
         consent_text=config.consent_text,
         seconds_left=left if r.status in OPEN_STATUSES else None,

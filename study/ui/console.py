@@ -25,9 +25,10 @@ from study.export import export_zip
 from study.incidents import guarded
 from study.ui.common import engine, require_admin
 from study.ui.item_view import render_item
+from study.ui.links import links_section
 from tasks.importers import FORMATS, ItemBank, ItemBankError, RowError, read_item_bank
 
-SECTIONS = ("Monitor", "Set up", "Preview", "Export", "New study")
+SECTIONS = ("Monitor", "Set up", "Preview", "Links", "Export", "New study")
 #: Auto-refresh choices of the live monitor (label -> seconds; None = off).
 REFRESH = {"off": None, "5 s": 5, "15 s": 15, "60 s": 60}
 PREVIEW_ROWS = 10
@@ -97,7 +98,7 @@ def console_page() -> None:
         return
     name = st.selectbox("Study", names, key="console_study")
     _status_bar(state, name)
-    {"Monitor": _monitor, "Set up": _setup, "Preview": _preview, "Export": _export}[section](state, name)
+    {"Monitor": _monitor, "Set up": _setup, "Preview": _preview, "Links": links_section, "Export": _export}[section](state, name)
 
 
 # --------------------------------------------------------------------------- status

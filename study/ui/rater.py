@@ -20,12 +20,13 @@ from typing import Any
 
 import streamlit as st
 
+from study import links, service
 from study import rater as raters
-from study import service
 from study.config import ASSISTANCE_KINDS
 from study.rater import RaterView, SubmitResult
 from study.ui.common import engine, md_escape, plain
 from study.ui.item_view import ItemActions, item_key, render_item
+from study.ui.rater_guard import client, guard_callback, run_guarded
 
 #: Seconds the completion code stays on screen before the automatic redirect.
 REDIRECT_DELAY_S = 3
@@ -85,7 +86,11 @@ def _client_components() -> dict[str, Any]:
 
 
 def rater_page() -> None:
-    """Entry point of the rater page."""
+    """Entry point of the rater page: every failure is a plain message (:mod:`study.ui.rater_guard`)."""
+    run_guarded(_rater_page)
+
+
+def _rater_page() -> None:
     session = _session_from_link()
     if session is None:
         return
@@ -94,9 +99,12 @@ def rater_page() -> None:
         # time on item must not start.
         view = raters.rater_view(engine(), session.token, mark_shown=session.feedback is None)
     except service.ServiceError:
-        st.session_state.pop("rater_session", None)  # e.g. the database was reset
-        st.error("We could not find your session. Please open the link you were given again.")
-        return
+        # e.g. an unconsented visit swept after its idle time, or the database was reset
+        st.session_state.pop("rater_session", None)
+        session = _session_from_link()
+        if session is None:
+            return
+        view = raters.rater_view(engine(), session.token, mark_shown=True)
     st.title(view.study_title)
     {
         "consent": _consent,
@@ -121,10 +129,11 @@ def _session_from_link() -> RaterSession | None:
         _welcome(study)
         return None
     try:
+        _check_link(study)
         enrolment = raters.enrol(
             engine(), study, external,
             prolific_pid=_param("PROLIFIC_PID"), prolific_study_id=_param("STUDY_ID"),
-            prolific_session_id=_param("SESSION_ID"),
+            prolific_session_id=_param("SESSION_ID"), client=client(),
         )
     except (service.ServiceError, service.StudyFull) as err:
         st.error(_link_problem(err))
@@ -137,29 +146,51 @@ def _session_from_link() -> RaterSession | None:
     return session
 
 
+def _check_link(study: str) -> None:
+    """Refuse a link a signed study does not accept (:func:`study.links.link_problem`)."""
+    config = service.get_config(engine(), study)
+    params = {k: _param(k) for k in ("rater", "PROLIFIC_PID", links.SIGNATURE_PARAM)}
+    problem = links.link_problem(config, params, links.link_secret())
+    if problem is not None:
+        raise service.ServiceError(f"link refused: {problem}")
+
+
 def _link_problem(err: Exception) -> str:
     text = str(err)
+    if isinstance(err, raters.EnrolmentThrottled):
+        return (f"Too many people have started this study from your connection in a short time (429). "
+                f"Please try again in {err.retry_after} seconds.")
     if "no study named" in text:
         return "This study link is not valid: there is no such study. Please check the link you were given."
     if "not open for raters" in text:
         return "This study is not open at the moment (it has not started, is paused, or has closed)."
     if isinstance(err, service.StudyFull) or "items still need ratings" in text:
         return "This study has all the ratings it needs. Thank you for your interest."
+    if text == "link refused: unconfigured":
+        return "This study cannot take participants at the moment (its links are not set up). Please tell the study team."
+    if text.startswith("link refused"):
+        return "This link is not valid for this study: it is incomplete or was changed. Please open the exact link you were given."
+    if "printable characters" in text:
+        return f"This link is not valid: {text}. Please open the exact link you were given."
     return f"Sorry, we cannot start the study: {text}"
 
 
 def _welcome(study: str) -> None:
     try:
         status = service.get_study(engine(), study).status
+        signed = service.get_config(engine(), study).links == "signed"
     except service.ServiceError as err:
         st.error(_link_problem(err))
         return
     if status != "live":
         st.error(_link_problem(service.ServiceError("not open for raters")))
         return
+    if signed:  # a typed id has no signature
+        st.error("Please open the personal link you were given for this study.")
+        return
     st.title("Welcome")
     st.write("Enter the participant ID you were given to start or resume the study.")
-    rid = st.text_input("Participant ID", key="rater_id_input", max_chars=120)
+    rid = st.text_input("Participant ID", key="rater_id_input", max_chars=raters.MAX_EXTERNAL_ID)
     if st.button("Enter", key="enter", type="primary") and rid and rid.strip():
         st.query_params["rater"] = rid.strip()
         st.rerun()
@@ -170,7 +201,11 @@ def _consent(session: RaterSession, view: RaterView) -> None:
     st.html(plain(view.consent_text))
     col1, col2 = st.columns(2)
     if col1.button("I agree and want to take part", key="consent", type="primary"):
-        raters.consent(engine(), session.token, True)
+        try:
+            raters.consent(engine(), session.token, True)  # the condition and items are chosen now
+        except (service.ServiceError, service.StudyFull) as err:
+            st.error(_link_problem(err))
+            return
         st.rerun()
     if col2.button("I do not agree", key="decline"):
         raters.consent(engine(), session.token, False)
@@ -214,7 +249,8 @@ def _item_screen(session: RaterSession, view: RaterView) -> None:
     assert item is not None
     _messages(session)
     session.on_screen = (item.assignment_id, item.claim)  # for the practice feedback
-    render_item(view, ItemActions(on_answer=partial(_on_answer, session), on_expand=partial(_log_expand, session),
+    render_item(view, ItemActions(on_answer=guard_callback(partial(_on_answer, session)),
+                                  on_expand=guard_callback(partial(_log_expand, session)),
                                   activity=_activity_clock))
 
 

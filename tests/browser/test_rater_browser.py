@@ -64,6 +64,8 @@ def _rate_demo(base: str, db: Path, browser: Any, rater: str, *, reload_at: int 
     page = context.new_page()
     bot = RaterBot(page, base)
     bot.open(rater)
+    assert bot.probe()["screen"] == "consent"
+    bot.step()  # the condition is chosen at consent
     condition = _condition(db, rater)
     double_clicked = expanded = False
     for _ in range(60):

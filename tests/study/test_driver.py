@@ -69,8 +69,8 @@ def test_every_call_goes_through_the_caller(engine: Engine) -> None:
         return result
 
     run = RaterDriver(engine, "d", "r3", caller=caller).run(lambda view: Answer("correct", 0.9))
-    # enrol, consent + start (None), 3 item views + the last one, 3 submits.
-    assert calls == Counter({"Enrolment": 1, "NoneType": 2, "RaterView": 4, "SubmitResult": 3})
+    # enrol, consent (the condition's key), start (None), 3 item views + the last one, 3 submits.
+    assert calls == Counter({"Enrolment": 1, "str": 1, "NoneType": 1, "RaterView": 4, "SubmitResult": 3})
     assert run.judgments == 3
 
 

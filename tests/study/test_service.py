@@ -15,7 +15,7 @@ from study import service
 from study.assignment import StudyFull
 from study.config import parse_config
 from study.db import read_session, write_session
-from study.testing import fixture_assistance_rows, fixture_items, ready_study, small_config
+from study.testing import fixture_assistance_rows, fixture_items, join, ready_study, small_config
 from tasks.importers import ItemBankError
 
 
@@ -83,12 +83,12 @@ def test_launch_needs_items_and_assistance(engine: Engine) -> None:
 
 def test_enrol_is_idempotent_and_balanced(engine: Engine) -> None:
     ready_study(engine, small_config(target_ratings_per_item=50))
-    first = raters.enrol(engine, "t", "alice")
-    again = raters.enrol(engine, "t", "alice")
+    first = join(engine, "t", "alice")
+    again = join(engine, "t", "alice")
     assert first.created and not again.created and first.token == again.token
     for i in range(23):
-        raters.enrol(engine, "t", f"r{i}")
-    counts = Counter(e.condition for e in (raters.enrol(engine, "t", f"r{i}") for i in range(23)))
+        join(engine, "t", f"r{i}")
+    counts = Counter(e.condition for e in (join(engine, "t", f"r{i}") for i in range(23)))
     counts[first.condition] += 1
     assert sum(counts.values()) == 24
     assert max(counts.values()) - min(counts.values()) <= 1, counts
@@ -97,7 +97,7 @@ def test_enrol_is_idempotent_and_balanced(engine: Engine) -> None:
 
 def test_assignment_plan(engine: Engine) -> None:
     ready_study(engine, small_config())
-    token = raters.enrol(engine, "t", "bob").token
+    token = join(engine, "t", "bob").token
     with read_session(engine) as s:
         rater = s.scalars(select(m.Rater).where(m.Rater.token == token)).one()
         plan = [(a.position, a.stage, a.is_attention_check, a.item.role) for a in rater.assignments]
@@ -229,7 +229,7 @@ def test_within_subjects_latin_square(engine: Engine) -> None:
                                      conditions=[{"key": k, "assistance": k} for k in ("none", "evidence")]))
     orders = []
     for i in range(4):
-        tok = raters.enrol(engine, "t", f"r{i}").token
+        tok = join(engine, "t", f"r{i}").token
         with read_session(engine) as s:
             rater = s.scalars(select(m.Rater).where(m.Rater.token == tok)).one()
             main = [a.condition.key for a in rater.assignments if a.stage == "main" and not a.is_attention_check]
@@ -244,9 +244,9 @@ def test_targets_never_exceeded(engine: Engine) -> None:
                                            items_per_rater=6, target_ratings_per_item=2, attention_checks=0),
                       items=fixture_items(12, n_attention=0))
     for i in range(4):  # 4 raters x 6 items = 12 items x 2 ratings
-        raters.enrol(engine, "t", f"r{i}")
+        join(engine, "t", f"r{i}")
     with pytest.raises(StudyFull):
-        raters.enrol(engine, "t", "late")
+        join(engine, "t", "late")
     with read_session(engine) as s:
         loads = s.execute(select(m.Assignment.item_pk, func.count()).where(m.Assignment.stage == "main")
                           .group_by(m.Assignment.item_pk)).all()
@@ -257,13 +257,13 @@ def test_expired_raters_free_their_slots(engine: Engine) -> None:
     ready_study(engine, small_config(conditions=[{"key": "none", "assistance": "none"}], items_per_rater=6,
                                      target_ratings_per_item=1, attention_checks=0, time_limit_minutes=10),
                 items=fixture_items(6, n_attention=0))
-    raters.enrol(engine, "t", "dropout")
+    join(engine, "t", "dropout")
     with pytest.raises(StudyFull):
-        raters.enrol(engine, "t", "second")
+        join(engine, "t", "second")
     with write_session(engine) as s:
         s.execute(update(m.Rater).values(enrolled_at=m.utcnow() - timedelta(minutes=11)))
     assert service.expire_raters(engine, "t") == 1
-    assert raters.enrol(engine, "t", "second").created
+    assert join(engine, "t", "second").condition == "none"  # the refused visitor now gets the freed place
 
 
 def test_closed_study_refuses_raters(engine: Engine) -> None:

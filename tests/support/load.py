@@ -156,14 +156,14 @@ def _run_rater(driver: RaterDriver, spec: WorkerSpec, rng: random.Random, acks: 
 
     ext = driver.external_id
     t0 = time.perf_counter()
-    try:
-        enrolment = driver.enrol()
+    try:  # the condition and items are chosen at consent, so a full study refuses there
+        created = driver.enrol().created
+        condition = driver.consent()
     except (StudyFull, ServiceError) as err:
         outcomes.write({"rater": ext, "outcome": "refused", "error": str(err)[:200]})
         return
-    outcomes.write({"rater": ext, "outcome": "enrolled", "created": enrolment.created,
-                    "condition": enrolment.condition, "enrol_ms": (time.perf_counter() - t0) * 1000})
-    driver.consent()
+    outcomes.write({"rater": ext, "outcome": "enrolled", "created": created,
+                    "condition": condition, "enrol_ms": (time.perf_counter() - t0) * 1000})
     driver.start()
     done = 0
     while True:

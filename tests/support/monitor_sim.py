@@ -45,12 +45,13 @@ class Book:
 def _play(engine: Engine, book: Book, rid: str, fate: str, gold: dict[str, str], rng: random.Random,
           stop_after: int | None = None) -> None:
     driver = RaterDriver(engine, book.name, rid)
-    book.condition[rid] = driver.enrol().condition
-    if fate == "decline":
+    driver.enrol()
+    if fate == "decline":  # no condition is chosen for a rater who declines
+        book.condition[rid] = ""
         driver.consent(False)
         book.status[rid] = "dropped"
         return
-    driver.consent()
+    book.condition[rid] = driver.consent() or ""
     driver.start()
     book.status[rid] = "in_progress"
     for view in driver.items(stop_after):

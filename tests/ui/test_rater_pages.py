@@ -329,7 +329,7 @@ def test_time_limit_refuses_late_answers_and_shows_its_code(app_engine: Engine) 
 
 def test_time_out_before_any_answer(app_engine: Engine) -> None:
     ready_study(app_engine, one_condition("none", time_limit_minutes=1))
-    open_app(study="t", rater="bob")
+    click(open_app(study="t", rater="bob"), "consent")  # the time limit runs from consent
     _move_enrolment_back(app_engine, "bob", 5)
     at = open_app(study="t", rater="bob")
     assert at.code[0].value == "TIMEOUT" and judgments(app_engine, "bob") == []

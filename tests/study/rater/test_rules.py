@@ -35,7 +35,7 @@ def test_deadline_is_enrolment_plus_limit() -> None:
     assert deadline(T0, CFG) == T0 + timedelta(minutes=30)
     assert not is_due("active", T0, CFG, T0 + timedelta(minutes=30))
     assert is_due("active", T0, CFG, T0 + timedelta(minutes=30, seconds=1))
-    assert is_due("enrolled", T0, CFG, T0 + timedelta(hours=1))
+    assert not is_due("enrolled", T0, CFG, T0 + timedelta(hours=1))  # not consented: swept, never timed out
     assert not is_due("completed", T0, CFG, T0 + timedelta(hours=1))
 
 
@@ -91,7 +91,7 @@ def test_sql_rules_agree_with_python_deadline(engine: Engine) -> None:
     got = _statuses(engine, now)
     for ext, (status, minutes) in cases.items():
         due = is_due(status, now - timedelta(minutes=minutes), CFG, now)
-        alive = status == "completed" or (status in ("enrolled", "active") and not due)
+        alive = status == "completed" or (status in ("enrolled", "active") and minutes <= 30)
         assert got[ext] == (alive, due, "timed_out" if due else status), ext
 
 
@@ -99,6 +99,7 @@ def test_rater_condition_is_the_stored_condition_id(engine: Engine) -> None:
     ready_study(engine, small_config(design={"type": "within"}, items_per_rater=8))
     for i in range(4):
         e = rater.enrol(engine, "t", f"w{i}")
+        e = rater.Enrolment(e.token, e.rater_id, rater.consent(engine, e.token) or "", e.created)
         with read_session(engine) as s:
             r = s.get(m.Rater, e.rater_id)
             assert r is not None and r.condition is not None

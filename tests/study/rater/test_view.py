@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select, update
 from study import models as m
 from study import rater
 from study.db import read_session, write_session
-from study.testing import ready_study, small_config
+from study.testing import join, ready_study, small_config
 
 CONDITIONS = [
     {"key": "plain", "assistance": "none", "instructions": "Judge alone."},
@@ -38,7 +38,7 @@ def test_screens_in_order(engine: Engine) -> None:
 
 def test_first_shown_time_is_recorded_once(engine: Engine) -> None:
     ready_study(engine, small_config())
-    tok = rater.enrol(engine, "t", "a").token
+    tok = join(engine, "t", "a").token
     rater.consent(engine, tok)
     rater.start(engine, tok)
     aid = rater.rater_view(engine, tok, mark_shown=False).item.assignment_id  # type: ignore[union-attr]
@@ -54,7 +54,7 @@ def test_first_shown_time_is_recorded_once(engine: Engine) -> None:
 
 def test_view_times_out_a_rater_past_the_limit(engine: Engine) -> None:
     cfg = ready_study(engine, small_config(time_limit_minutes=10))
-    e = rater.enrol(engine, "t", "a")
+    e = join(engine, "t", "a")
     rater.consent(engine, e.token)
     with write_session(engine) as s:
         s.execute(update(m.Rater).where(m.Rater.id == e.rater_id).values(enrolled_at=m.utcnow() - timedelta(minutes=11)))
@@ -68,7 +68,7 @@ def test_item_details_come_from_the_config_condition(engine: Engine) -> None:
     cfg = ready_study(engine, small_config(conditions=CONDITIONS, practice_items=0, attention_checks=0))
     by_cond = {}
     for i in range(2):
-        e = rater.enrol(engine, "t", f"r{i}")
+        e = join(engine, "t", f"r{i}")
         rater.consent(engine, e.token)
         rater.start(engine, e.token)
         by_cond[e.condition] = rater.rater_view(engine, e.token)
@@ -86,7 +86,7 @@ def test_item_details_come_from_the_config_condition(engine: Engine) -> None:
 def test_within_subjects_item_condition_follows_its_block(engine: Engine) -> None:
     ready_study(engine, small_config(conditions=CONDITIONS, design={"type": "within"}, practice_items=0,
                                      attention_checks=0, items_per_rater=4))
-    e = rater.enrol(engine, "t", "w")
+    e = join(engine, "t", "w")
     rater.consent(engine, e.token)
     rater.start(engine, e.token)
     items = []
@@ -99,7 +99,7 @@ def test_within_subjects_item_condition_follows_its_block(engine: Engine) -> Non
 
 def test_preview_matches_the_rater_item(engine: Engine) -> None:
     cfg = ready_study(engine, small_config(conditions=CONDITIONS, practice_items=0, attention_checks=0))
-    e = rater.enrol(engine, "t", "a")
+    e = join(engine, "t", "a")
     rater.consent(engine, e.token)
     rater.start(engine, e.token)
     seen = rater.rater_view(engine, e.token).item
