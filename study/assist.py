@@ -45,6 +45,7 @@ def assistance_config(settings: AssistanceSettings, seed: int) -> AssistanceConf
         seed=seed,
         generative_model_path=settings.generator_model,
         max_new_tokens=settings.max_new_tokens,
+        llm=settings.llm,
         verdict=None if settings.verdict is None else ControlledVerdict(**settings.verdict.model_dump()),
         debate_rounds=settings.debate_rounds,
         consultancy_correct_share=settings.consultancy_correct_share,

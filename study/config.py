@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from analysis.exclusions import ExclusionRules
 from study import access, strict_yaml
+from study.assistance_settings import AssistanceSettings as AssistanceSettings
+from study.assistance_settings import VerdictSettings as VerdictSettings
 from study.bonus import BonusRule
 from study.rater_settings import Comprehension, resolve_consent_file
 from tasks import limits
@@ -193,32 +195,6 @@ class ImportSettings(_Strict):
         description="Source label -> study label; `null` skips items with that label.",
     )
     max_sources: int = Field(default=5, ge=1, le=20, description="Sources kept per item.")
-
-
-class VerdictSettings(_Strict):
-    """A controlled AI: seeded verdicts with a set accuracy and calibration (docs/assistance.md)."""
-
-    kind: Literal["controlled"] = Field(description="`controlled` (the only kind besides the default cross-fitted model).")
-    accuracy: float = Field(default=0.85, ge=0.0, le=1.0, description="Share of main items whose verdict is the gold label (exactly `round(accuracy * n)`).")
-    calibration: Literal["calibrated", "overconfident", "underconfident"] = Field(
-        default="calibrated", description="How confidences relate to accuracy: `calibrated` (ECE <= 0.05), `overconfident` or `underconfident`."
-    )
-    seed: int | None = Field(default=None, description="Seed of the verdict draw; empty = the study's `seed`.")
-
-
-class AssistanceSettings(_Strict):
-    """How AI assistance is generated before launch."""
-
-    encoder: str = Field(default="minilm", description="`minilm` (bundled model), `hashing` (fast stand-in) or a local model directory.")
-    quotes: int = Field(default=3, ge=1, le=10, description="Evidence quotes per item.")
-    folds: int = Field(default=5, ge=2, le=20, description="Cross-fitting folds for the AI verdict.")
-    generator_model: str | None = Field(default=None, description="Local causal-LM directory for reasoning/debate text; template text when empty.")
-    max_new_tokens: int = Field(default=120, ge=1, le=2048, description="Generation length for the generative backend.")
-    verdict: VerdictSettings | None = Field(default=None, description="A controlled AI verdict instead of the cross-fitted model; empty = cross-fitted.")
-    debate_rounds: int = Field(default=1, ge=1, le=10, description="Debate rounds: each round is one turn per side, stored as a transcript.")
-    consultancy_correct_share: float = Field(
-        default=0.5, ge=0.0, le=1.0, description="Share of items (seeded, balanced per gold label) where the consultant argues the gold label."
-    )
 
 
 class StudyConfig(access.RaterAccess):

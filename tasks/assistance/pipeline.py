@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tasks.assistance.consultancy import consultancy_assignments
 from tasks.assistance.content import ContentBuilder, Plan, TurnWriterFactory, prepare
@@ -24,6 +24,7 @@ from tasks.assistance.controlled import ControlledVerdict, controlled_verdicts
 from tasks.assistance.encoder import TextEncoder, get_encoder
 from tasks.assistance.generative import GenerativeWriter
 from tasks.assistance.kinds import ASSISTANCE_ROW_KINDS
+from tasks.assistance.llm.settings import LLMSettings
 from tasks.assistance.verdict import C_GRID, verdict_metrics
 from tasks.items import Item
 
@@ -58,11 +59,18 @@ class AssistanceConfig(BaseModel):
     max_new_tokens: int = Field(default=120, ge=1, le=4096, description="generation budget per text")
     do_sample: bool = Field(default=False, description="seeded sampling instead of greedy decoding")
     temperature: float = Field(default=0.7, gt=0.0, description="sampling temperature (do_sample only)")
+    llm: LLMSettings | None = Field(default=None, description="LLM for the verdict and all text; None = crossfit model")
     verdict: ControlledVerdict | None = Field(default=None, description="controlled AI verdicts; None = cross-fitted model")
     debate_rounds: int = Field(default=1, ge=1, le=10, description="rounds of one turn per debate side")
     consultancy_correct_share: float = Field(
         default=0.5, ge=0.0, le=1.0, description="share of items where the consultant argues the gold label"
     )
+
+    @model_validator(mode="after")
+    def _one_verdict_source(self) -> AssistanceConfig:
+        if self.verdict is not None and self.llm is not None:
+            raise ValueError("`verdict` (a controlled AI) and `llm` (an LLM as the AI) both set the AI verdict; set only one")
+        return self
 
 
 @dataclass(frozen=True)
@@ -140,14 +148,16 @@ class _Provenance:
             "c_grid": list(C_GRID),
         }
 
-    def record(self, item: Item, kind: str, content: dict[str, Any], generator: str) -> AssistanceRecord:
+    def record(
+        self, item: Item, kind: str, content: dict[str, Any], generator: str, extra: dict[str, Any] | None = None
+    ) -> AssistanceRecord:
         if generator == "controlled" and self.config.verdict is not None:
             v = self.config.verdict
             model, version = "controlled", f"accuracy={v.accuracy};calibration={v.calibration};seed={v.seed}"
         elif generator == "imported":
             model = str(item.metadata.get("ai_model", "external"))
             version = str(item.metadata.get("ai_model_version", "unknown"))
-        elif generator == "generative" and self.writer is not None:
+        elif generator in ("generative", "llm") and self.writer is not None:
             model, version = self.writer.model, self.writer.version
         else:
             model, version = self.encoder.model, self.encoder.version
@@ -158,7 +168,7 @@ class _Provenance:
             generator=generator,
             model=model,
             model_version=version,
-            parameters=dict(self.parameters),
+            parameters={**self.parameters, **(extra or {})},
             seed=self.config.seed,
             package_versions=dict(self.packages),
             content_hash=content_hash(content),
@@ -246,8 +256,15 @@ def _emit(
         folds=config.folds,
         seed=config.seed,
     )
-    writer = None
-    if config.generative_model_path and _needs_writer(items, skip):
+    writer: GenerativeWriter | None = None
+    llm_hook = None
+    if config.llm is not None:  # the LLM gives the verdict and writes every text
+        from tasks.assistance.llm.hook import LLMHook
+
+        llm_hook = LLMHook(config, items, labels, prepared)
+        writer = llm_hook.writer
+        turn_writer = turn_writer or llm_hook.turn_writer  # an explicit factory still wins
+    elif config.generative_model_path and _needs_writer(items, skip):
         writer = GenerativeWriter(
             config.generative_model_path,
             max_new_tokens=config.max_new_tokens,
@@ -266,8 +283,11 @@ def _emit(
     for done, item in enumerate(items, start=1):
         for kind in KINDS:
             if (item.item_id, kind) not in skip:
+                mark = llm_hook.mark() if llm_hook else None
                 content, generator = build[kind](item)
-                yield provenance.record(item, kind, content, generator)
+                extra = llm_hook.provenance(item, kind, generator, mark) if llm_hook else None
+                generator = llm_hook.generator(kind, generator) if llm_hook else generator
+                yield provenance.record(item, kind, content, generator, extra)
         if progress is not None:
             progress(done, len(items))
 

@@ -83,3 +83,12 @@ def test_bad_encoding(tmp_path: Path) -> None:
     p.write_bytes(b"name: \xff\xfe\n")
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config(p)
+
+
+def test_controlled_verdict_and_llm_are_refused_together() -> None:
+    llm = {"backend": "openai", "base_url": "http://127.0.0.1:8000/v1", "model": "m"}
+    both = small_config(assistance={"verdict": {"kind": "controlled"}, "llm": llm})
+    with pytest.raises(ConfigError, match="set only one"):
+        parse_config(both)
+    one = parse_config(small_config(assistance={"llm": llm, "debate_rounds": 2}))
+    assert one.assistance.llm is not None and one.assistance.verdict is None and one.assistance.debate_rounds == 2

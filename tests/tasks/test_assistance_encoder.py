@@ -88,3 +88,15 @@ def test_quantised_encoder_is_kept_only_when_it_agrees(assist_real_encoder: Enco
     assert cosine.min() >= 0.98
     if quantised.quantized:
         assert quantised.version.endswith("+int8-attention")
+
+
+def test_parallel_batches_equal_one_at_a_time_and_restore_torch_threads() -> None:
+    import torch
+
+    texts = [f"{t} (variant {i})" * (1 + i % 3) for i, t in enumerate(TEXTS * 5)]
+    threads = torch.get_num_threads()
+    parallel = Encoder(batch_size=4, workers=2)
+    assert len(parallel._batches(parallel._tokenizer(texts)["input_ids"])) > 2  # several batches in flight
+    serial = Encoder(batch_size=4, workers=1).encode(texts)
+    assert np.allclose(parallel.encode(texts), serial, atol=1e-5)
+    assert torch.get_num_threads() == threads
