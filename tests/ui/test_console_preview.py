@@ -91,7 +91,7 @@ def test_full_flow_preview_walks_every_screen_and_shows_the_truth(app_engine: En
         html, texts = _html(at), ui.texts(at)
         seen.append(step.screen)
         if step.screen == "consent":
-            assert "Consent text of this study." in html
+            assert "Consent text of this study." in html + texts  # markdown since consent_file support
         elif step.screen == "item":
             truth = preview.item_truth(app_engine, "flow", step.item_id)
             box = ui.block(at, "preview_truth")
