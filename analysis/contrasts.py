@@ -72,16 +72,18 @@ def _ratio(acc_c: float, acc_r: float) -> float:
         return float(_odds(np.array(acc_c)) / _odds(np.array(acc_r)))
 
 
+def _compared(run: engine.Run) -> list[str]:
+    """The conditions compared with the reference: every condition but the reference."""
+    return [cells.condition for cells in run.layout.cells if cells.condition != run.layout.reference]
+
+
 def contrast_table(run: engine.Run, ci: float = 0.95) -> pd.DataFrame:
     """One row per non-reference condition and metric where both values are defined."""
     ref = run.layout.reference
     rows: list[dict[str, object]] = []
     if ref is None:
         return pd.DataFrame(columns=CONTRAST_COLUMNS)
-    for cells in run.layout.cells:
-        cond = cells.condition
-        if cond == ref:
-            continue
+    for cond in _compared(run):
         for metric in CONTRAST_METRICS:
             estimate = engine.value(run, cond, metric) - engine.value(run, ref, metric)
             if not np.isfinite(estimate):
@@ -101,10 +103,7 @@ def effect_size_table(run: engine.Run, ci: float = 0.95) -> pd.DataFrame:
     rows = []
     if ref is None:
         return pd.DataFrame(columns=EFFECT_COLUMNS)
-    for cells in run.layout.cells:
-        cond = cells.condition
-        if cond == ref:
-            continue
+    for cond in _compared(run):
         acc_c, acc_r = engine.value(run, cond, "accuracy"), engine.value(run, ref, "accuracy")
         rep_c, rep_r = engine.replicates(run, cond, "accuracy"), engine.replicates(run, ref, "accuracy")
         rd = engine.percentile_interval(rep_c - rep_r, ci) if rep_c.size else (np.nan, np.nan)
@@ -124,10 +123,7 @@ def team_table(run: engine.Run, ci: float = 0.95) -> pd.DataFrame:
     rows = []
     if ref is None:
         return pd.DataFrame(columns=TEAM_COLUMNS)
-    for cells in run.layout.cells:
-        cond = cells.condition
-        if cond == ref:
-            continue
+    for cond in _compared(run):
         low, high = engine.interval(run, cond, "team_complementarity", ci)
         rows.append({"condition": cond, "assisted_accuracy": engine.value(run, cond, "accuracy"),
                      "unassisted_accuracy": engine.value(run, cond, "unassisted_accuracy"),
