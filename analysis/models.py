@@ -18,10 +18,10 @@ form of each part so that few or unbalanced clusters do not make it over-confide
 where "cell" is the intersection (rater, item) and G_g the number of clusters of kind
 g (d_G is the one-step change of the coefficients when cluster G is left out).
 Negative eigenvalues of V are set to 0. Each coefficient k gets its own t degrees of
-freedom (Bell-McCaffrey style, under a working model of independent judgments):
-df_k = (sum_i q_ik)^2 / (sum_r Q_rk^2 + sum_j Q_jk^2 - sum_cells Q_ck^2), with
-q_ik = w_i (x_i' B^-1 e_k)^2 and Q the sums of q over a rater, an item or a cell,
-so a term informed by few items (e.g. ``ai_correct``) gets few degrees of freedom.
+freedom, the Satterthwaite df of V_kk under a working model of crossed rater and item
+random intercepts whose variances are estimated from the residuals, accounting for the
+p directions the fit removes from the residuals (:mod:`analysis.crossed`), so a term
+informed by few items (e.g. ``ai_correct``) gets few degrees of freedom.
 ci = estimate +- t_{0.975, df_k} se, p = 2 P(T_{df_k} > |estimate / se|).
 
 A crossed-random-effects GLMM fitted by variational Bayes (``BinomialBayesMixedGLM``)
@@ -44,6 +44,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis import conditions as cn
+from analysis import crossed
 from analysis import schema as s
 
 MODEL_COLUMNS = ["model", "outcome", "term", "estimate", "se", "ci_low", "ci_high", "p_value", "n", "note"]
@@ -96,56 +97,14 @@ def design(data: pd.DataFrame, reference: str) -> tuple[np.ndarray, list[str]]:
     return np.column_stack(columns), names
 
 
-def _jackknife_part(x: np.ndarray, scores: np.ndarray, weight: np.ndarray, bread_inv: np.ndarray,
-                    groups: np.ndarray) -> np.ndarray:
-    """CR3 (cluster jackknife) sum for one clustering: (G-1)/G sum_g d_g d_g', d_g = (B - B_g)^-1 s_g."""
-    codes = pd.factorize(groups)[0]
-    n_groups = int(codes.max()) + 1
-    p = x.shape[1]
-    if n_groups == len(codes):  # one judgment per cluster (e.g. rater x item cells): Sherman-Morrison
-        lev = np.einsum("ij,jk,ik->i", x, np.linalg.inv(bread_inv), x) * weight
-        d_i = (scores @ np.linalg.inv(bread_inv)) / (1.0 - np.clip(lev, None, 1.0 - 1e-12))[:, None]
-        out: np.ndarray = (n_groups - 1) / n_groups * (d_i.T @ d_i)
-        return out
-    b_g = np.zeros((n_groups, p, p))
-    for a in range(p):
-        for b in range(a, p):
-            b_g[:, a, b] = b_g[:, b, a] = np.bincount(codes, weight * x[:, a] * x[:, b], minlength=n_groups)
-    s_g = np.stack([np.bincount(codes, scores[:, a], minlength=n_groups) for a in range(p)], axis=1)
-    d_g: np.ndarray
-    try:
-        d_g = np.linalg.solve(bread_inv[None, :, :] - b_g, s_g[:, :, None])[:, :, 0]
-    except np.linalg.LinAlgError:  # dropping one cluster leaves a term unidentified: one-step CR1 instead
-        d_g = s_g @ np.linalg.inv(bread_inv)
-    return (n_groups - 1) / n_groups * (d_g.T @ d_g)
-
-
-def _group_square_sums(q: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    codes = pd.factorize(groups)[0]
-    n_groups = int(codes.max()) + 1 if len(codes) else 0
-    return np.array([np.sum(np.bincount(codes, q[:, a], minlength=n_groups) ** 2) for a in range(q.shape[1])])
-
-
 def two_way_covariance(x: np.ndarray, resid: np.ndarray, weight: np.ndarray, rater: np.ndarray,
                        item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two-way (rater, item) cluster-robust covariance of a GLM and per-coefficient t degrees of freedom.
+    """Two-way (rater, item) cluster-robust CR3 covariance of a GLM and per-coefficient t df.
 
-    ``resid`` = o - mu, ``weight`` = mu (1 - mu). See the module docstring for V and the df.
+    ``resid`` = o - mu, ``weight`` = mu (1 - mu) (1 for least squares); see
+    :mod:`analysis.crossed` for V and the Satterthwaite degrees of freedom.
     """
-    info = x.T @ (x * weight[:, None])
-    bread = np.linalg.inv(info)
-    scores = x * resid[:, None]
-    cell = rater.astype(np.int64) * (int(item.max()) + 1) + item.astype(np.int64)
-    cov = np.zeros_like(info)
-    q = weight[:, None] * (x @ bread) ** 2  # q_ik = w_i (x_i' B^-1 e_k)^2
-    square_sums = np.zeros(x.shape[1])
-    for groups, sign in ((rater, 1.0), (item, 1.0), (cell, -1.0)):
-        cov += sign * _jackknife_part(x, scores, weight, info, groups)
-        square_sums += sign * _group_square_sums(q, groups)
-    vals, vecs = np.linalg.eigh((cov + cov.T) / 2.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dof = q.sum(axis=0) ** 2 / square_sums
-    return (vecs * np.clip(vals, 0.0, None)) @ vecs.T, np.maximum(np.nan_to_num(dof, nan=1.0), 1.0)
+    return crossed.two_way(x, resid, weight, rater, item)
 
 
 def logistic_mle(x: np.ndarray, o: np.ndarray, max_iter: int = 50, tol: float = 1e-10) -> np.ndarray:
