@@ -1,38 +1,44 @@
-"""Two-way (rater x item) cluster-robust covariance and its Satterthwaite degrees of freedom.
+"""Two-way (rater x item) cluster-robust covariance, bias-corrected, with Satterthwaite degrees of freedom.
 
 For a fitted GLM with design X (n x p), working weights w (logit: mu (1 - mu); linear: 1),
-information B = X'WX and residuals e = o - mu, the covariance is (Cameron, Gelbach and
-Miller 2011) V = V_rater + V_item - V_cell, each part in the cluster-jackknife (CR3) form
+information B = X'WX and residuals e = o - mu, the two-way sandwich (Cameron, Gelbach
+and Miller 2011) is
 
-    V_h = (G_h - 1)/G_h * sum_{clusters g of kind h} d_g d_g',  d_g = (B - B_g)^-1 s_g,
+    V0 = B^-1 (M_rater + M_item - M_cell) B^-1,  M_h = sum_{clusters g of kind h} s_g s_g',
+    s_g = sum_{i in g} x_i e_i,
 
-with B_g and s_g = sum_{i in g} x_i e_i the information and score of cluster g alone.
-Written per judgment, d_g = sum_{i in g} alpha_i^h e_i with the weights
-alpha_i^h = sqrt((G_h - 1)/G_h) (B - B_g(i))^-1 x_i, so for a coefficient k,
-V_kk = e' A e with A = sum_h sign_h D(alpha^h) Z_h Z_h' D(alpha^h) (sign +1 for rater and
-item, -1 for cell; Z_h the cluster indicator matrix).
+"cell" being the (rater, item) intersection. For a coefficient k, V0_kk = e' A e with
+a = X B^-1 e_k and A = D(a) (Z_r Z_r' + Z_i Z_i' - Z_c Z_c') D(a) (Z_h: cluster indicators).
 
-Degrees of freedom (one per coefficient): V_kk is a quadratic form in the residuals, and
-the residuals are e = M y with M = I - W X B^-1 X' (the fit removes p directions from the
-errors y). Under a working model of crossed random intercepts,
+Working model: crossed random intercepts, Cov(y) = S = phi W + tau_r D(w) Z_r Z_r' D(w) +
+tau_i D(w) Z_i Z_i' D(w), y the errors; the residuals are e = M y, M = I - W X B^-1 X'.
+Under S the coefficient's variance is t_k = a' S a = e_k' B^-1 X'SX B^-1 e_k, while
+E[V0_kk] = tr(A M S M'). The two differ: the fit absorbs the rater and item effects that
+are constant within a condition x ai_correct group from the rater and item sums but not
+from the cell sums (so V0 is too small for within-rater, within-item contrasts such as
+the interaction), and few clusters shrink the sums (V0 too small for terms informed by
+few items). The reported variance is therefore
 
-    Cov(y) = S = phi W + tau_r D(w) Z_r Z_r' D(w) + tau_i D(w) Z_i Z_i' D(w),
+    V_kk = kappa_k V0_kk,  kappa_k = t_k / tr(A M S M'),
 
-the Satterthwaite approximation V_kk ~ E[V_kk] chi2_df / df gives
+unbiased when the working model holds (the idea of Bell and McCaffrey's CR2 correction,
+here as one factor per coefficient); V = D(kappa)^1/2 V0+ D(kappa)^1/2 with V0+ = V0
+with negative eigenvalues set to 0. kappa_k = 1 when tr(A M S M') <= 0.
 
-    df_k = tr(A S~)^2 / tr(A S~ A S~),  S~ = M S M'
+Degrees of freedom: V_kk ~ E[V_kk] chi2_df / df (Satterthwaite) with, S~ = M S M',
 
-(Bell and McCaffrey 2002; Imbens and Kolesar 2016 estimate the working correlation
-from the data as done here). (phi, tau_r, tau_i) >= 0 are method-of-moments estimates:
-the sums e'e, sum_r (sum_{i in r} e_i)^2 - e'e and sum_j (sum_{i in j} e_i)^2 - e'e are
-set equal to their expectations under S, E[e'Ce] = tr(C M S M'), which are linear in
-(phi, tau_r, tau_i) (non-negative least squares). Every trace is computed from cluster
-sums (O(n p^2) per coefficient) except tr(A S_r A S_r) and tr(A S_i A S_i), which need
-the Gram matrix of the rater x item table of weights; when that table is too large
-(``GRAM_LIMIT``) those two second-order terms are left out, which can only raise df and
-happens only when there are thousands of raters and of items, where df is large anyway.
-Ignoring the projection M or the random effects, as an earlier version did, gave the
-interaction terms too many degrees of freedom (docs/benchmarks.md#model-calibration).
+    df_k = tr(A S~)^2 / tr(A S~ A S~)
+
+(Bell and McCaffrey 2002; Imbens and Kolesar 2016 estimate the working correlation from
+the data, as done here). (phi, tau_r, tau_i) >= 0 are method-of-moments estimates: the
+sums e'e, sum_r (sum_{i in r} e_i)^2 - e'e and sum_j (sum_{i in j} e_i)^2 - e'e are set
+equal to their expectations under S, E[e'Ce] = tr(C M S M'), linear in the parameters
+(non-negative least squares). Every trace is computed from cluster sums (O(n p) per
+coefficient) except tr(A S_r A S_r) and tr(A S_i A S_i), which need the Gram matrix of the
+rater x item table of a w; when that is too large (``GRAM_LIMIT``, thousands of raters
+and items) those two second-order terms are left out. A coefficient whose screening df
+(:func:`independence_df`) is above ``LARGE_DF`` keeps it: the t quantile then hardly
+depends on df.
 """
 
 from __future__ import annotations
@@ -107,37 +113,15 @@ def _owner(cd: Crossed, meet: str, kind: str) -> np.ndarray:
     return cd.cell_rater if kind == "rater" else cd.cell_item
 
 
-def jackknife_weights(cd: Crossed, kind: str) -> np.ndarray:
-    """n x p weights alpha_i = sqrt((G-1)/G) (B - B_g(i))^-1 x_i for the clusters of one kind."""
-    x, w, codes, size = cd.x, cd.weight, cd.codes[kind], cd.sizes[kind]
-    p = x.shape[1]
-    scale = np.sqrt((size - 1) / size) if size > 1 else 0.0
-    if size == len(codes):  # one judgment per cluster: Sherman-Morrison
-        lev = np.einsum("ij,jk,ik->i", x, cd.bread, x) * w
-        out: np.ndarray = (x @ cd.bread) / (1.0 - np.clip(lev, None, 1.0 - 1e-12))[:, None]
-        return out * scale
-    b_g = np.zeros((size, p, p))
-    for a in range(p):
-        for b in range(a, p):
-            b_g[:, a, b] = b_g[:, b, a] = np.bincount(codes, w * x[:, a] * x[:, b], minlength=size)
-    try:
-        inv = np.linalg.inv(cd.info[None, :, :] - b_g)
-    except np.linalg.LinAlgError:  # leaving one cluster out leaves a term unidentified: CR1-type weights
-        plain: np.ndarray = (x @ cd.bread) * scale
-        return plain
-    alpha: np.ndarray = np.zeros_like(x)
-    for b in range(p):
-        alpha += inv[codes, :, b] * x[:, b : b + 1]
-    return alpha * scale
-
-
-def covariance(cd: Crossed, resid: np.ndarray, alphas: dict[str, np.ndarray]) -> np.ndarray:
-    """V = V_rater + V_item - V_cell with V_h = sum_g d_g d_g', d_g = sum_{i in g} alpha_i^h e_i."""
-    cov = np.zeros_like(cd.info)
+def sandwich(cd: Crossed, resid: np.ndarray) -> np.ndarray:
+    """V0 = B^-1 (M_rater + M_item - M_cell) B^-1, M_h = sum_g s_g s_g', s_g = sum_{i in g} x_i e_i."""
+    meat = np.zeros_like(cd.info)
+    scores = cd.x * resid[:, None]
     for kind in KINDS:
-        d_g = cluster_sums(cd, kind, alphas[kind] * resid[:, None])
-        cov += SIGN[kind] * (d_g.T @ d_g)
-    return cov
+        s_g = cluster_sums(cd, kind, scores)
+        meat += SIGN[kind] * (s_g.T @ s_g)
+    out: np.ndarray = cd.bread @ meat @ cd.bread
+    return out
 
 
 def _sigma(cd: Crossed, component: str, z: np.ndarray) -> np.ndarray:
@@ -182,13 +166,14 @@ def working_components(cd: Crossed, resid: np.ndarray) -> np.ndarray:
     return theta
 
 
-def _apply(cd: Crossed, al: dict[str, np.ndarray], z: np.ndarray) -> np.ndarray:
-    """A z for one coefficient (``al``: its weights alpha^h per kind), z an n x m matrix."""
+def _apply(cd: Crossed, a: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """A z = D(a) (Z_r Z_r' + Z_i Z_i' - Z_c Z_c') D(a) z for an n x m matrix z."""
+    az = a[:, None] * z
     out = np.zeros_like(z)
     for kind in KINDS:
-        a = al[kind][:, None]
-        out += SIGN[kind] * a * cluster_sums(cd, kind, a * z)[cd.codes[kind]]
-    return out
+        out += SIGN[kind] * cluster_sums(cd, kind, az)[cd.codes[kind]]
+    result: np.ndarray = a[:, None] * out
+    return result
 
 
 def _gram_norm(cd: Crossed, values: np.ndarray) -> float | None:
@@ -202,32 +187,29 @@ def _gram_norm(cd: Crossed, values: np.ndarray) -> float | None:
     return float(np.sum(gram.data**2))
 
 
-def _plain_traces(cd: Crossed, al: dict[str, np.ndarray]) -> tuple[dict[str, float], dict[str, float | None]]:
-    """tr(A S_a) and tr(A S_a A S_b) without the projection M (formulas in docs/metrics.md)."""
+def _plain_squares(cd: Crossed, a: np.ndarray) -> dict[str, float | None]:
+    """tr(A S_a A S_b) for the working-model pieces, without the projection M.
+
+    With q = a^2 w, beta = sums of a w over raters (b_r), items (b_j), cells (b_c),
+    Q the sums of q and P_j = sum_{c in j} b_c^2, P_r likewise:
+    (phi, phi) = sum Q_r^2 + sum Q_j^2 - sum Q_c^2; (phi, rater) = sum_i q_i (b_r(i)^2 + P_j(i) - b_c(i)^2);
+    (rater, item) = sum_c b_c^2 (b_r + b_j - b_c)^2; (rater, rater) = ||N N'||^2 - sum P_r^2 + sum b_r^4
+    with N the rater x item table of b_c (None when too large to form).
+    """
     w, c, r, j = cd.weight, cd.codes["cell"], cd.codes["rater"], cd.codes["item"]
-    beta = {(h, m): cluster_sums(cd, m, al[h] * w) for h in KINDS for m in KINDS}
-    tr = {"phi": float(sum(SIGN[h] * np.sum(al[h] ** 2 * w) for h in KINDS))}
-    for comp in COMPONENTS[1:]:
-        tr[comp] = float(sum(SIGN[h] * np.sum(beta[h, _meet(h, comp)] ** 2) for h in KINDS))
-    sq: dict[str, float | None] = {"phi.phi": float(sum(
-        SIGN[h] * SIGN[g] * np.sum(cluster_sums(cd, _meet(h, g), al[h] * al[g] * w) ** 2) for h in KINDS for g in KINDS))}
-    b_rc, b_jc, b_cc = beta["rater", "cell"], beta["item", "cell"], beta["cell", "cell"]
-    p_item = np.bincount(cd.cell_item, b_jc**2, minlength=cd.sizes["item"])
-    p_rater = np.bincount(cd.cell_rater, b_rc**2, minlength=cd.sizes["rater"])
-    own_cell = al["cell"] * b_cc[c]
-    e_r = al["rater"] * beta["rater", "rater"][r] + al["item"] * b_jc[c] - own_cell
-    sq["phi.rater"] = float(np.sum(w * (e_r**2 + al["item"] ** 2 * (p_item[j] - b_jc[c] ** 2))))
-    e_i = al["item"] * beta["item", "item"][j] + al["rater"] * b_rc[c] - own_cell
-    sq["phi.item"] = float(np.sum(w * (e_i**2 + al["rater"] ** 2 * (p_rater[r] - b_rc[c] ** 2))))
-    sq["rater.item"] = float(np.sum((beta["rater", "rater"][cd.cell_rater] * b_rc
-                                     + b_jc * beta["item", "item"][cd.cell_item] - b_cc**2) ** 2))
-    for comp, own, other in (("rater", cd.cell_rater, b_jc), ("item", cd.cell_item, b_rc)):
-        gram = _gram_norm(cd, other)
-        off = np.bincount(own, other**2, minlength=cd.sizes[comp])
-        own_sq = np.bincount(own, b_cc**2, minlength=cd.sizes[comp])
-        sq[f"{comp}.{comp}"] = None if gram is None else float(
-            gram - np.sum(off**2) + np.sum((beta[comp, comp] ** 2 - own_sq + off) ** 2))
-    return tr, sq
+    q = a * a * w
+    sq: dict[str, float | None] = {
+        "phi.phi": float(sum(SIGN[kind] * np.sum(cluster_sums(cd, kind, q) ** 2) for kind in KINDS))}
+    b_r, b_j, b_c = (cluster_sums(cd, kind, a * w) for kind in KINDS)
+    p_r = np.bincount(cd.cell_rater, b_c**2, minlength=cd.sizes["rater"])
+    p_j = np.bincount(cd.cell_item, b_c**2, minlength=cd.sizes["item"])
+    sq["phi.rater"] = float(np.sum(q * (b_r[r] ** 2 + p_j[j] - b_c[c] ** 2)))
+    sq["phi.item"] = float(np.sum(q * (b_j[j] ** 2 + p_r[r] - b_c[c] ** 2)))
+    sq["rater.item"] = float(np.sum(b_c**2 * (b_r[cd.cell_rater] + b_j[cd.cell_item] - b_c) ** 2))
+    gram = _gram_norm(cd, b_c)
+    sq["rater.rater"] = None if gram is None else gram - float(np.sum(p_r**2) - np.sum(b_r**4))
+    sq["item.item"] = None if gram is None else gram - float(np.sum(p_j**2) - np.sum(b_j**4))
+    return sq
 
 
 def _low_rank(cd: Crossed) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -242,25 +224,24 @@ def _low_rank(cd: Crossed) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _moments(cd: Crossed, al: dict[str, np.ndarray], theta: np.ndarray,
-             low: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
-    """E[V_kk] = tr(A S~) and tr(A S~ A S~) for one coefficient, S~ = M S M' (module docstring)."""
-    tr, sq = _plain_traces(cd, al)
-    a_g = {comp: _apply(cd, al, low[comp][0]) for comp in COMPONENTS}
+def _second_moment(cd: Crossed, a: np.ndarray, theta: np.ndarray,
+                   low: dict[str, tuple[np.ndarray, np.ndarray]]) -> float:
+    """tr(A S~ A S~), S~ = M S M' = sum_c theta_c (S_c + G_c C_c G_c'), expanded block by block."""
+    sq = _plain_squares(cd, a)
+    a_g = {comp: _apply(cd, a, low[comp][0]) for comp in COMPONENTS}
     weights = dict(zip(COMPONENTS, theta, strict=True))
-    mean = sum(weights[a] * (tr[a] + float(np.trace(low[a][1] @ (low[a][0].T @ a_g[a])))) for a in COMPONENTS)
-    var = 0.0
-    for i, a in enumerate(COMPONENTS):
-        for b in COMPONENTS[i:]:
-            plain = sq[f"{a}.{b}"]
+    total = 0.0
+    for i, one in enumerate(COMPONENTS):
+        for two in COMPONENTS[i:]:
+            plain = sq[f"{one}.{two}"]
             if plain is None:  # second-order term too large to form: left out (module docstring)
                 continue
-            (g_a, c_a), (g_b, c_b) = low[a], low[b]
-            term = (plain + float(np.trace(c_b @ (a_g[b].T @ _sigma(cd, a, a_g[b]))))
-                    + float(np.trace(c_a @ (a_g[a].T @ _sigma(cd, b, a_g[a]))))
-                    + float(np.trace(c_a @ (g_a.T @ a_g[b]) @ c_b @ (g_b.T @ a_g[a]))))
-            var += (1.0 if a == b else 2.0) * weights[a] * weights[b] * term
-    return float(mean), var
+            (g_1, c_1), (g_2, c_2) = low[one], low[two]
+            term = (plain + float(np.trace(c_2 @ (a_g[two].T @ _sigma(cd, one, a_g[two]))))
+                    + float(np.trace(c_1 @ (a_g[one].T @ _sigma(cd, two, a_g[one]))))
+                    + float(np.trace(c_1 @ (g_1.T @ a_g[two]) @ c_2 @ (g_2.T @ a_g[one]))))
+            total += (1.0 if one == two else 2.0) * weights[one] * weights[two] * term
+    return total
 
 
 def independence_df(cd: Crossed) -> np.ndarray:
@@ -278,28 +259,38 @@ def independence_df(cd: Crossed) -> np.ndarray:
     return out
 
 
-def satterthwaite_df(cd: Crossed, alphas: dict[str, np.ndarray], resid: np.ndarray) -> np.ndarray:
-    """Per-coefficient df = tr(A S~)^2 / tr(A S~ A S~), at least 1 (module docstring).
-
-    Coefficients whose screening df (:func:`independence_df`) exceeds ``LARGE_DF`` keep
-    that df: there the t quantile hardly depends on it and the full computation is the
-    slow part of a fit with a million judgments.
-    """
-    out: np.ndarray = np.maximum(independence_df(cd), 1.0)
-    todo = [k for k in range(cd.x.shape[1]) if out[k] < LARGE_DF]
-    theta, low = (working_components(cd, resid), _low_rank(cd)) if todo else (np.zeros(3), {})
-    for k in todo:
-        mean, var = _moments(cd, {kind: alphas[kind][:, k] for kind in KINDS}, theta, low)
-        out[k] = max(mean**2 / var, 1.0) if mean > 0 and var > 0 else 1.0
+def expected_variance(cd: Crossed, a: np.ndarray) -> np.ndarray:
+    """E[V0_kk] = tr(A M S_c M') for each working-model piece c (phi, rater, item)."""
+    out = np.zeros(len(COMPONENTS))
+    for kind in KINDS:
+        out += SIGN[kind] * _expected_sumsq(cd, a, kind)
     return out
+
+
+def model_variance(cd: Crossed) -> np.ndarray:
+    """t_kc = (B^-1 X' S_c X B^-1)_kk, the coefficients' variances under each piece (p x 3)."""
+    return np.stack([np.diag(cd.bread @ (cd.x.T @ _sigma(cd, comp, cd.x)) @ cd.bread) for comp in COMPONENTS], axis=1)
 
 
 def two_way(x: np.ndarray, resid: np.ndarray, weight: np.ndarray, rater: np.ndarray,
             item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two-way CR3 covariance (negative eigenvalues set to 0) and per-coefficient Satterthwaite df."""
+    """Bias-corrected two-way covariance V and per-coefficient Satterthwaite df (module docstring)."""
     cd = crossed_design(x, weight, rater, item)
-    alphas = {kind: jackknife_weights(cd, kind) for kind in KINDS}
-    cov = covariance(cd, resid, alphas)
-    vals, vecs = np.linalg.eigh((cov + cov.T) / 2.0)
-    dof = satterthwaite_df(cd, alphas, resid)
-    return (vecs * np.clip(vals, 0.0, None)) @ vecs.T, dof
+    vals, vecs = np.linalg.eigh(sandwich(cd, resid))
+    plain = (vecs * np.clip(vals, 0.0, None)) @ vecs.T
+    theta = working_components(cd, resid)
+    weights = cd.x @ cd.bread
+    truth = model_variance(cd) @ theta
+    dof: np.ndarray = np.maximum(independence_df(cd), 1.0)
+    todo = [k for k in range(x.shape[1]) if dof[k] < LARGE_DF]
+    low = _low_rank(cd) if todo else {}
+    kappa = np.ones(x.shape[1])
+    for k in range(x.shape[1]):
+        mean = float(expected_variance(cd, weights[:, k]) @ theta)
+        if mean > 0 and truth[k] > 0:
+            kappa[k] = truth[k] / mean
+        if k in todo:
+            second = _second_moment(cd, weights[:, k], theta, low)
+            dof[k] = max(mean**2 / second, 1.0) if mean > 0 and second > 0 else 1.0
+    scale = np.sqrt(kappa)
+    return plain * np.outer(scale, scale), dof

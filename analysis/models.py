@@ -29,8 +29,9 @@ and a GEE clustered by rater only were removed: over simulated studies with rate
 item variation their intervals covered the truth far less than 95% of the time
 (docs/benchmarks.md, ``benchmarks/bench_model_calibration.py``).
 
-Degenerate data (missing columns, fewer than two conditions, ai_correct constant, an
-empty or constant condition x ai_correct cell: (quasi-)perfect separation) give one
+Degenerate data (missing columns, fewer than two conditions, ai_correct constant or
+one of its values on a single item, a condition with a single rater, an empty or
+constant condition x ai_correct cell: (quasi-)perfect separation) give one
 row per outcome with NaN numbers and the reason in ``note``, never an exception.
 """
 
@@ -75,6 +76,12 @@ def _degenerate(data: pd.DataFrame, outcome: str) -> str:
         return f"needs at least 2 conditions (found {conds})"
     if data["ai_correct"].nunique() < 2:
         return "ai_correct takes one value, its effect is not identified"
+    items = data.groupby("ai_correct")["item"].nunique()
+    if items.min() < 2:  # one item: no item-to-item variation to estimate, intervals would be arbitrary
+        return f"ai_correct = {int(items.idxmin())} on only one item: its item-level variance is not estimable"
+    raters = data.groupby("condition")["rater"].nunique()
+    if raters.min() < 2:
+        return f"condition {raters.idxmin()!r} has one rater: its rater-level variance is not estimable"
     cells = data.groupby(["condition", "ai_correct"])[outcome].agg(["mean", "size"])
     if len(cells) < 2 * conds:
         return "an empty condition x ai_correct cell: interaction not identified"
