@@ -17,17 +17,20 @@ E[V0_kk] = tr(A M S M'). The two differ: the fit absorbs the rater and item effe
 are constant within a condition x ai_correct group from the rater and item sums but not
 from the cell sums (so V0 is too small for within-rater, within-item contrasts such as
 the interaction), and few clusters shrink the sums (V0 too small for terms informed by
-few items). The reported variance is therefore
+few items). The reported variance removes that difference, so that E[V_kk] = t_k under
+the working model:
 
-    V_kk = kappa_k V0_kk,  kappa_k = t_k / tr(A M S M'),
+    V_kk = V0_kk + (t_k - E[V0_kk])      when E[V0_kk] <= t_k (the usual case: the shortfall is added),
+    V_kk = c_k V0_kk, c_k = t_k / E[V0_kk] when E[V0_kk] > t_k (an excess is removed in proportion),
 
-unbiased when the working model holds (the idea of Bell and McCaffrey's CR2 correction,
-here as one factor per coefficient); V = D(kappa)^1/2 V0+ D(kappa)^1/2 with V0+ = V0
-with negative eigenvalues set to 0. kappa_k = 1 when tr(A M S M') <= 0.
+(the idea of Bell and McCaffrey's CR2 correction, one coefficient at a time). As a
+matrix, V = D(c)^1/2 V0 D(c)^1/2 + D(max(t - E[V0], 0)) with c_k = 1 in the first case,
+then negative eigenvalues set to 0.
 
-Degrees of freedom: V_kk ~ E[V_kk] chi2_df / df (Satterthwaite) with, S~ = M S M',
+Degrees of freedom: V_kk ~ t_k chi2_df / df (Satterthwaite), treating the added shortfall
+as known: with S~ = M S M' and Var(V0_kk) = 2 tr(A S~ A S~) (Gaussian errors),
 
-    df_k = tr(A S~)^2 / tr(A S~ A S~)
+    df_k = t_k^2 / (c_k^2 tr(A S~ A S~))
 
 (Bell and McCaffrey 2002; Imbens and Kolesar 2016 estimate the working correlation from
 the data, as done here). (phi, tau_r, tau_i) >= 0 are method-of-moments estimates: the
@@ -37,8 +40,8 @@ equal to their expectations under S, E[e'Ce] = tr(C M S M'), linear in the param
 coefficient) except tr(A S_r A S_r) and tr(A S_i A S_i), which need the Gram matrix of the
 rater x item table of a w; when that is too large (``GRAM_LIMIT``, thousands of raters
 and items) those two second-order terms are left out. A coefficient whose screening df
-(:func:`independence_df`) is above ``LARGE_DF`` keeps it: the t quantile then hardly
-depends on df.
+(:func:`independence_df`) is above ``LARGE_DF`` keeps it, the t quantile then hardly
+depending on df, unless the added shortfall is over a third of t_k.
 """
 
 from __future__ import annotations
@@ -247,8 +250,8 @@ def _second_moment(cd: Crossed, a: np.ndarray, theta: np.ndarray,
 def independence_df(cd: Crossed) -> np.ndarray:
     """Screening df (sum_i q_i)^2 / (sum_r Q_r^2 + sum_j Q_j^2 - sum_c Q_c^2), q_i = w_i (x_i' B^-1 e_k)^2.
 
-    The Satterthwaite df under independent judgments, ignoring the projection M and the
-    jackknife; only used to skip the full computation where df is large anyway.
+    The Satterthwaite df under independent judgments, ignoring the projection M (what an
+    earlier version reported); only used to skip the full computation where df is large.
     """
     q = cd.weight[:, None] * (cd.x @ cd.bread) ** 2
     square_sums = np.zeros(cd.x.shape[1])
@@ -259,11 +262,45 @@ def independence_df(cd: Crossed) -> np.ndarray:
     return out
 
 
-def expected_variance(cd: Crossed, a: np.ndarray) -> np.ndarray:
-    """E[V0_kk] = tr(A M S_c M') for each working-model piece c (phi, rater, item)."""
-    out = np.zeros(len(COMPONENTS))
+def _per_cluster(cd: Crossed, kind: str, u: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """B^-1 X_g' U_g for the clusters g of ``kind`` (those holding ``rows``, or all): a G x p x p array."""
+    if rows is None:
+        ind, x = cd.indicators[kind], cd.x
+    else:
+        codes = pd.factorize(cd.codes[kind][rows])[0]
+        ind = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))),
+                                shape=(int(codes.max()) + 1, len(codes)))
+        x, u = cd.x[rows], u[rows]
+    blocks = np.stack([np.asarray(ind @ (x[:, a : a + 1] * u)) for a in range(x.shape[1])], axis=1)
+    out: np.ndarray = np.einsum("kb,gbc->gkc", cd.bread, blocks)
+    return out
+
+
+def expected_sandwich(cd: Crossed) -> np.ndarray:
+    """E[V0_kk] under each working-model piece (3 x p): diag of B^-1 E[meat] B^-1 with
+
+    E[meat] = O_c - sum_h sign_h sum_g (P_g B^-1 Q_g' + Q_g B^-1 P_g' - P_g B^-1 O_c B^-1 P_g'),
+    P_g = X_g' W_g X_g, Q_g = X_g' (S_c X)_g, O_c = X' S_c X (what the residual maker takes
+    from each cluster's sum); a cluster of one judgment i gives a_ik^2 (2 u_i'B^-1 y_i - u_i'B^-1 O_c B^-1 u_i).
+    """
+    u, weights = cd.weight[:, None] * cd.x, cd.x @ cd.bread
+    ys = {comp: u if comp == "phi" else _sigma(cd, comp, cd.x) for comp in COMPONENTS}
+    mids = {comp: cd.bread @ (cd.x.T @ ys[comp]) @ cd.bread for comp in COMPONENTS}
+    out = np.array([np.diag(mids[comp]) for comp in COMPONENTS])
     for kind in KINDS:
-        out += SIGN[kind] * _expected_sumsq(cd, a, kind)
+        counts = np.bincount(cd.codes[kind], minlength=cd.sizes[kind])[cd.codes[kind]]
+        one, many = counts == 1, np.flatnonzero(counts > 1)
+        rows = None if len(many) == len(counts) else many
+        left = _per_cluster(cd, kind, u, rows) if len(many) else None
+        for c, comp in enumerate(COMPONENTS):
+            cross = (2.0 * np.einsum("ij,jk,ik->i", u[one], cd.bread, ys[comp][one])
+                     - np.einsum("ij,jk,ik->i", u[one], mids[comp], u[one]))
+            part = (weights[one] ** 2).T @ cross
+            if left is not None:
+                right = left if comp == "phi" else _per_cluster(cd, kind, ys[comp], rows)
+                part += (2.0 * np.einsum("gkb,bc,gkc->k", left, cd.bread, right)
+                         - np.einsum("gkb,bc,gkc->k", left, mids[comp], left))
+            out[c] -= SIGN[kind] * part
     return out
 
 
@@ -272,25 +309,38 @@ def model_variance(cd: Crossed) -> np.ndarray:
     return np.stack([np.diag(cd.bread @ (cd.x.T @ _sigma(cd, comp, cd.x)) @ cd.bread) for comp in COMPONENTS], axis=1)
 
 
+def corrections(cd: Crossed, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per coefficient: t_k, E[V0_kk] under the working model, and the shrink factor min(1, t_k / E[V0_kk])."""
+    truth: np.ndarray = model_variance(cd) @ theta
+    means: np.ndarray = theta @ expected_sandwich(cd)
+    shrink: np.ndarray = np.where(means > truth, truth / np.where(means > 0, means, 1.0), 1.0)
+    return truth, means, np.clip(shrink, 0.0, 1.0)
+
+
+def satterthwaite_df(cd: Crossed, theta: np.ndarray, truth: np.ndarray, means: np.ndarray,
+                     shrink: np.ndarray) -> np.ndarray:
+    """df_k = t_k^2 / (c_k^2 tr(A S~ A S~)), c_k the shrink factor, at least 1 (module docstring).
+
+    Where the screening df is above ``LARGE_DF`` it is kept, unless the added shortfall
+    t_k - E[V0_kk] exceeds a third of t_k (V0 then carries little of the variance)."""
+    dof: np.ndarray = np.maximum(independence_df(cd), 1.0)
+    todo = [k for k in range(len(dof)) if dof[k] < LARGE_DF or truth[k] - means[k] > truth[k] / 3.0]
+    low = _low_rank(cd) if todo else {}
+    weights = cd.x @ cd.bread
+    for k in todo:
+        spread = shrink[k] ** 2 * _second_moment(cd, weights[:, k], theta, low)
+        dof[k] = max(truth[k] ** 2 / spread, 1.0) if truth[k] > 0 and spread > 0 else 1.0
+    return dof
+
+
 def two_way(x: np.ndarray, resid: np.ndarray, weight: np.ndarray, rater: np.ndarray,
             item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bias-corrected two-way covariance V and per-coefficient Satterthwaite df (module docstring)."""
+    """Corrected two-way covariance D(c)^1/2 V0 D(c)^1/2 + D(max(t - E[V0], 0)), negative eigenvalues
+    set to 0, and per-coefficient df."""
     cd = crossed_design(x, weight, rater, item)
-    vals, vecs = np.linalg.eigh(sandwich(cd, resid))
-    plain = (vecs * np.clip(vals, 0.0, None)) @ vecs.T
     theta = working_components(cd, resid)
-    weights = cd.x @ cd.bread
-    truth = model_variance(cd) @ theta
-    dof: np.ndarray = np.maximum(independence_df(cd), 1.0)
-    todo = [k for k in range(x.shape[1]) if dof[k] < LARGE_DF]
-    low = _low_rank(cd) if todo else {}
-    kappa = np.ones(x.shape[1])
-    for k in range(x.shape[1]):
-        mean = float(expected_variance(cd, weights[:, k]) @ theta)
-        if mean > 0 and truth[k] > 0:
-            kappa[k] = truth[k] / mean
-        if k in todo:
-            second = _second_moment(cd, weights[:, k], theta, low)
-            dof[k] = max(mean**2 / second, 1.0) if mean > 0 and second > 0 else 1.0
-    scale = np.sqrt(kappa)
-    return plain * np.outer(scale, scale), dof
+    truth, means, shrink = corrections(cd, theta)
+    scale = np.sqrt(shrink)
+    cov = sandwich(cd, resid) * np.outer(scale, scale) + np.diag(np.maximum(truth - means, 0.0))
+    vals, vecs = np.linalg.eigh((cov + cov.T) / 2.0)
+    return (vecs * np.clip(vals, 0.0, None)) @ vecs.T, satterthwaite_df(cd, theta, truth, means, shrink)

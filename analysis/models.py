@@ -6,22 +6,22 @@ with treatment coding of condition against the reference condition (see
 :func:`analysis.conditions.reference_condition`) and ai_correct = [a == y].
 
 ``logit_2way``: the logistic regression is fitted by maximum likelihood (Newton-Raphson,
-checked against statsmodels ``GLM`` with the binomial family). Its covariance is two-way cluster-robust (Cameron, Gelbach
-and Miller 2011), clustered by rater and by item, with the cluster-jackknife (CR3)
-form of each part so that few or unbalanced clusters do not make it over-confident:
+checked against statsmodels ``GLM`` with the binomial family). Its covariance is two-way
+cluster-robust (Cameron, Gelbach and Miller 2011), clustered by rater and by item:
 
-    V = V_rater + V_item - V_cell,
-    V_g = (G_g - 1)/G_g * sum_{clusters G} d_G d_G',  d_G = (B - B_G)^-1 s_G,
-    B = X' W X, W = diag(mu (1 - mu)), B_G = the same sum over cluster G only,
-    s_G = sum_{i in G} x_i (o_i - mu_i),
+    V0 = B^-1 (M_rater + M_item - M_cell) B^-1,  M_g = sum_{clusters G of kind g} s_G s_G',
+    B = X' W X, W = diag(mu (1 - mu)), s_G = sum_{i in G} x_i (o_i - mu_i),
 
-where "cell" is the intersection (rater, item) and G_g the number of clusters of kind
-g (d_G is the one-step change of the coefficients when cluster G is left out).
-Negative eigenvalues of V are set to 0. Each coefficient k gets its own t degrees of
-freedom, the Satterthwaite df of V_kk under a working model of crossed rater and item
-random intercepts whose variances are estimated from the residuals, accounting for the
-p directions the fit removes from the residuals (:mod:`analysis.crossed`), so a term
-informed by few items (e.g. ``ai_correct``) gets few degrees of freedom.
+"cell" being the intersection (rater, item); negative eigenvalues are set to 0. V0 is
+biased: the fit absorbs rater and item effects from the rater and item sums but not from
+the cell sums (too small for within-rater, within-item contrasts such as the
+interaction), and few clusters shrink the sums (too small for terms informed by few
+items). Under a working model of crossed rater and item random intercepts, whose
+variances are estimated from the residuals, each coefficient's expected shortfall
+t_k - E[V0_kk] (t_k its variance under that model) is added to V0_kk (an expected excess
+is removed in proportion), and each coefficient gets its own t degrees of freedom, the
+Satterthwaite df under the same model (a term informed by few items, e.g.
+``ai_correct``, gets few). Formulas: :mod:`analysis.crossed`.
 ci = estimate +- t_{0.975, df_k} se, p = 2 P(T_{df_k} > |estimate / se|).
 
 A crossed-random-effects GLMM fitted by variational Bayes (``BinomialBayesMixedGLM``)
@@ -106,7 +106,7 @@ def design(data: pd.DataFrame, reference: str) -> tuple[np.ndarray, list[str]]:
 
 def two_way_covariance(x: np.ndarray, resid: np.ndarray, weight: np.ndarray, rater: np.ndarray,
                        item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two-way (rater, item) cluster-robust CR3 covariance of a GLM and per-coefficient t df.
+    """Two-way (rater, item) cluster-robust covariance of a GLM, bias-corrected, and per-coefficient t df.
 
     ``resid`` = o - mu, ``weight`` = mu (1 - mu) (1 for least squares); see
     :mod:`analysis.crossed` for V and the Satterthwaite degrees of freedom.

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from analysis import MODEL_COLUMNS, SimulationProfile, fit_models, models, simulate_judgments
+from analysis import MODEL_COLUMNS, SimulationProfile, crossed, fit_models, models, simulate_judgments
 
 PROFILE = SimulationProfile.from_dict({
     "ai": {"accuracy": 0.7},
@@ -65,19 +65,8 @@ def test_reference_from_assistance_kind_not_key_spelling() -> None:
     assert "condition[evidence]" in terms and "condition[control]" not in terms
 
 
-def _jackknife_loop(x: np.ndarray, resid: np.ndarray, w: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """CR3 part by an explicit loop over clusters (leave cluster g out of the information matrix)."""
-    info = x.T @ (x * w[:, None])
-    labels = np.unique(groups)
-    out = np.zeros_like(info)
-    for g in labels:
-        m = groups == g
-        d = np.linalg.solve(info - x[m].T @ (x[m] * w[m, None]), x[m].T @ resid[m])
-        out += np.outer(d, d)
-    return (len(labels) - 1) / len(labels) * out
-
-
-def test_two_way_covariance_equals_loop() -> None:
+def test_sandwich_equals_loop_over_clusters() -> None:
+    """The uncorrected two-way sandwich by an explicit loop: B^-1 (sum over raters, items, minus cells, of s_g s_g') B^-1."""
     rng = np.random.default_rng(0)
     n_r, n_i = 12, 9
     rater, item = np.repeat(np.arange(n_r), n_i), np.tile(np.arange(n_i), n_r)
@@ -85,12 +74,14 @@ def test_two_way_covariance_equals_loop() -> None:
     mu = expit(x @ np.array([0.3, -0.2, 0.5]))
     resid = (rng.random(len(mu)) < mu) - mu
     w = mu * (1 - mu)
-    got, _ = models.two_way_covariance(x, resid, w, rater, item)
-    cell = rater * n_i + item
-    want = sum(sign * _jackknife_loop(x, resid, w, g) for g, sign in ((rater, 1), (item, 1), (cell, -1)))
-    vals, vecs = np.linalg.eigh(want)
-    want = (vecs * np.clip(vals, 0, None)) @ vecs.T
-    assert got == pytest.approx(want, rel=1e-9, abs=1e-12)
+    got = crossed.sandwich(crossed.crossed_design(x, w, rater, item), resid)
+    meat = np.zeros((3, 3))
+    for groups, sign in ((rater, 1), (item, 1), (rater * n_i + item, -1)):
+        for g in np.unique(groups):
+            s_g = x[groups == g].T @ resid[groups == g]
+            meat += sign * np.outer(s_g, s_g)
+    bread = np.linalg.inv(x.T @ (x * w[:, None]))
+    assert got == pytest.approx(bread @ meat @ bread, rel=1e-9, abs=1e-12)
 
 
 def test_null_rejection_near_nominal_under_crossed_variation() -> None:
