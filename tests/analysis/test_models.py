@@ -53,6 +53,24 @@ def test_perfect_separation_gives_null_rows() -> None:
     assert sep["term"].isna().all() and sep["note"].str.contains("perfect separation").all()
 
 
+def _crossed_frame(n_r: int, n_i: int, ai_wrong: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    r, j = np.repeat(np.arange(n_r), n_i), np.tile(np.arange(n_i), n_r)
+    return pd.DataFrame({"rater": r, "item": j, "condition": np.where(r % 2, "b", "a"),
+                         "correct": (rng.random(len(r)) < 0.7).astype(float),
+                         "ai_correct": (np.arange(n_i) >= ai_wrong)[j].astype(float)})
+
+
+def test_single_item_or_rater_behind_a_term_is_not_estimable() -> None:
+    # ai_correct = 0 on one item: the item-to-item variation behind condition and the interaction is unknown
+    one_item = _crossed_frame(20, 12, 1, 0)
+    assert "on only one item" in models._degenerate(one_item, "correct")
+    assert models._degenerate(_crossed_frame(20, 12, 2, 0), "correct") == ""
+    one_rater = _crossed_frame(20, 12, 3, 0)
+    one_rater = one_rater[(one_rater["condition"] == "a") | (one_rater["rater"] == 1)]
+    assert "has one rater" in models._degenerate(one_rater, "correct")
+
+
 def test_missing_column_gives_null_rows() -> None:
     out = fit_models(simulate_judgments(6, 6, PROFILE, seed=1).drop(columns=["ai_label"]))
     assert out["note"].str.contains("missing column").all()
