@@ -183,9 +183,12 @@ def _bin(p: np.ndarray) -> np.ndarray:
     return bins
 
 
-def row_quantities(df: pd.DataFrame) -> np.ndarray:
-    """The ``ROW_QUANTITIES`` of every judgment, shape (n_rows, len(ROW_QUANTITIES))."""
-    y, a, h0, h = s.label_codes(df, (s.GOLD, s.AI_LABEL, s.INITIAL, s.FINAL))
+def row_quantities(df: pd.DataFrame, codes: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
+    """The ``ROW_QUANTITIES`` of every judgment, shape (n_rows, len(ROW_QUANTITIES)).
+
+    ``codes``: the label codes (y, a, h0, h) of ``schema.label_codes`` when already computed.
+    """
+    y, a, h0, h = codes if codes is not None else s.label_codes(df, (s.GOLD, s.AI_LABEL, s.INITIAL, s.FINAL))
     has_y, has_h, two = y >= 0, h >= 0, h0 >= 0
     correct = has_y & (h == y)
     agree = has_h & (a >= 0) & (h == a)

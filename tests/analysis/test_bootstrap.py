@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import SimulationProfile, engine, simulate_judgments
+from analysis import SimulationProfile, engine, simulate_judgments, slot_sums
 
 
 def _loop_replicate(df: pd.DataFrame, rater_w: dict[str, float], item_w: dict[str, float]) -> dict[str, float]:
@@ -55,16 +55,36 @@ def test_inconsistent_ai_label_for_an_item_is_a_clear_error() -> None:
         engine.build_layout(df)
 
 
-def test_dense_and_judgment_paths_agree(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Small designs use dense rater x item cells, large ones per-judgment weights: same numbers."""
+def test_block_size_does_not_change_replicates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replicates are computed in blocks (grouped by fold split): one replicate per block gives the same numbers."""
     df = simulate_judgments(20, 15, SimulationProfile(rater_sd=0.5), seed=9, items_per_rater=10, two_stage=True)
     layout = engine.build_layout(df, k=3, seed=0, reference="none")
-    assert all(c.x is not None for c in layout.cells)
     rater_w, item_w = engine.draw_weights(layout, 7, seed=1)
-    dense = engine.compute(layout, rater_w, item_w)
-    monkeypatch.setattr(engine, "_DENSE_CELLS", 0)
-    sparse_layout = engine.build_layout(df, k=3, seed=0, reference="none")
-    assert all(c.x is None for c in sparse_layout.cells)
-    sparse = engine.compute(sparse_layout, rater_w, item_w)
-    for cond, values in dense.stats.items():
-        np.testing.assert_allclose(sparse.stats[cond], values, rtol=1e-12, atol=1e-12)
+    wide = engine.compute(layout, rater_w, item_w)
+    monkeypatch.setattr(engine, "_BLOCK_ELEMENTS", 1)
+    narrow = engine.compute(layout, rater_w, item_w)
+    for cond, values in wide.stats.items():
+        np.testing.assert_allclose(narrow.stats[cond], values, rtol=1e-12, atol=1e-12)
+    for cond, values in wide.thresholds.items():
+        np.testing.assert_array_equal(narrow.thresholds[cond], values)
+
+
+def test_float32_product_keeps_counts_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large conditions run the sparse product in float32: counts stay exact, calibration sums within 1e-6."""
+    df = simulate_judgments(30, 20, SimulationProfile(rater_sd=0.5), seed=4, items_per_rater=12, two_stage=True)
+    layout = engine.build_layout(df, k=3, seed=0, reference="none")
+    rater_w, item_w = engine.draw_weights(layout, 9, seed=3)
+    exact = engine.compute(layout, rater_w, item_w)
+    point = engine.compute(layout, *engine.point_weights(layout), all_splits=True)
+    monkeypatch.setattr(slot_sums, "FLOAT32_ROWS", 1)
+    layout32 = engine.build_layout(df, k=3, seed=0, reference="none")
+    assert all(c.slots.matrix32 is not None for c in layout32.cells)
+    single = engine.compute(layout32, rater_w, item_w)
+    counted = [engine.STAT_NAMES.index(n) for n in engine.STAT_NAMES if n not in ("rater_brier", "rater_ece")]
+    for cond, values in exact.stats.items():
+        np.testing.assert_array_equal(single.stats[cond][:, counted], values[:, counted])
+        np.testing.assert_allclose(single.stats[cond], values, rtol=1e-6)
+        assert cond == "overall" or np.array_equal(single.thresholds[cond], exact.thresholds[cond])
+    point32 = engine.compute(layout32, *engine.point_weights(layout32), all_splits=True)
+    for cond, values in point.stats.items():  # the point estimate never uses float32
+        np.testing.assert_array_equal(point32.stats[cond], values)

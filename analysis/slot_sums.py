@@ -1,0 +1,126 @@
+"""Weighted metric sums of one condition for a block of bootstrap replicates: one sparse product.
+
+Every metric term is sum_i w_i * row_quantity[i, q] * item_factor[f, item(i)] with the
+judgment weight w_i = R[b, rater(i)] * I[b, item(i)] (``analysis.engine``). The item
+weight and the item factor are constant over an item's judgments, so
+
+    term[b, q, f] = sum_j F[f, j] * I[b, j] * Y_q[j, b],   Y_q[j, b] = sum_{i in item j} q_i R[b, rater(i)].
+
+Y is computed for all quantities at once as one sparse (slots x items, raters) by dense
+(raters, replicates) matrix product, with two ways to keep the slots few:
+
+- the 0/1 row quantities (graded, correct, agree, two-stage and reliance indicators,
+  has_conf; ``BINARY``) are not summed one by one: each judgment has a *type*, its
+  pattern of those indicators, and the product sums judgments per (type, item), one
+  matrix entry per judgment. The sum of quantity q is the sum over the types whose
+  pattern has q = 1, and ``one`` is the sum over all types;
+- the continuous quantities (``brier`` and the 10 signed calibration gaps ``cal_k``, of
+  which a judgment has at most one) are one slot each, one entry per nonzero value.
+
+Judgments of the same rater on the same item in the same slot are one entry (summed).
+So the product costs about 3 x judgments x replicates multiply-adds, against
+judgments x replicates x 41 terms when every judgment's weight is formed. The 0/1
+quantities are needed with the factors ``all``, ``ai_right`` and ``ai_wrong`` only, ``one``
+with every factor, the continuous quantities with ``all`` only (``definitions.PAIRS``;
+checked at import).
+
+Precision: counts are exact (integer weights); large conditions (``FLOAT32_ROWS``
+judgments or more) run the product in float32 when every cell sum stays an exact
+integer in float32 (< 2^24), which leaves the counts exact and changes the continuous
+sums by a relative ~1e-7 per item; every sum over items is then taken in float64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from analysis import definitions as d
+
+CONTINUOUS: tuple[int, ...] = (d.Q["brier"], *(d.Q[f"cal_{b}"] for b in range(d.N_BINS)))
+BINARY: tuple[int, ...] = tuple(q for q in range(len(d.ROW_QUANTITIES)) if q not in CONTINUOUS)
+ITEM_CLASS: tuple[int, ...] = (d.F["all"], d.F["ai_right"], d.F["ai_wrong"])
+FLOAT32_ROWS = 2**17  # conditions with at least this many judgments may use the float32 product
+_EXACT32 = 2**24  # integers below this are exact in float32
+
+
+def _check_pairs() -> None:
+    computed = {(q, f) for q in BINARY for f in ITEM_CLASS} | {(d.Q["one"], f) for f in range(len(d.ITEM_FACTORS))}
+    computed |= {(q, d.F["all"]) for q in CONTINUOUS}
+    missing = [p for p in d.PAIRS if p not in computed]
+    if missing:
+        raise RuntimeError(f"metric terms {missing} are not computed by analysis.slot_sums")
+
+
+_check_pairs()
+
+
+@dataclass(frozen=True)
+class SlotMatrix:
+    """One condition's judgments as a (slots * items, raters) sparse matrix, rows slot-major."""
+
+    matrix: sp.csr_matrix  # float64
+    matrix32: sp.csr_matrix | None  # float32 copy for large conditions
+    bits: np.ndarray  # (n_types, len(BINARY)) the 0/1 quantities of each judgment type
+    n_items: int
+    factors: np.ndarray  # (len(ITEM_FACTORS), n_items)
+    cell_max: int  # most judgments summed into one matrix entry row (float32 exactness bound)
+
+    @property
+    def n_types(self) -> int:
+        return int(self.bits.shape[0])
+
+
+def build(rq: np.ndarray, rater: np.ndarray, item: np.ndarray, n_raters: int, n_items: int,
+          factors: np.ndarray) -> SlotMatrix:
+    """The slot matrix of judgments with row quantities ``rq`` (n, Q), local rater and item codes."""
+    binary = rq[:, BINARY].astype(np.int64)
+    code = binary @ (np.int64(1) << np.arange(len(BINARY), dtype=np.int64))
+    codes, type_of = np.unique(code, return_inverse=True)
+    bits = ((codes[:, None] >> np.arange(len(BINARY))) & 1).astype(float)
+    n_types = len(codes)
+    cont = rq[:, CONTINUOUS]
+    row_c, slot_c = np.nonzero(cont)
+    rows = np.concatenate([type_of.ravel() * n_items + item, (n_types + slot_c) * n_items + item[row_c]])
+    cols = np.concatenate([rater, rater[row_c]])
+    values = np.concatenate([np.ones(len(rq)), cont[row_c, slot_c]])
+    shape = ((n_types + len(CONTINUOUS)) * n_items, n_raters)
+    matrix = sp.csr_matrix((values, (rows, cols)), shape=shape)
+    matrix.sum_duplicates()
+    cell_max = int(np.bincount(item, minlength=1).max(initial=0))
+    m32 = matrix.astype(np.float32) if len(rq) >= FLOAT32_ROWS else None
+    return SlotMatrix(matrix, m32, bits, n_items, factors, cell_max)
+
+
+def _product(slots: SlotMatrix, rater_t: np.ndarray, allow_float32: bool) -> np.ndarray:
+    """Y (slots * items, b): float32 when allowed and exact for the counts, else float64."""
+    exact32 = slots.cell_max * float(rater_t.max(initial=0.0)) < _EXACT32
+    if allow_float32 and slots.matrix32 is not None and exact32:
+        out: np.ndarray = slots.matrix32 @ rater_t.astype(np.float32)
+        return out
+    out = slots.matrix @ rater_t
+    return out
+
+
+def block_sums(slots: SlotMatrix, rater_t: np.ndarray, item_t: np.ndarray,
+               allow_float32: bool = True) -> tuple[np.ndarray, ...]:
+    """Term sums (b, Q, F) and per-item weighted #correct H and #graded N, item-major (n_items, b).
+
+    ``rater_t`` (condition raters, b) and ``item_t`` (condition items, b) are the block's
+    multiplicities, transposed. ``allow_float32=False`` keeps the product in float64
+    (the point estimate).
+    """
+    n_rep, n_i, n_t = rater_t.shape[1], slots.n_items, slots.n_types
+    y = _product(slots, np.ascontiguousarray(rater_t), allow_float32).reshape(-1, n_i, n_rep)
+    types = np.multiply(y[:n_t], item_t[None, :, :], dtype=float)  # (types, items, b), float64
+    chosen = np.stack([np.ones(n_t), slots.bits[:, BINARY.index(d.Q["correct"])],
+                       slots.bits[:, BINARY.index(d.Q["graded"])]])
+    per_item = (chosen @ types.reshape(n_t, -1)).reshape(3, n_i, n_rep)  # one, correct, graded per item
+    by_class = np.matmul(slots.factors[list(ITEM_CLASS)], types)  # (types, 3, b)
+    sums = np.zeros((n_rep, len(d.ROW_QUANTITIES), len(d.ITEM_FACTORS)))
+    sums[:, np.array(BINARY)[:, None], np.array(ITEM_CLASS)[None, :]] = np.einsum("tq,tfb->bqf", slots.bits, by_class)
+    sums[:, d.Q["one"], :] = (slots.factors @ per_item[0]).T
+    sums[:, np.array(CONTINUOUS), d.F["all"]] = np.einsum("sjb,jb->bs", y[n_t:], item_t, dtype=float)
+    return sums, per_item[1], per_item[2]
