@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from analysis import definitions as d
 from analysis import routing, slot_sums
@@ -53,7 +54,8 @@ ROUTING_STATS: tuple[str, ...] = (
 TEAM_STATS: tuple[str, ...] = ("unassisted_accuracy", "team_complementarity")
 STAT_NAMES: tuple[str, ...] = d.METRIC_NAMES + ROUTING_STATS + TEAM_STATS
 N_SPLITS = 5
-_BLOCK_ELEMENTS = 2**24  # (slot, item) sums per block of replicates (at most 128 MB), bounds memory
+_BLOCK_ELEMENTS = 2**22  # (slot, item) sums per block of replicates (at most 32 MB), bounds memory
+_CACHE_FLOATS = 2**18  # a block's rater weights of one condition stay within ~1 MB (the sparse product reads them)
 _N_METRICS = len(d.METRICS)
 _N_ROUTING = len(ROUTING_STATS)
 
@@ -231,7 +233,8 @@ class _Block:
 def _blocks(layout: Layout, n_rep: int, all_splits: bool, first: int) -> list[tuple[int | None, np.ndarray]]:
     """Replicate index blocks, each within one fold split (None: the point estimate, every split)."""
     rows = max([1, *(c.slots.matrix.shape[0] for c in layout.cells)])
-    width = max(1, _BLOCK_ELEMENTS // rows)
+    raters = max([1, *(len(c.raters) for c in layout.cells)])
+    width = max(1, min(_BLOCK_ELEMENTS // rows, max(8, _CACHE_FLOATS // raters)))
     if all_splits:
         return [(None, np.arange(n_rep)[i:i + width]) for i in range(0, n_rep, width)]
     split = (first + np.arange(n_rep)) % layout.n_splits
@@ -249,6 +252,12 @@ def compute(layout: Layout, rater_w: np.ndarray, item_w: np.ndarray, *, all_spli
     ``all_splits``: routing statistics are the median over every fold split (point
     estimate); otherwise replicate b uses split (first_replicate + b) mod n_splits.
     """
+    with threadpool_limits(1, "blas"):  # small memory-bound products: BLAS threads only contend
+        return _compute(layout, rater_w, item_w, all_splits, first_replicate)
+
+
+def _compute(layout: Layout, rater_w: np.ndarray, item_w: np.ndarray, all_splits: bool,
+             first_replicate: int) -> Replicates:
     n_rep = rater_w.shape[0]
     out = Replicates({c.condition: np.full((n_rep, len(STAT_NAMES)), np.nan) for c in layout.cells},
                      {c.condition: np.full((n_rep, layout.k), np.nan) for c in layout.cells})
@@ -291,7 +300,7 @@ def _routing_values(cells: Cells, sums: np.ndarray, h: np.ndarray, n: np.ndarray
                     split: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Routing statistics (b, len(ROUTING_STATS)), fold thresholds (b, k), per-split values or None."""
     bases = {m.name: d.evaluate(m, sums) for m in d.ROUTING_BASES}
-    a = n * cells.ai_right[:, None]
+    a = n * cells.ai_right[:, None].astype(n.dtype)
     best = np.maximum(bases["human_only"], bases["ai_only"])
     per_split = None
     if split is None:  # point estimate: every split, median
@@ -324,7 +333,7 @@ def _team_values(layout: Layout, block: _Block, out: Replicates, rows: np.ndarra
             continue
         h, n = block.h[ref_cells.condition], block.n[ref_cells.condition]
         with np.errstate(invalid="ignore", divide="ignore"):
-            unassisted = h[in_ref].sum(axis=0) / n[in_ref].sum(axis=0)
+            unassisted = h[in_ref].sum(axis=0, dtype=float) / n[in_ref].sum(axis=0, dtype=float)
         stats = out.stats[cells.condition]
         assisted = stats[rows, STAT_NAMES.index("accuracy")]
         ai = stats[rows, STAT_NAMES.index("ai_only")]

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis import cluster_sums
 from analysis import conditions as cn
 from analysis import schema as s
 
@@ -97,21 +98,28 @@ def design(data: pd.DataFrame, reference: str) -> tuple[np.ndarray, list[str]]:
 
 
 def _jackknife_part(x: np.ndarray, scores: np.ndarray, weight: np.ndarray, bread_inv: np.ndarray,
-                    groups: np.ndarray) -> np.ndarray:
-    """CR3 (cluster jackknife) sum for one clustering: (G-1)/G sum_g d_g d_g', d_g = (B - B_g)^-1 s_g."""
-    codes = pd.factorize(groups)[0]
-    n_groups = int(codes.max()) + 1
+                    groups: np.ndarray, fast: cluster_sums.PatternSums | None = None) -> np.ndarray:
+    """CR3 (cluster jackknife) sum for one clustering: (G-1)/G sum_g d_g d_g', d_g = (B - B_g)^-1 s_g.
+
+    ``fast``: the same sums by covariate pattern (:mod:`analysis.cluster_sums`).
+    """
+    codes, n_groups = fast.group_codes(groups) if fast is not None else _codes(groups)
     p = x.shape[1]
+    if n_groups == len(codes) and fast is not None:
+        return (n_groups - 1) / n_groups * fast.singleton_outer(bread_inv)
     if n_groups == len(codes):  # one judgment per cluster (e.g. rater x item cells): Sherman-Morrison
         lev = np.einsum("ij,jk,ik->i", x, np.linalg.inv(bread_inv), x) * weight
         d_i = (scores @ np.linalg.inv(bread_inv)) / (1.0 - np.clip(lev, None, 1.0 - 1e-12))[:, None]
         out: np.ndarray = (n_groups - 1) / n_groups * (d_i.T @ d_i)
         return out
-    b_g = np.zeros((n_groups, p, p))
-    for a in range(p):
-        for b in range(a, p):
-            b_g[:, a, b] = b_g[:, b, a] = np.bincount(codes, weight * x[:, a] * x[:, b], minlength=n_groups)
-    s_g = np.stack([np.bincount(codes, scores[:, a], minlength=n_groups) for a in range(p)], axis=1)
+    if fast is not None:
+        b_g, s_g = fast.cluster_sums(groups)
+    else:
+        b_g = np.zeros((n_groups, p, p))
+        for a in range(p):
+            for b in range(a, p):
+                b_g[:, a, b] = b_g[:, b, a] = np.bincount(codes, weight * x[:, a] * x[:, b], minlength=n_groups)
+        s_g = np.stack([np.bincount(codes, scores[:, a], minlength=n_groups) for a in range(p)], axis=1)
     d_g: np.ndarray
     try:
         d_g = np.linalg.solve(bread_inv[None, :, :] - b_g, s_g[:, :, None])[:, :, 0]
@@ -120,9 +128,13 @@ def _jackknife_part(x: np.ndarray, scores: np.ndarray, weight: np.ndarray, bread
     return (n_groups - 1) / n_groups * (d_g.T @ d_g)
 
 
-def _group_square_sums(q: np.ndarray, groups: np.ndarray) -> np.ndarray:
+def _codes(groups: np.ndarray) -> tuple[np.ndarray, int]:
     codes = pd.factorize(groups)[0]
-    n_groups = int(codes.max()) + 1 if len(codes) else 0
+    return codes, int(codes.max()) + 1 if len(codes) else 0
+
+
+def _group_square_sums(q: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    codes, n_groups = _codes(groups)
     return np.array([np.sum(np.bincount(codes, q[:, a], minlength=n_groups) ** 2) for a in range(q.shape[1])])
 
 
@@ -132,33 +144,38 @@ def two_way_covariance(x: np.ndarray, resid: np.ndarray, weight: np.ndarray, rat
 
     ``resid`` = o - mu, ``weight`` = mu (1 - mu). See the module docstring for V and the df.
     """
-    info = x.T @ (x * weight[:, None])
+    fast = cluster_sums.by_pattern(x, resid, weight)  # few distinct design rows: sums by pattern
+    info = x.T @ (x * weight[:, None]) if fast is None else fast.information()
     bread = np.linalg.inv(info)
-    scores = x * resid[:, None]
+    scores = x * resid[:, None] if fast is None else x[:0]
     cell = rater.astype(np.int64) * (int(item.max()) + 1) + item.astype(np.int64)
     cov = np.zeros_like(info)
-    q = weight[:, None] * (x @ bread) ** 2  # q_ik = w_i (x_i' B^-1 e_k)^2
+    q = weight[:, None] * (x @ bread) ** 2 if fast is None else x[:0]  # q_ik = w_i (x_i' B^-1 e_k)^2
     square_sums = np.zeros(x.shape[1])
     for groups, sign in ((rater, 1.0), (item, 1.0), (cell, -1.0)):
-        cov += sign * _jackknife_part(x, scores, weight, info, groups)
-        square_sums += sign * _group_square_sums(q, groups)
+        cov += sign * _jackknife_part(x, scores, weight, info, groups, fast)
+        square_sums += sign * (_group_square_sums(q, groups) if fast is None else fast.square_sums(bread, groups))
     vals, vecs = np.linalg.eigh((cov + cov.T) / 2.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        dof = q.sum(axis=0) ** 2 / square_sums
+        dof = (q.sum(axis=0) if fast is None else fast.q_total(bread)) ** 2 / square_sums
     return (vecs * np.clip(vals, 0.0, None)) @ vecs.T, np.maximum(np.nan_to_num(dof, nan=1.0), 1.0)
 
 
-def logistic_mle(x: np.ndarray, o: np.ndarray, max_iter: int = 50, tol: float = 1e-10) -> np.ndarray:
+def logistic_mle(x: np.ndarray, o: np.ndarray, max_iter: int = 50, tol: float = 1e-10,
+                 trials: np.ndarray | None = None) -> np.ndarray:
     """Maximum-likelihood logistic coefficients by Newton-Raphson (IRLS) on the p x p information.
 
     Same estimates as statsmodels ``GLM(o, x, Binomial()).fit()`` (tested), without its
     n x p decompositions, so a million judgments take well under a second per outcome.
-    Raises ``RuntimeError`` when it does not converge (e.g. separation).
+    ``trials``: row i stands for trials[i] judgments with o[i] successes (the same
+    likelihood as the judgments one by one). Raises ``RuntimeError`` when it does not
+    converge (e.g. separation).
     """
     beta = np.zeros(x.shape[1])
+    n_t = np.ones(len(o)) if trials is None else trials
     for _ in range(max_iter):
         mu = 1.0 / (1.0 + np.exp(-(x @ beta)))
-        step = np.linalg.solve(x.T @ (x * (mu * (1.0 - mu))[:, None]), x.T @ (o - mu))
+        step = np.linalg.solve(x.T @ (x * (n_t * mu * (1.0 - mu))[:, None]), x.T @ (o - n_t * mu))
         beta += step
         if np.max(np.abs(step)) < tol * (1.0 + np.max(np.abs(beta))):
             return beta
@@ -169,7 +186,9 @@ def fit_logit_2way(data: pd.DataFrame, outcome: str, reference: str) -> list[dic
     """Logistic regression with two-way cluster-robust Wald-t intervals (see module docstring)."""
     x, names = design(data, reference)
     o = data[outcome].to_numpy(dtype=float)
-    params = logistic_mle(x, o)
+    found = cluster_sums.patterns(x)  # few distinct design rows: fit on (successes, trials) per row
+    params = logistic_mle(x, o) if found is None else logistic_mle(
+        found[1], np.bincount(found[0], o), trials=np.bincount(found[0]).astype(float))
     mu = 1.0 / (1.0 + np.exp(-(x @ params)))
     cov, df_t = two_way_covariance(x, o - mu, mu * (1.0 - mu), data["rater"].to_numpy(), data["item"].to_numpy())
     se = np.sqrt(np.diag(cov))

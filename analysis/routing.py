@@ -57,7 +57,7 @@ def curve(h: np.ndarray, n: np.ndarray, a: np.ndarray, c: np.ndarray) -> tuple[n
 
 def _cumulative(d: np.ndarray) -> np.ndarray:
     """Running sums down the rows of ``d`` (m, B) with a leading row of zeros: out[p] = sum_{i < p} d[i]."""
-    out = np.zeros((d.shape[0] + 1, d.shape[1]))
+    out = np.zeros((d.shape[0] + 1, d.shape[1]), dtype=d.dtype)
     np.cumsum(d, axis=0, out=out[1:])
     return out
 
@@ -67,8 +67,7 @@ class FoldPlan:
     """One fold f of a fold split: its items and the training candidates, precomputed from c alone."""
 
     fold: int
-    held: np.ndarray  # (m,) bool: which of the c-sorted known items are in fold f
-    rows: np.ndarray  # item indices of fold f with known c, sorted by c
+    held: np.ndarray  # positions (in the c-sorted known items) of fold f's items
     cands: np.ndarray  # candidate thresholds: 0 and the training items' distinct c (empty: no training c)
     at_all: np.ndarray  # per candidate: #(known items with c <= T)
     at_fold: np.ndarray  # per candidate: #(fold-f items with c <= T)
@@ -81,6 +80,8 @@ class SplitPlan:
     order: np.ndarray  # items with known c, sorted by c (stable)
     unknown: np.ndarray  # (n_items,) bool: items without c, always routed to the human
     folds: tuple[FoldPlan, ...]  # the folds that hold at least one item
+    fold_of: np.ndarray  # (m,) index into ``folds`` of each c-sorted known item
+    rank: np.ndarray  # (m,) rank of each c-sorted known item within its fold
     k: int
 
 
@@ -89,16 +90,18 @@ def plan(c: np.ndarray, fold: np.ndarray, k: int) -> SplitPlan:
     known = ~np.isnan(c)
     order = np.flatnonzero(known)[np.argsort(c[known], kind="stable")]
     c_sorted, fold_sorted = c[order], fold[order]
-    folds = []
+    folds: list[FoldPlan] = []
+    fold_of, rank = np.zeros(len(order), dtype=np.int64), np.zeros(len(order), dtype=np.int64)
     for f in range(k):
         if not (fold == f).any():
             continue
-        held = fold_sorted == f
-        train = c_sorted[~held]
+        held = np.flatnonzero(fold_sorted == f)
+        fold_of[held], rank[held] = len(folds), np.arange(len(held))
+        train = c_sorted[fold_sorted != f]
         cands = candidates(train) if len(train) else np.zeros(0)
-        folds.append(FoldPlan(f, held, order[held], cands, np.searchsorted(c_sorted, cands, side="right"),
+        folds.append(FoldPlan(f, held, cands, np.searchsorted(c_sorted, cands, side="right"),
                               np.searchsorted(c_sorted[held], cands, side="right")))
-    return SplitPlan(order, ~known, tuple(folds), k)
+    return SplitPlan(order, ~known, tuple(folds), fold_of, rank, k)
 
 
 def crossfit(h: np.ndarray, n: np.ndarray, a: np.ndarray, split: SplitPlan) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -109,7 +112,8 @@ def crossfit(h: np.ndarray, n: np.ndarray, a: np.ndarray, split: SplitPlan) -> t
     (ties -> largest T; +inf when no training item has a c). T_f is applied to fold f's
     items: item j goes to the AI iff c_j > T_{fold(j)}. Items are sorted by c once
     (``plan``); the training sum at T is the running sum over all items with c <= T minus
-    that over fold f's, and fold f's routed sums are read off its running sums at T_f.
+    that over fold f's items. The sums may be float32 when they are integers below 2^24
+    (exact); the routed totals are summed in float64.
 
     Returns the thresholds (B, k) (NaN for an empty fold) and, per replicate,
     cv_accuracy = (sum_{to AI} A + sum_{to human} H) / sum N;
@@ -117,30 +121,32 @@ def crossfit(h: np.ndarray, n: np.ndarray, a: np.ndarray, split: SplitPlan) -> t
     human_slice_human_accuracy = sum H / sum N and human_slice_ai_accuracy = sum A / sum N.
     """
     n_rep = h.shape[1]
-    d = h[split.order] - a[split.order]
+    hs, ns = h[split.order], n[split.order]
+    d = hs - a[split.order]
     cum_all = _cumulative(d)
     thresholds = np.full((n_rep, split.k), np.nan)
-    correct, n_slice = h[split.unknown].sum(axis=0), n[split.unknown].sum(axis=0)
-    h_slice, d_slice = correct.copy(), correct - a[split.unknown].sum(axis=0)
-    cols = np.arange(n_rep)
-    for fp in split.folds:
-        cum = [_cumulative(x) for x in (d[fp.held], n[fp.rows], h[fp.rows])]
-        if len(fp.cands):
-            gain = cum_all[fp.at_all] - cum[0][fp.at_fold]
-            best = len(fp.cands) - 1 - np.argmax(gain[::-1], axis=0)
-            thresholds[:, fp.fold], cut = fp.cands[best], fp.at_fold[best]
-        else:  # no training item has a c: everything to the human
-            thresholds[:, fp.fold], cut = np.inf, np.full(n_rep, len(fp.rows))
-        d_h, n_h, h_h = (x[cut, cols] for x in cum)  # fold-f items with c <= T_f go to the human
-        correct += a[fp.rows].sum(axis=0) + d_h
-        n_slice, h_slice, d_slice = n_slice + n_h, h_slice + h_h, d_slice + d_h
-    total = n.sum(axis=0)
+    cut = np.zeros((len(split.folds), n_rep), dtype=np.int64)  # per fold: #items with c <= T_f (to the human)
+    for i, fp in enumerate(split.folds):
+        if not len(fp.cands):  # no training item has a c: everything to the human
+            thresholds[:, fp.fold], cut[i] = np.inf, len(fp.held)
+            continue
+        gain = cum_all[fp.at_all]
+        gain -= _cumulative(d[fp.held])[fp.at_fold]
+        best = len(fp.cands) - 1 - np.argmax(gain[::-1], axis=0)
+        thresholds[:, fp.fold], cut[i] = fp.cands[best], fp.at_fold[best]
+    human = split.rank[:, None] < cut[split.fold_of]
+    unknown = [x[split.unknown].sum(axis=0, dtype=float) for x in (h, n, a)]
+    h_slice, n_slice, d_slice = ((x * human).sum(axis=0, dtype=float) for x in (hs, ns, d))
+    h_slice, n_slice = h_slice + unknown[0], n_slice + unknown[1]
+    a_slice = h_slice - d_slice - unknown[0] + unknown[2]
+    correct = a.sum(axis=0, dtype=float) - a_slice + h_slice
+    total = n.sum(axis=0, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         return thresholds, {
             "cv_accuracy": correct / total,
             "human_slice_share": n_slice / total,
             "human_slice_human_accuracy": h_slice / n_slice,
-            "human_slice_ai_accuracy": (h_slice - d_slice) / n_slice,
+            "human_slice_ai_accuracy": a_slice / n_slice,
         }
 
 

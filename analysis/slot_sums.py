@@ -94,14 +94,10 @@ def build(rq: np.ndarray, rater: np.ndarray, item: np.ndarray, n_raters: int, n_
     return SlotMatrix(matrix, m32, bits, n_items, factors, cell_max)
 
 
-def _product(slots: SlotMatrix, rater_t: np.ndarray, allow_float32: bool) -> np.ndarray:
-    """Y (slots * items, b): float32 when allowed and exact for the counts, else float64."""
-    exact32 = slots.cell_max * float(rater_t.max(initial=0.0)) < _EXACT32
-    if allow_float32 and slots.matrix32 is not None and exact32:
-        out: np.ndarray = slots.matrix32 @ rater_t.astype(np.float32)
-        return out
-    out = slots.matrix @ rater_t
-    return out
+def _float32_ok(slots: SlotMatrix, rater_t: np.ndarray, item_t: np.ndarray) -> bool:
+    """Every (slot, item) count sum and its product with the item weight is an integer below 2^24."""
+    bound = slots.cell_max * float(rater_t.max(initial=0.0)) * float(item_t.max(initial=0.0))
+    return slots.matrix32 is not None and bound < _EXACT32
 
 
 def block_sums(slots: SlotMatrix, rater_t: np.ndarray, item_t: np.ndarray,
@@ -109,18 +105,37 @@ def block_sums(slots: SlotMatrix, rater_t: np.ndarray, item_t: np.ndarray,
     """Term sums (b, Q, F) and per-item weighted #correct H and #graded N, item-major (n_items, b).
 
     ``rater_t`` (condition raters, b) and ``item_t`` (condition items, b) are the block's
-    multiplicities, transposed. ``allow_float32=False`` keeps the product in float64
-    (the point estimate).
+    multiplicities, transposed. With ``allow_float32`` (not for the point estimate), large
+    conditions compute in float32 while that is exact for the counts (module docstring):
+    H and N are then float32.
     """
-    n_rep, n_i, n_t = rater_t.shape[1], slots.n_items, slots.n_types
-    y = _product(slots, np.ascontiguousarray(rater_t), allow_float32).reshape(-1, n_i, n_rep)
-    types = np.multiply(y[:n_t], item_t[None, :, :], dtype=float)  # (types, items, b), float64
+    if allow_float32 and slots.matrix32 is not None and _float32_ok(slots, rater_t, item_t):
+        y = (slots.matrix32 @ rater_t.astype(np.float32)).reshape(-1, slots.n_items, rater_t.shape[1])
+        out = _sums(slots, y, item_t.astype(np.float32), item_t)
+        if out is not None:
+            return out
+    y = (slots.matrix @ np.ascontiguousarray(rater_t)).reshape(-1, slots.n_items, rater_t.shape[1])
+    exact = _sums(slots, y, item_t, item_t)
+    if exact is None:
+        raise RuntimeError("float64 sums cannot fail the float32 bound")
+    return exact
+
+
+def _sums(slots: SlotMatrix, y: np.ndarray, item_w: np.ndarray, item_t: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """The sums of ``block_sums`` from the product Y (slots, items, b); None when float32 would not be exact.
+
+    ``item_w`` is the item weights in Y's dtype, ``item_t`` in float64.
+    """
+    n_t, n_rep = slots.n_types, y.shape[2]
+    types = y[:n_t] * item_w[None, :, :]  # (types, items, b)
     chosen = np.stack([np.ones(n_t), slots.bits[:, BINARY.index(d.Q["correct"])],
-                       slots.bits[:, BINARY.index(d.Q["graded"])]])
-    per_item = (chosen @ types.reshape(n_t, -1)).reshape(3, n_i, n_rep)  # one, correct, graded per item
-    by_class = np.matmul(slots.factors[list(ITEM_CLASS)], types)  # (types, 3, b)
+                       slots.bits[:, BINARY.index(d.Q["graded"])]]).astype(y.dtype)
+    per_item = (chosen @ types.reshape(n_t, -1)).reshape(3, slots.n_items, n_rep)  # one, correct, graded
+    if y.dtype == np.float32 and per_item[0].sum(axis=0, dtype=float).max(initial=0.0) >= _EXACT32:
+        return None  # a sum over items could exceed the exact float32 integers
+    by_class = np.matmul(slots.factors[list(ITEM_CLASS)].astype(y.dtype), types)  # (types, 3, b)
     sums = np.zeros((n_rep, len(d.ROW_QUANTITIES), len(d.ITEM_FACTORS)))
     sums[:, np.array(BINARY)[:, None], np.array(ITEM_CLASS)[None, :]] = np.einsum("tq,tfb->bqf", slots.bits, by_class)
-    sums[:, d.Q["one"], :] = (slots.factors @ per_item[0]).T
+    sums[:, d.Q["one"], :] = (slots.factors @ per_item[0].astype(float)).T
     sums[:, np.array(CONTINUOUS), d.F["all"]] = np.einsum("sjb,jb->bs", y[n_t:], item_t, dtype=float)
     return sums, per_item[1], per_item[2]
