@@ -125,7 +125,7 @@ def _per_item(values: np.ndarray, item: np.ndarray, n_items: int, name: str, ids
     return per_item
 
 
-def _cells(rq: np.ndarray, rater: np.ndarray, item: np.ndarray, level: dict[str, np.ndarray],
+def _cells(parts: d.RowParts, rater: np.ndarray, item: np.ndarray, level: dict[str, np.ndarray],
            item_ids: np.ndarray, folds_all: np.ndarray, condition: str, k: int) -> Cells:
     items, item_local = np.unique(item, return_inverse=True)
     raters, rater_local = np.unique(rater, return_inverse=True)
@@ -134,8 +134,8 @@ def _cells(rq: np.ndarray, rater: np.ndarray, item: np.ndarray, level: dict[str,
     known = _per_item(level["known"], item_local, len(items), "ai_label/gold_label", ids)
     conf = _per_item(level["conf"], item_local, len(items), s.AI_CONF, ids).astype(float)
     factors = d.item_factors(right.astype(bool), known.astype(bool), conf)
-    slots = slot_sums.build(rq, rater_local, item_local, len(raters), len(items), factors)
-    count = {q: np.bincount(item_local, weights=rq[:, d.Q[q]], minlength=len(items)) for q in ("correct", "graded")}
+    slots = slot_sums.build(parts, rater_local, item_local, len(raters), len(items), factors)
+    count = {q: np.bincount(item_local, weights=d.bit(parts, q), minlength=len(items)) for q in ("correct", "graded")}
     folds = folds_all[:, items]
     return Cells(condition=condition, raters=raters, items=items, slots=slots, item_h=count["correct"],
                  item_n=count["graded"], ai_right=right.astype(float), ai_conf=conf, folds=folds,
@@ -175,17 +175,20 @@ def build_layout(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_splits: int =
     splits = max(1, n_splits)
     folds_all = np.stack([routing.assign_folds(len(item_ids), k_eff, seed + sp) for sp in range(splits)])
     y, a, h0, h = s.label_codes(df, (s.GOLD, s.AI_LABEL, s.INITIAL, s.FINAL))
-    rq = d.row_quantities(df, (y, a, h0, h))
-    ungraded = int(len(df) - rq[:, d.Q["graded"]].sum())
+    parts = d.row_parts(y, a, h0, h, s.floats(df, s.CONF))
+    ungraded = int(len(df) - d.bit(parts, "graded").sum())
     if ungraded and s.GOLD in df.columns:
         notes.append(f"{ungraded} judgment(s) without gold_label left out of every gold-based metric")
     known = (y >= 0) & (a >= 0)
-    level = {"right": known & (a == y), "known": known, "conf": s.floats(df, s.AI_CONF)}
+    by_cond = np.argsort(cond, kind="stable")  # each condition's judgments in one slice, in table order
+    level = {"right": (known & (a == y))[by_cond], "known": known[by_cond], "conf": s.floats(df, s.AI_CONF)[by_cond]}
+    parts_sorted, rater_sorted, item_sorted = parts.take(by_cond), rater[by_cond], item[by_cond]
+    bounds = np.searchsorted(cond[by_cond], np.arange(len(cond_names) + 1))
     cells = []
-    present = pd.DataFrame({s.CONDITION: cond_names[np.unique(cond)]}) if len(df) else pd.DataFrame()
-    for c in s.conditions_in(present, reference):
-        m = cond == int(np.flatnonzero(cond_names == c)[0])
-        cells.append(_cells(rq[m], rater[m], item[m], {key: v[m] for key, v in level.items()},
+    for c in s.conditions_in(pd.DataFrame({s.CONDITION: cond_names}), reference):
+        code = int(np.flatnonzero(cond_names == c)[0])
+        m = slice(int(bounds[code]), int(bounds[code + 1]))
+        cells.append(_cells(parts_sorted.take(m), rater_sorted[m], item_sorted[m], {key: v[m] for key, v in level.items()},
                             item_ids, folds_all, c, k_eff))
     return Layout(rater_ids, item_ids, _strata(rater, cond, len(rater_ids)), tuple(cells), k_eff, splits,
                   reference, tuple(notes))
@@ -206,9 +209,17 @@ def draw_weights(layout: Layout, n_boot: int, seed: int) -> tuple[np.ndarray, np
 
 
 def _multiplicities(rng: np.random.Generator, n_boot: int, m: int) -> np.ndarray:
+    """How often each of m units is drawn in m draws with replacement, per replicate (B, m).
+
+    Drawn in chunks of replicates (bounded index arrays); the same values as one
+    ``rng.integers(0, m, size=m)`` per replicate in order (tested).
+    """
     out = np.empty((n_boot, m))
-    for b in range(n_boot):  # one row at a time: no (B x m) index array at scale
-        out[b] = np.bincount(rng.integers(0, m, size=m), minlength=m)
+    chunk = max(1, 2**22 // max(m, 1))
+    for start in range(0, n_boot, chunk):
+        rows = min(chunk, n_boot - start)
+        drawn = rng.integers(0, m, size=(rows, m)) + np.arange(rows)[:, None] * m
+        out[start:start + rows] = np.bincount(drawn.ravel(), minlength=rows * m).reshape(rows, m)
     return out
 
 

@@ -39,8 +39,8 @@ import scipy.sparse as sp
 
 from analysis import definitions as d
 
-CONTINUOUS: tuple[int, ...] = (d.Q["brier"], *(d.Q[f"cal_{b}"] for b in range(d.N_BINS)))
-BINARY: tuple[int, ...] = tuple(q for q in range(len(d.ROW_QUANTITIES)) if q not in CONTINUOUS)
+BINARY: tuple[int, ...] = tuple(d.Q[q] for q in d.BINARY_QUANTITIES)  # bit k of RowParts.bits is BINARY[k]
+CONTINUOUS: tuple[int, ...] = (d.Q["brier"], *(d.Q[f"cal_{b}"] for b in range(d.N_BINS)))  # slot order
 ITEM_CLASS: tuple[int, ...] = (d.F["all"], d.F["ai_right"], d.F["ai_wrong"])
 FLOAT32_ROWS = 2**17  # conditions with at least this many judgments may use the float32 product
 _EXACT32 = 2**24  # integers below this are exact in float32
@@ -73,24 +73,21 @@ class SlotMatrix:
         return int(self.bits.shape[0])
 
 
-def build(rq: np.ndarray, rater: np.ndarray, item: np.ndarray, n_raters: int, n_items: int,
+def build(parts: d.RowParts, rater: np.ndarray, item: np.ndarray, n_raters: int, n_items: int,
           factors: np.ndarray) -> SlotMatrix:
-    """The slot matrix of judgments with row quantities ``rq`` (n, Q), local rater and item codes."""
-    binary = rq[:, BINARY].astype(np.int64)
-    code = binary @ (np.int64(1) << np.arange(len(BINARY), dtype=np.int64))
-    codes, type_of = np.unique(code, return_inverse=True)
+    """The slot matrix of judgments with row quantities ``parts``, local rater and item codes."""
+    codes, type_of = np.unique(parts.bits, return_inverse=True)
     bits = ((codes[:, None] >> np.arange(len(BINARY))) & 1).astype(float)
     n_types = len(codes)
-    cont = rq[:, CONTINUOUS]
-    row_c, slot_c = np.nonzero(cont)
-    rows = np.concatenate([type_of.ravel() * n_items + item, (n_types + slot_c) * n_items + item[row_c]])
-    cols = np.concatenate([rater, rater[row_c]])
-    values = np.concatenate([np.ones(len(rq)), cont[row_c, slot_c]])
+    brier, gap = np.flatnonzero(parts.brier), np.flatnonzero(parts.gap)
+    rows = np.concatenate([type_of.ravel() * n_items + item, n_types * n_items + item[brier],
+                           (n_types + 1 + parts.bin[gap]) * n_items + item[gap]])
+    cols = np.concatenate([rater, rater[brier], rater[gap]])
+    values = np.concatenate([np.ones(len(item)), parts.brier[brier], parts.gap[gap]])
     shape = ((n_types + len(CONTINUOUS)) * n_items, n_raters)
-    matrix = sp.csr_matrix((values, (rows, cols)), shape=shape)
-    matrix.sum_duplicates()
+    matrix = sp.csr_matrix((values, (rows, cols)), shape=shape)  # duplicate entries are summed
     cell_max = int(np.bincount(item, minlength=1).max(initial=0))
-    m32 = matrix.astype(np.float32) if len(rq) >= FLOAT32_ROWS else None
+    m32 = matrix.astype(np.float32) if len(item) >= FLOAT32_ROWS else None
     return SlotMatrix(matrix, m32, bits, n_items, factors, cell_max)
 
 

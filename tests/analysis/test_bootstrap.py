@@ -48,6 +48,16 @@ def test_raters_resampled_within_condition_strata() -> None:
     assert rater_w.std() > 0 and item_w.std() > 0
 
 
+@pytest.mark.parametrize(("m", "n_boot"), [(1, 9), (7, 9), (12, 9), (25_001, 400)])
+def test_multiplicities_drawn_in_chunks_equal_one_draw_per_replicate(m: int, n_boot: int) -> None:
+    """25,001 units x 400 replicates spans three chunks (and an odd number of draws per replicate)."""
+    rng = np.random.default_rng(5)
+    want = np.stack([np.bincount(rng.integers(0, m, size=m), minlength=m) for _ in range(n_boot)])
+    got = engine._multiplicities(np.random.default_rng(5), n_boot, m)
+    np.testing.assert_array_equal(got, want)
+    assert (got.sum(axis=1) == m).all()
+
+
 def test_inconsistent_ai_label_for_an_item_is_a_clear_error() -> None:
     df = simulate_judgments(4, 3, seed=1, conditions=["none"])
     df.loc[0, "ai_label"] = "incorrect" if df.loc[0, "ai_label"] == "correct" else "correct"
