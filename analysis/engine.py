@@ -194,28 +194,31 @@ def build_layout(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_splits: int =
                   reference, tuple(notes))
 
 
-def draw_weights(layout: Layout, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def draw_weights(layout: Layout, n_boot: int, seed: int, *, compact: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Multiplicity matrices (R (B, n_raters), I (B, n_items)) of the two-way bootstrap.
 
     Raters are drawn with replacement within their stratum, items from all items.
+    Float64, or with ``compact`` the smallest unsigned integer type that holds them
+    (the same values; a quarter of the memory or less).
     """
     rng = np.random.default_rng(seed)
-    rater_w = np.zeros((n_boot, len(layout.rater_ids)))
+    n_raters, n_items = len(layout.rater_ids), len(layout.item_ids)
+    rater_w = np.zeros((n_boot, n_raters), dtype=np.min_scalar_type(n_raters) if compact else float)
     for stratum in range(int(layout.rater_stratum.max(initial=-1)) + 1):
         members = np.flatnonzero(layout.rater_stratum == stratum)
-        rater_w[:, members] = _multiplicities(rng, n_boot, len(members))
-    item_w = _multiplicities(rng, n_boot, len(layout.item_ids))
+        rater_w[:, members] = _multiplicities(rng, n_boot, len(members), rater_w.dtype)
+    item_w = _multiplicities(rng, n_boot, n_items, np.min_scalar_type(n_items) if compact else np.dtype(float))
     return rater_w, item_w
 
 
-def _multiplicities(rng: np.random.Generator, n_boot: int, m: int) -> np.ndarray:
+def _multiplicities(rng: np.random.Generator, n_boot: int, m: int, dtype: np.dtype) -> np.ndarray:
     """How often each of m units is drawn in m draws with replacement, per replicate (B, m).
 
     Drawn in chunks of replicates (bounded index arrays); the same values as one
     ``rng.integers(0, m, size=m)`` per replicate in order (tested).
     """
-    out = np.empty((n_boot, m))
-    chunk = max(1, 2**22 // max(m, 1))
+    out = np.empty((n_boot, m), dtype=dtype)
+    chunk = max(1, 2**20 // max(m, 1))
     for start in range(0, n_boot, chunk):
         rows = min(chunk, n_boot - start)
         drawn = rng.integers(0, m, size=(rows, m)) + np.arange(rows)[:, None] * m
@@ -372,7 +375,7 @@ def run(df: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, k: int = 5, n_sp
     """
     layout = build_layout(df, k=k, seed=seed, n_splits=n_splits, reference=reference)
     point = compute(layout, *point_weights(layout), all_splits=True)
-    boot = compute(layout, *draw_weights(layout, n_boot, seed)) if n_boot > 0 else Replicates({}, {})
+    boot = compute(layout, *draw_weights(layout, n_boot, seed, compact=True)) if n_boot > 0 else Replicates({}, {})
     return Run(layout, point, boot, n_boot, seed)
 
 

@@ -41,7 +41,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # Student t: stdtrit = t.ppf, stdtr(df, -x) = t.sf(x); lighter than scipy.stats
 
 from analysis import cluster_sums
 from analysis import conditions as cn
@@ -192,9 +192,9 @@ def fit_logit_2way(data: pd.DataFrame, outcome: str, reference: str) -> list[dic
     mu = 1.0 / (1.0 + np.exp(-(x @ params)))
     cov, df_t = two_way_covariance(x, o - mu, mu * (1.0 - mu), data["rater"].to_numpy(), data["item"].to_numpy())
     se = np.sqrt(np.diag(cov))
-    crit = stats.t.ppf(0.975, df_t)
+    crit = special.stdtrit(df_t, 0.975)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = 2.0 * stats.t.sf(np.abs(params / se), df_t)
+        p = 2.0 * special.stdtr(df_t, -np.abs(params / se))
     return [{"model": "logit_2way", "outcome": outcome, "term": t, "estimate": float(e), "se": float(v),
              "ci_low": float(e - c * v), "ci_high": float(e + c * v), "p_value": float(q),
              "n": len(data), "note": ""}

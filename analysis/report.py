@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
 import numpy as np
 import pandas as pd
 
 from analysis import (
-    charts,
     conditions,
     confidence_routing,
     contrasts,
@@ -21,11 +19,15 @@ from analysis import (
     engine,
     hybrid,
     models,
+    reliability,
     reliance,
     trials,
 )
 from analysis.exclusions import ExclusionRules, prepare_with_report
 from analysis.labels import check_labels
+
+if TYPE_CHECKING:
+    import altair as alt
 
 
 @dataclass
@@ -74,6 +76,8 @@ class AnalysisResult:
 
     def charts(self) -> dict[str, alt.TopLevelMixin]:
         """Every chart of the report, by name."""
+        from analysis import charts  # altair loads only when charts are drawn
+
         out: dict[str, alt.TopLevelMixin] = {
             "overview": charts.overview_chart(self.metrics, self.hybrid),
             "accuracy": charts.accuracy_chart(self.metrics),
@@ -194,7 +198,7 @@ def analyze(
     if trials.POSITION not in data.columns:
         notes.append("trial position: null, missing column position")
     return AnalysisResult(
-        metrics, curve, summary, fitted, charts.reliability_table(data), notes, settings,
+        metrics, curve, summary, fitted, reliability.reliability_table(data), notes, settings,
         contrasts=contrasts.contrast_table(run, ci), effect_sizes=contrasts.effect_size_table(run, ci),
         team=contrasts.team_table(run, ci), position_bins=trials.position_bins(data),
         position_slopes=trials.position_slopes(data), items=items, difficulty=difficulty.difficulty_bins(items),

@@ -102,16 +102,17 @@ def block_sums(slots: SlotMatrix, rater_t: np.ndarray, item_t: np.ndarray,
     """Term sums (b, Q, F) and per-item weighted #correct H and #graded N, item-major (n_items, b).
 
     ``rater_t`` (condition raters, b) and ``item_t`` (condition items, b) are the block's
-    multiplicities, transposed. With ``allow_float32`` (not for the point estimate), large
+    multiplicities (any real or integer dtype), transposed. With ``allow_float32`` (not for the point estimate), large
     conditions compute in float32 while that is exact for the counts (module docstring):
     H and N are then float32.
     """
+    item_t = item_t.astype(float)
     if allow_float32 and slots.matrix32 is not None and _float32_ok(slots, rater_t, item_t):
         y = (slots.matrix32 @ rater_t.astype(np.float32)).reshape(-1, slots.n_items, rater_t.shape[1])
         out = _sums(slots, y, item_t.astype(np.float32), item_t)
         if out is not None:
             return out
-    y = (slots.matrix @ np.ascontiguousarray(rater_t)).reshape(-1, slots.n_items, rater_t.shape[1])
+    y = (slots.matrix @ rater_t.astype(float)).reshape(-1, slots.n_items, rater_t.shape[1])
     exact = _sums(slots, y, item_t, item_t)
     if exact is None:
         raise RuntimeError("float64 sums cannot fail the float32 bound")

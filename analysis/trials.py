@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # Student t: stdtrit = t.ppf, stdtr(df, -x) = t.sf(x)
 
 from analysis import models
 from analysis import schema as s
@@ -69,9 +69,9 @@ def _slope(part: pd.DataFrame, outcome: str, keep: str) -> dict[str, float]:
     beta = np.linalg.lstsq(x, o, rcond=None)[0]
     cov, dof = models.two_way_covariance(x, o - x @ beta, np.ones(len(g)), g["rater"].to_numpy(), g["item"].to_numpy())
     se = float(np.sqrt(cov[1, 1]))
-    crit = float(stats.t.ppf(0.975, dof[1]))
+    crit = float(special.stdtrit(dof[1], 0.975))
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = float(2.0 * stats.t.sf(abs(beta[1] / se), dof[1]))
+        p = float(2.0 * special.stdtr(dof[1], -abs(beta[1] / se)))
     return {"slope_per_10_trials": float(beta[1]), "ci_low": float(beta[1] - crit * se),
             "ci_high": float(beta[1] + crit * se), "p_value": p, "n": len(g)}
 

@@ -46,6 +46,10 @@ def test_raters_resampled_within_condition_strata() -> None:
         assert (rater_w[:, cells.raters].sum(axis=1) == len(cells.raters)).all()
     assert (item_w.sum(axis=1) == len(layout.item_ids)).all()
     assert rater_w.std() > 0 and item_w.std() > 0
+    compact = engine.draw_weights(layout, 200, seed=2, compact=True)  # what engine.run uses
+    assert compact[0].dtype == np.uint8 and compact[1].dtype == np.uint8
+    np.testing.assert_array_equal(compact[0], rater_w)
+    np.testing.assert_array_equal(compact[1], item_w)
 
 
 @pytest.mark.parametrize(("m", "n_boot"), [(1, 9), (7, 9), (12, 9), (25_001, 400)])
@@ -53,7 +57,7 @@ def test_multiplicities_drawn_in_chunks_equal_one_draw_per_replicate(m: int, n_b
     """25,001 units x 400 replicates spans three chunks (and an odd number of draws per replicate)."""
     rng = np.random.default_rng(5)
     want = np.stack([np.bincount(rng.integers(0, m, size=m), minlength=m) for _ in range(n_boot)])
-    got = engine._multiplicities(np.random.default_rng(5), n_boot, m)
+    got = engine._multiplicities(np.random.default_rng(5), n_boot, m, np.dtype(np.uint16))
     np.testing.assert_array_equal(got, want)
     assert (got.sum(axis=1) == m).all()
 
