@@ -46,8 +46,7 @@ class PatternSums:
         for known, codes, n_groups in self._groups:
             if known is groups:
                 return codes, n_groups
-        codes = pd.factorize(groups)[0]
-        n_groups = int(codes.max()) + 1 if len(codes) else 0
+        codes, n_groups = _dense_codes(groups)
         self._groups.append((groups, codes, n_groups))
         return codes, n_groups
 
@@ -93,6 +92,17 @@ class PatternSums:
         """sum_i q_ik per coefficient k."""
         out: np.ndarray = np.bincount(self.code, self.weight, minlength=len(self.rows)) @ (self.rows @ bread) ** 2
         return out
+
+
+def _dense_codes(groups: np.ndarray) -> tuple[np.ndarray, int]:
+    """(0-based cluster code of each row, number of clusters); small non-negative integer labels by a lookup table."""
+    if groups.dtype.kind in "iu" and len(groups) and groups.min() >= 0 and groups.max() < 4 * len(groups):
+        present = np.zeros(int(groups.max()) + 1, dtype=bool)
+        present[groups] = True
+        lookup = np.cumsum(present) - 1
+        return lookup[groups], int(present.sum())
+    codes = pd.factorize(groups)[0]
+    return codes, int(codes.max()) + 1 if len(codes) else 0
 
 
 def patterns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

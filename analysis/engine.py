@@ -30,6 +30,8 @@ variation.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,6 +58,8 @@ STAT_NAMES: tuple[str, ...] = d.METRIC_NAMES + ROUTING_STATS + TEAM_STATS
 N_SPLITS = 5
 _BLOCK_ELEMENTS = 2**22  # (slot, item) sums per block of replicates (at most 32 MB), bounds memory
 _CACHE_FLOATS = 2**18  # a block's rater weights of one condition stay within ~1 MB (the sparse product reads them)
+#: Worker threads of the bootstrap (blocks of replicates run concurrently).
+THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 _N_METRICS = len(d.METRICS)
 _N_ROUTING = len(ROUTING_STATS)
 
@@ -108,8 +112,7 @@ def _codes(df: pd.DataFrame, column: str, notes: list[str]) -> tuple[np.ndarray,
     if column not in df.columns:
         notes.append(f"column {column} missing: every judgment treated as its own {column[:-3]} cluster")
         return np.arange(len(df)), np.array([f"row{i}" for i in range(len(df))], dtype=object)
-    codes, uniques = pd.factorize(df[column].astype("string").fillna("<missing>"), sort=True)
-    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+    return s.id_codes(df, column)
 
 
 def _per_item(values: np.ndarray, item: np.ndarray, n_items: int, name: str, ids: np.ndarray) -> np.ndarray:
@@ -157,8 +160,7 @@ def _condition_codes(df: pd.DataFrame, notes: list[str]) -> tuple[np.ndarray, np
     if s.CONDITION not in df.columns:
         notes.append("column condition missing: all judgments pooled as condition 'all'")
         return np.zeros(len(df), dtype=np.int64), np.array(["all"], dtype=object)
-    codes, names = pd.factorize(df[s.CONDITION].astype("string").fillna("<missing>"), sort=True)
-    return codes.astype(np.int64), np.asarray(names, dtype=object)
+    return s.id_codes(df, s.CONDITION)
 
 
 def build_layout(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_splits: int = N_SPLITS,
@@ -275,28 +277,43 @@ def _compute(layout: Layout, rater_w: np.ndarray, item_w: np.ndarray, all_splits
     n_rep = rater_w.shape[0]
     out = Replicates({c.condition: np.full((n_rep, len(STAT_NAMES)), np.nan) for c in layout.cells},
                      {c.condition: np.full((n_rep, layout.k), np.nan) for c in layout.cells})
-    overall = np.full((n_rep, len(STAT_NAMES)), np.nan)
+    out.stats[s.OVERALL] = np.full((n_rep, len(STAT_NAMES)), np.nan)
     if all_splits:
         out.split_stats = {c.condition: np.full((layout.n_splits, _N_ROUTING), np.nan) for c in layout.cells}
-    for split, rows in _blocks(layout, n_rep, all_splits, first_replicate):
-        block, total = _Block(), np.zeros((len(rows), len(d.ROW_QUANTITIES), len(d.ITEM_FACTORS)))
-        rater_t, item_t = np.ascontiguousarray(rater_w[rows].T), np.ascontiguousarray(item_w[rows].T)
-        for cells in layout.cells:
-            sums, h, n = slot_sums.block_sums(cells.slots, rater_t[cells.raters], item_t[cells.items],
-                                              allow_float32=not all_splits)
-            block.h[cells.condition], block.n[cells.condition] = h, n
-            total += sums
-            target = out.stats[cells.condition]
-            target[rows, :_N_METRICS] = _metric_values(sums)
-            routed, thr, per_split = _routing_values(cells, sums, h, n, layout, split)
-            target[rows, _N_METRICS:_N_METRICS + _N_ROUTING], out.thresholds[cells.condition][rows] = routed, thr
-            if per_split is not None:
-                out.split_stats[cells.condition][:] = per_split
-        if layout.cells:
-            overall[rows, :_N_METRICS] = _metric_values(total)
-        _team_values(layout, block, out, rows)
-    out.stats[s.OVERALL] = overall
+
+    def one_block(block: tuple[int | None, np.ndarray]) -> None:
+        _block_stats(layout, rater_w, item_w, block, out)
+
+    blocks = _blocks(layout, n_rep, all_splits, first_replicate)
+    if len(blocks) > 1 and THREADS > 1:  # blocks write disjoint rows; numpy and scipy release the GIL
+        with ThreadPoolExecutor(THREADS) as pool:
+            list(pool.map(one_block, blocks))
+    else:
+        for block in blocks:
+            one_block(block)
     return out
+
+
+def _block_stats(layout: Layout, rater_w: np.ndarray, item_w: np.ndarray, block: tuple[int | None, np.ndarray],
+                 out: Replicates) -> None:
+    """Every statistic of one block of replicates (all within one fold split), written into ``out``."""
+    split, rows = block
+    sums_by: dict[str, np.ndarray] = {}
+    per_item = _Block()
+    rater_t, item_t = np.ascontiguousarray(rater_w[rows].T), np.ascontiguousarray(item_w[rows].T)
+    for cells in layout.cells:
+        sums, h, n = slot_sums.block_sums(cells.slots, rater_t[cells.raters], item_t[cells.items],
+                                          allow_float32=split is not None)
+        sums_by[cells.condition], per_item.h[cells.condition], per_item.n[cells.condition] = sums, h, n
+        target = out.stats[cells.condition]
+        target[rows, :_N_METRICS] = _metric_values(sums)
+        routed, thr, per_split = _routing_values(cells, sums, h, n, layout, split)
+        target[rows, _N_METRICS:_N_METRICS + _N_ROUTING], out.thresholds[cells.condition][rows] = routed, thr
+        if per_split is not None:
+            out.split_stats[cells.condition][:] = per_split
+    if layout.cells:
+        out.stats[s.OVERALL][rows, :_N_METRICS] = _metric_values(np.sum(list(sums_by.values()), axis=0))
+    _team_values(layout, per_item, out, rows)
 
 
 def _metric_values(sums: np.ndarray) -> np.ndarray:

@@ -59,8 +59,8 @@ def _model_data(df: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
     y, a, h = s.label_codes(df, (s.GOLD, s.AI_LABEL, s.FINAL))
     ok = (y >= 0) & (a >= 0) & (h >= 0)
     data = pd.DataFrame({
-        "rater": pd.factorize(df[s.RATER])[0],
-        "item": pd.factorize(df[s.ITEM])[0],
+        "rater": s.id_codes(df, s.RATER)[0],  # cluster codes (shared with the other analyses)
+        "item": s.id_codes(df, s.ITEM)[0],
         "condition": df[s.CONDITION].astype("string").to_numpy(dtype=object),
         "correct": (h == y).astype(float),
         "agree_with_ai": (h == a).astype(float),

@@ -21,6 +21,7 @@ from analysis import (
     models,
     reliability,
     reliance,
+    schema,
     trials,
 )
 from analysis.exclusions import ExclusionRules, prepare_with_report
@@ -181,6 +182,14 @@ def analyze(
     """
     check_labels(df, labels)
     data, excluded = prepare_with_report(df, exclusions)
+    with schema.shared_codes():  # every analysis below factorises the same columns of ``data``: once
+        return _analyze_prepared(df, data, excluded, exclusions, n_boot=n_boot, seed=seed, k=k, ci=ci, fit=fit,
+                                 reference=reference, n_splits=n_splits)
+
+
+def _analyze_prepared(df: pd.DataFrame, data: pd.DataFrame, excluded: dict[str, int],
+                      exclusions: ExclusionRules | None, *, n_boot: int, seed: int, k: int, ci: float, fit: bool,
+                      reference: str | None, n_splits: int) -> AnalysisResult:
     ref, why = conditions.reference_condition(data, reference)
     run = engine.run(data, n_boot=n_boot, seed=seed, k=k, n_splits=n_splits, reference=ref)
     metrics, notes = reliance.metrics_table(run, data, ci)
