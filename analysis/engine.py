@@ -30,8 +30,6 @@ variation.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,8 +56,6 @@ STAT_NAMES: tuple[str, ...] = d.METRIC_NAMES + ROUTING_STATS + TEAM_STATS
 N_SPLITS = 5
 _BLOCK_ELEMENTS = 2**22  # (slot, item) sums per block of replicates (at most 32 MB), bounds memory
 _CACHE_FLOATS = 2**18  # a block's rater weights of one condition stay within ~1 MB (the sparse product reads them)
-#: Worker threads of the bootstrap (blocks of replicates run concurrently).
-THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 _N_METRICS = len(d.METRICS)
 _N_ROUTING = len(ROUTING_STATS)
 
@@ -281,16 +277,8 @@ def _compute(layout: Layout, rater_w: np.ndarray, item_w: np.ndarray, all_splits
     if all_splits:
         out.split_stats = {c.condition: np.full((layout.n_splits, _N_ROUTING), np.nan) for c in layout.cells}
 
-    def one_block(block: tuple[int | None, np.ndarray]) -> None:
+    for block in _blocks(layout, n_rep, all_splits, first_replicate):
         _block_stats(layout, rater_w, item_w, block, out)
-
-    blocks = _blocks(layout, n_rep, all_splits, first_replicate)
-    if len(blocks) > 1 and THREADS > 1:  # blocks write disjoint rows; numpy and scipy release the GIL
-        with ThreadPoolExecutor(THREADS) as pool:
-            list(pool.map(one_block, blocks))
-    else:
-        for block in blocks:
-            one_block(block)
     return out
 
 

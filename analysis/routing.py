@@ -112,8 +112,8 @@ def crossfit(h: np.ndarray, n: np.ndarray, a: np.ndarray, split: SplitPlan) -> t
     (ties -> largest T; +inf when no training item has a c). T_f is applied to fold f's
     items: item j goes to the AI iff c_j > T_{fold(j)}. Items are sorted by c once
     (``plan``); the training sum at T is the running sum over all items with c <= T minus
-    that over fold f's items. The sums may be float32 when they are integers below 2^24
-    (exact); the routed totals are summed in float64.
+    that over fold f's items. The sums may be float32 when every sum is an integer below
+    2^24 (then exact, ``analysis.slot_sums``).
 
     Returns the thresholds (B, k) (NaN for an empty fold) and, per replicate,
     cv_accuracy = (sum_{to AI} A + sum_{to human} H) / sum N;
@@ -121,9 +121,9 @@ def crossfit(h: np.ndarray, n: np.ndarray, a: np.ndarray, split: SplitPlan) -> t
     human_slice_human_accuracy = sum H / sum N and human_slice_ai_accuracy = sum A / sum N.
     """
     n_rep = h.shape[1]
-    hs, ns = h[split.order], n[split.order]
-    d = hs - a[split.order]
-    cum_all = _cumulative(d)
+    d = h - a
+    d_sorted = d[split.order]
+    cum_all = _cumulative(d_sorted)
     thresholds = np.full((n_rep, split.k), np.nan)
     cut = np.zeros((len(split.folds), n_rep), dtype=np.int64)  # per fold: #items with c <= T_f (to the human)
     for i, fp in enumerate(split.folds):
@@ -131,19 +131,17 @@ def crossfit(h: np.ndarray, n: np.ndarray, a: np.ndarray, split: SplitPlan) -> t
             thresholds[:, fp.fold], cut[i] = np.inf, len(fp.held)
             continue
         gain = cum_all[fp.at_all]
-        gain -= _cumulative(d[fp.held])[fp.at_fold]
+        gain -= _cumulative(d_sorted[fp.held])[fp.at_fold]
         best = len(fp.cands) - 1 - np.argmax(gain[::-1], axis=0)
         thresholds[:, fp.fold], cut[i] = fp.cands[best], fp.at_fold[best]
-    human = split.rank[:, None] < cut[split.fold_of]
-    unknown = [x[split.unknown].sum(axis=0, dtype=float) for x in (h, n, a)]
-    h_slice, n_slice, d_slice = ((x * human).sum(axis=0, dtype=float) for x in (hs, ns, d))
-    h_slice, n_slice = h_slice + unknown[0], n_slice + unknown[1]
-    a_slice = h_slice - d_slice - unknown[0] + unknown[2]
-    correct = a.sum(axis=0, dtype=float) - a_slice + h_slice
-    total = n.sum(axis=0, dtype=float)
+    human = np.ones(h.shape, dtype=h.dtype)  # items without c always go to the human
+    human[split.order] = split.rank[:, None] < cut[split.fold_of]
+    h_slice, n_slice, d_slice = (np.einsum("jb,jb->b", x, human).astype(float) for x in (h, n, d))
+    total, a_total = n.sum(axis=0).astype(float), a.sum(axis=0).astype(float)
+    a_slice = h_slice - d_slice
     with np.errstate(invalid="ignore", divide="ignore"):
         return thresholds, {
-            "cv_accuracy": correct / total,
+            "cv_accuracy": (a_total - a_slice + h_slice) / total,
             "human_slice_share": n_slice / total,
             "human_slice_human_accuracy": h_slice / n_slice,
             "human_slice_ai_accuracy": a_slice / n_slice,
