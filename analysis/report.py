@@ -72,8 +72,9 @@ class AnalysisResult:
         return safe
 
     def to_json(self, indent: int | None = 2) -> str:
-        """``to_dict`` as strict JSON text."""
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        """``to_dict`` as strict JSON text (``dumps``; ``indent=None``: one line)."""
+        data = self.to_dict()
+        return dumps(data) if indent is not None else json.dumps(data, allow_nan=False)
 
     def charts(self) -> dict[str, alt.TopLevelMixin]:
         """Every chart of the report, by name."""
@@ -97,6 +98,31 @@ class AnalysisResult:
         from analysis.html_report import render
 
         return render(self)
+
+
+_ENCODE = json.JSONEncoder(allow_nan=False, separators=(", ", ": ")).encode  # the C encoder (no indent)
+
+
+def _flat(value: Any) -> bool:
+    return not isinstance(value, dict | list) or all(not isinstance(v, dict | list) for v in
+                                                        (value.values() if isinstance(value, dict) else value))
+
+
+def dumps(data: Any, pad: str = "") -> str:
+    """Strict JSON text of JSON-safe data (``json_safe``), indented by two spaces per level;
+    a short list of scalars (an interval) stays on one line and every element of a longer list
+    that is a scalar or a flat record gets one line: the long tables (routing curve, items)
+    stay readable and are encoded by the C encoder."""
+    inner = pad + "  "
+    if isinstance(data, dict) and data:
+        return "{\n" + ",\n".join(f"{inner}{_ENCODE(str(k))}: {dumps(v, inner)}" for k, v in data.items()) \
+            + "\n" + pad + "}"
+    if isinstance(data, list) and len(data) <= 8 and not any(isinstance(v, dict | list) for v in data):
+        return _ENCODE(data)  # short list of scalars (an interval): one line
+    if isinstance(data, list) and data:
+        lines = [_ENCODE(v) if _flat(v) else dumps(v, inner) for v in data]
+        return "[\n" + ",\n".join(inner + line for line in lines) + "\n" + pad + "]"
+    return _ENCODE(data)
 
 
 def json_safe(obj: Any) -> Any:

@@ -113,7 +113,7 @@ def analyze(
     if note:
         result.notes.insert(0, note)
     typer.echo(_excluded_line(result.settings["excluded"], exclude), err=True)
-    text = json.dumps(result.to_dict(), indent=2) if fmt == "json" else result.to_html()
+    text = result.to_json() if fmt == "json" else result.to_html()
     if out is None:
         typer.echo(text)
     else:
