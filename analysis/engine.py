@@ -89,6 +89,8 @@ class Layout:
     n_splits: int = N_SPLITS
     reference: str | None = None
     notes: tuple[str, ...] = field(default=())
+    #: Per condition other than the reference: 1.0 for each reference item it shares (team complementarity).
+    shared: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -189,7 +191,15 @@ def build_layout(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_splits: int =
         cells.append(_cells(parts_sorted.take(m), rater_sorted[m], item_sorted[m], {key: v[m] for key, v in level.items()},
                             item_ids, folds_all, c, k_eff))
     return Layout(rater_ids, item_ids, _strata(rater, cond, len(rater_ids)), tuple(cells), k_eff, splits,
-                  reference, tuple(notes))
+                  reference, tuple(notes), _shared_items(cells, reference))
+
+
+def _shared_items(cells: list[Cells], reference: str | None) -> dict[str, np.ndarray]:
+    """For each condition other than the reference: which reference items it also has (0/1 per reference item)."""
+    ref = next((c for c in cells if c.condition == reference), None)
+    if ref is None:
+        return {}
+    return {c.condition: np.isin(ref.items, c.items).astype(float) for c in cells if c is not ref}
 
 
 def draw_weights(layout: Layout, n_boot: int, seed: int, *, compact: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -341,19 +351,16 @@ def _team_values(layout: Layout, block: _Block, out: Replicates, rows: np.ndarra
     """unassisted_accuracy = reference accuracy on the condition's items; team_complementarity =
     accuracy - max(unassisted_accuracy, ai_only)."""
     ref = layout.reference
-    ref_cells = next((c for c in layout.cells if c.condition == ref), None)
-    if ref_cells is None:
+    if ref is None or ref not in block.h:
         return
-    for cells in layout.cells:
-        if cells is ref_cells:
+    h, n = block.h[ref], block.n[ref]
+    for condition, shared in layout.shared.items():
+        if not shared.any():
             continue
-        shared, in_ref, _ = np.intersect1d(ref_cells.items, cells.items, return_indices=True)
-        if not len(shared):
-            continue
-        h, n = block.h[ref_cells.condition], block.n[ref_cells.condition]
+        mask = shared.astype(h.dtype)  # exact sums: h and n are integers below 2^24 in float32
         with np.errstate(invalid="ignore", divide="ignore"):
-            unassisted = h[in_ref].sum(axis=0, dtype=float) / n[in_ref].sum(axis=0, dtype=float)
-        stats = out.stats[cells.condition]
+            unassisted = (mask @ h).astype(float) / (mask @ n).astype(float)
+        stats = out.stats[condition]
         assisted = stats[rows, STAT_NAMES.index("accuracy")]
         ai = stats[rows, STAT_NAMES.index("ai_only")]
         stats[rows, STAT_NAMES.index("unassisted_accuracy")] = unassisted

@@ -127,6 +127,11 @@ def dumps(data: Any, pad: str = "") -> str:
 
 def json_safe(obj: Any) -> Any:
     """Recursively convert numpy scalars to Python and non-finite floats to None."""
+    kind = type(obj)
+    if kind is float:  # the common cases first: large tables are mostly Python floats, ints and text
+        return obj if math.isfinite(obj) else None
+    if kind is int or kind is str or obj is None:
+        return obj
     if isinstance(obj, dict):
         return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | np.ndarray):
