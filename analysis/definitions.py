@@ -196,10 +196,10 @@ class RowParts:
     ``gap`` where bin == k and 0 elsewhere.
     """
 
-    bits: np.ndarray  # (n,) int64
+    bits: np.ndarray  # (n,) uint16
     brier: np.ndarray  # (n,)
     gap: np.ndarray  # (n,)
-    bin: np.ndarray  # (n,) int64 in 0..N_BINS - 1
+    bin: np.ndarray  # (n,) int8 in 0..N_BINS - 1
 
     def take(self, index: np.ndarray | slice) -> RowParts:
         """The parts of the judgments ``index``."""
@@ -219,11 +219,11 @@ def row_parts(y: np.ndarray, a: np.ndarray, h0: np.ndarray, h: np.ndarray, p: np
         "initial_correct": init_ok, "fixed_by_ai": init_bad & agree, "kept_initial": init_ok & has_h & (h == h0),
         "switched": two & has_h & (h != h0), "has_conf": has_conf,
     }
-    bits = np.zeros(len(y), dtype=np.int64)
+    bits = np.zeros(len(y), dtype=np.uint16)
     for k, name in enumerate(BINARY_QUANTITIES):
-        bits |= values[name].astype(np.int64) << k
+        bits |= values[name].astype(np.uint16) << k
     gap = np.where(has_conf, np.nan_to_num(p) - correct, 0.0)
-    return RowParts(bits, gap**2, gap, _bin(p))
+    return RowParts(bits, gap**2, gap, _bin(p).astype(np.int8))
 
 
 def bit(parts: RowParts, name: str) -> np.ndarray:
@@ -243,7 +243,7 @@ def row_quantities(df: pd.DataFrame, codes: tuple[np.ndarray, ...] | None = None
     for name in BINARY_QUANTITIES:
         out[:, Q[name]] = bit(parts, name)
     out[:, Q["brier"]] = parts.brier
-    out[np.arange(len(df)), Q["cal_0"] + parts.bin] = parts.gap  # each judgment's gap in its own bin
+    out[np.arange(len(df)), Q["cal_0"] + parts.bin.astype(np.int64)] = parts.gap  # each judgment's gap in its own bin
     return out
 
 

@@ -180,15 +180,14 @@ def build_layout(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_splits: int =
     if ungraded and s.GOLD in df.columns:
         notes.append(f"{ungraded} judgment(s) without gold_label left out of every gold-based metric")
     known = (y >= 0) & (a >= 0)
-    by_cond = np.argsort(cond, kind="stable")  # each condition's judgments in one slice, in table order
-    level = {"right": (known & (a == y))[by_cond], "known": known[by_cond], "conf": s.floats(df, s.AI_CONF)[by_cond]}
-    parts_sorted, rater_sorted, item_sorted = parts.take(by_cond), rater[by_cond], item[by_cond]
+    by_cond = np.argsort(cond, kind="stable")  # each condition's judgments, in table order
     bounds = np.searchsorted(cond[by_cond], np.arange(len(cond_names) + 1))
+    level = {"right": known & (a == y), "known": known, "conf": s.floats(df, s.AI_CONF)}
     cells = []
     for c in s.conditions_in(pd.DataFrame({s.CONDITION: cond_names}), reference):
         code = int(np.flatnonzero(cond_names == c)[0])
-        m = slice(int(bounds[code]), int(bounds[code + 1]))
-        cells.append(_cells(parts_sorted.take(m), rater_sorted[m], item_sorted[m], {key: v[m] for key, v in level.items()},
+        m = by_cond[bounds[code]:bounds[code + 1]]
+        cells.append(_cells(parts.take(m), rater[m], item[m], {key: v[m] for key, v in level.items()},
                             item_ids, folds_all, c, k_eff))
     return Layout(rater_ids, item_ids, _strata(rater, cond, len(rater_ids)), tuple(cells), k_eff, splits,
                   reference, tuple(notes), _shared_items(cells, reference))

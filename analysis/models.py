@@ -65,8 +65,8 @@ def _model_data(df: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
         "correct": (h == y).astype(float),
         "agree_with_ai": (h == a).astype(float),
         "ai_correct": (a == y).astype(float),
-    })[ok].reset_index(drop=True)
-    return data, ""
+    })
+    return (data if ok.all() else data[ok].reset_index(drop=True)), ""
 
 
 def _degenerate(data: pd.DataFrame, outcome: str) -> str:
@@ -90,11 +90,15 @@ def design(data: pd.DataFrame, reference: str) -> tuple[np.ndarray, list[str]]:
     levels = [reference] + sorted(c for c in data["condition"].unique() if c != reference)
     cond = data["condition"].to_numpy(dtype=object)
     ai = data["ai_correct"].to_numpy(dtype=float)
-    dummies = [(cond == k).astype(float) for k in levels[1:]]
-    columns = [np.ones(len(data)), *dummies, ai, *(d * ai for d in dummies)]
+    n_k = len(levels) - 1
+    x = np.empty((len(data), 2 + 2 * n_k))  # filled in place: no list of columns next to the matrix
+    x[:, 0], x[:, 1 + n_k] = 1.0, ai
+    for i, k in enumerate(levels[1:]):
+        x[:, 1 + i] = cond == k
+        np.multiply(x[:, 1 + i], ai, out=x[:, 2 + n_k + i])
     names = ["Intercept", *(f"condition[{k}]" for k in levels[1:]), "ai_correct",
              *(f"condition[{k}]:ai_correct" for k in levels[1:])]
-    return np.column_stack(columns), names
+    return x, names
 
 
 def _jackknife_part(x: np.ndarray, scores: np.ndarray, weight: np.ndarray, bread_inv: np.ndarray,

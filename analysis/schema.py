@@ -174,12 +174,17 @@ def _shared(df: pd.DataFrame, kind: str, column: str, compute: Callable[[], Any]
     return value
 
 
+def _small_int(n_values: int) -> type[np.signedinteger]:
+    """The smallest signed integer type holding codes -1 .. n_values - 1 (codes stay small in memory)."""
+    return np.int8 if n_values < 2**7 else np.int16 if n_values < 2**15 else np.int32 if n_values < 2**31 else np.int64
+
+
 def id_codes(df: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
     """(code of each row, sorted distinct values as text) of an id column such as rater_id or
     condition; a missing value is the value ``<missing>``. The column must exist."""
     def compute() -> tuple[np.ndarray, np.ndarray]:
         codes, uniques = pd.factorize(df[column].astype("string").fillna("<missing>"), sort=True)
-        return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
+        return codes.astype(_small_int(len(uniques))), np.asarray(uniques, dtype=object)
 
     out: tuple[np.ndarray, np.ndarray] = _shared(df, "id", column, compute)
     return out
@@ -190,14 +195,15 @@ def _raw_label_codes(df: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndar
     # "1" and " 1" are one label.
     def compute() -> tuple[np.ndarray, np.ndarray]:
         codes, uniques = pd.factorize(df[column], use_na_sentinel=True)
-        return np.asarray(codes, dtype=np.int64), np.array([normalise_label(v) for v in uniques], dtype=object)
+        return codes.astype(_small_int(len(uniques))), np.array([normalise_label(v) for v in uniques], dtype=object)
 
     out: tuple[np.ndarray, np.ndarray] = _shared(df, "label", column, compute)
     return out
 
 
 def label_codes(df: pd.DataFrame, columns: Iterable[str]) -> list[np.ndarray]:
-    """Integer codes of label columns on one shared vocabulary (compared by value, ``normalise_label``).
+    """Integer codes (the smallest signed type that holds them) of label columns on one shared vocabulary
+    (compared by value, ``normalise_label``).
 
     Missing values and absent columns get -1, so ``codes_a == codes_b`` is element-wise
     label equality with "missing is never equal" once both are >= 0. Each column is
@@ -213,7 +219,7 @@ def label_codes(df: pd.DataFrame, columns: Iterable[str]) -> list[np.ndarray]:
     vocab = {v: i for i, v in enumerate(dict.fromkeys(v for _, u in per_column for v in u if v is not None))}
     out = []
     for codes, uniques in per_column:
-        lookup = np.array([-1 if v is None else vocab[v] for v in uniques] + [-1], dtype=np.int64)
+        lookup = np.array([-1 if v is None else vocab[v] for v in uniques] + [-1], dtype=_small_int(len(vocab)))
         out.append(lookup[codes])  # code -1 indexes the trailing -1
     return out
 

@@ -82,13 +82,14 @@ def build(parts: d.RowParts, rater: np.ndarray, item: np.ndarray, n_raters: int,
     n_types = len(codes)
     brier, gap = np.flatnonzero(parts.brier), np.flatnonzero(parts.gap)
     rows = np.concatenate([type_of.ravel() * n_items + item, n_types * n_items + item[brier],
-                           (n_types + 1 + parts.bin[gap]) * n_items + item[gap]])
+                           (n_types + 1 + parts.bin[gap].astype(np.int64)) * n_items + item[gap]])
     cols = np.concatenate([rater, rater[brier], rater[gap]])
     values = np.concatenate([np.ones(len(item)), parts.brier[brier], parts.gap[gap]])
     shape = ((n_types + len(CONTINUOUS)) * n_items, n_raters)
     matrix = sp.csr_matrix((values, (rows, cols)), shape=shape)  # duplicate entries are summed
     cell_max = int(np.bincount(item, minlength=1).max(initial=0))
-    m32 = matrix.astype(np.float32) if len(item) >= FLOAT32_ROWS else None
+    m32 = sp.csr_matrix((matrix.data.astype(np.float32), matrix.indices, matrix.indptr), shape=shape, copy=False) \
+        if len(item) >= FLOAT32_ROWS else None  # the same index arrays
     return SlotMatrix(matrix, m32, bits, n_items, factors, cell_max)
 
 
