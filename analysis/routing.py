@@ -57,7 +57,8 @@ def curve(h: np.ndarray, n: np.ndarray, a: np.ndarray, c: np.ndarray) -> tuple[n
 
 def _cumulative(d: np.ndarray) -> np.ndarray:
     """Running sums down the rows of ``d`` (m, B) with a leading row of zeros: out[p] = sum_{i < p} d[i]."""
-    out = np.zeros((d.shape[0] + 1, d.shape[1]), dtype=d.dtype)
+    out = np.empty((d.shape[0] + 1, d.shape[1]), dtype=d.dtype)
+    out[0] = 0
     np.cumsum(d, axis=0, out=out[1:])
     return out
 

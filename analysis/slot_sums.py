@@ -60,7 +60,12 @@ _check_pairs()
 
 @dataclass(frozen=True)
 class SlotMatrix:
-    """One condition's judgments as a (slots * items, raters) sparse matrix, rows slot-major."""
+    """One condition's judgments as sparse matrices, rows slot-major (module docstring).
+
+    ``matrix``: (types * items, raters), plus the continuous slots' (slots * items) rows when
+    ``cont`` is None; otherwise ``cont`` holds those as (slots * raters, items), summed with
+    the rater weights afterwards (the smaller side gives the smaller product).
+    """
 
     matrix: sp.csr_matrix  # float64
     matrix32: sp.csr_matrix | None  # float32 copy for large conditions
@@ -68,29 +73,47 @@ class SlotMatrix:
     n_items: int
     factors: np.ndarray  # (len(ITEM_FACTORS), n_items)
     cell_max: int  # most judgments summed into one matrix entry row (float32 exactness bound)
+    cont: sp.csr_matrix | None = None  # continuous slots by rater, float64
+    cont32: sp.csr_matrix | None = None
 
     @property
     def n_types(self) -> int:
         return int(self.bits.shape[0])
 
 
+def _csr(values: np.ndarray, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int],
+         large: bool) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+    """(float64 matrix, float32 copy sharing its index arrays or None); duplicate entries are summed."""
+    matrix = sp.csr_matrix((values, (rows, cols)), shape=shape)
+    m32 = sp.csr_matrix((matrix.data.astype(np.float32), matrix.indices, matrix.indptr), shape=shape,
+                        copy=False) if large else None
+    return matrix, m32
+
+
+def by_rater(n_raters: int, n_items: int) -> bool:
+    """Whether the continuous slots go by rater: the side with fewer units gives fewer rows."""
+    return n_raters < n_items
+
+
 def build(parts: d.RowParts, rater: np.ndarray, item: np.ndarray, n_raters: int, n_items: int,
           factors: np.ndarray) -> SlotMatrix:
-    """The slot matrix of judgments with row quantities ``parts``, local rater and item codes."""
+    """The slot matrices of judgments with row quantities ``parts``, local rater and item codes."""
     type_of, codes = pd.factorize(parts.bits, sort=True)  # hashing: faster than sorting the judgments
     bits = ((codes[:, None] >> np.arange(len(BINARY))) & 1).astype(float)
-    n_types = len(codes)
+    n_types, large = len(codes), len(item) >= FLOAT32_ROWS
     brier, gap = np.flatnonzero(parts.brier), np.flatnonzero(parts.gap)
-    rows = np.concatenate([type_of.ravel() * n_items + item, n_types * n_items + item[brier],
-                           (n_types + 1 + parts.bin[gap].astype(np.int64)) * n_items + item[gap]])
-    cols = np.concatenate([rater, rater[brier], rater[gap]])
-    values = np.concatenate([np.ones(len(item)), parts.brier[brier], parts.gap[gap]])
-    shape = ((n_types + len(CONTINUOUS)) * n_items, n_raters)
-    matrix = sp.csr_matrix((values, (rows, cols)), shape=shape)  # duplicate entries are summed
+    slot = np.concatenate([np.zeros(len(brier), dtype=np.int64), 1 + parts.bin[gap].astype(np.int64)])
+    at = np.concatenate([brier, gap])
+    values = np.concatenate([parts.brier[brier], parts.gap[gap]])
     cell_max = int(np.bincount(item, minlength=1).max(initial=0))
-    m32 = sp.csr_matrix((matrix.data.astype(np.float32), matrix.indices, matrix.indptr), shape=shape, copy=False) \
-        if len(item) >= FLOAT32_ROWS else None  # the same index arrays
-    return SlotMatrix(matrix, m32, bits, n_items, factors, cell_max)
+    if by_rater(n_raters, n_items):  # continuous slots by rater, weighted by the items in the product
+        cont = _csr(values, slot * n_raters + rater[at], item[at], (len(CONTINUOUS) * n_raters, n_items), large)
+        main = _csr(np.ones(len(item)), type_of * n_items + item, rater, (n_types * n_items, n_raters), large)
+        return SlotMatrix(main[0], main[1], bits, n_items, factors, cell_max, cont[0], cont[1])
+    rows = np.concatenate([type_of * n_items + item, (n_types + slot) * n_items + item[at]])
+    main = _csr(np.concatenate([np.ones(len(item)), values]), rows, np.concatenate([rater, rater[at]]),
+                ((n_types + len(CONTINUOUS)) * n_items, n_raters), large)
+    return SlotMatrix(main[0], main[1], bits, n_items, factors, cell_max)
 
 
 def _float32_ok(slots: SlotMatrix, rater_t: np.ndarray, item_t: np.ndarray) -> bool:
@@ -104,21 +127,31 @@ def block_sums(slots: SlotMatrix, rater_t: np.ndarray, item_t: np.ndarray,
     """Term sums (b, Q, F) and per-item weighted #correct H and #graded N, item-major (n_items, b).
 
     ``rater_t`` (condition raters, b) and ``item_t`` (condition items, b) are the block's
-    multiplicities (any real or integer dtype), transposed. With ``allow_float32`` (not for the point estimate), large
-    conditions compute in float32 while that is exact for the counts (module docstring):
-    H and N are then float32.
+    multiplicities (any real or integer dtype), transposed. With ``allow_float32`` (not for the
+    point estimate), large conditions compute in float32 while that is exact for the counts
+    (module docstring): H and N are then float32.
     """
-    item_t = item_t.astype(float)
+    rater_f, item_f = rater_t.astype(float), item_t.astype(float)
     if allow_float32 and slots.matrix32 is not None and _float32_ok(slots, rater_t, item_t):
-        y = (slots.matrix32 @ rater_t.astype(np.float32)).reshape(-1, slots.n_items, rater_t.shape[1])
-        out = _sums(slots, y, item_t.astype(np.float32), item_t)
+        r32, i32 = rater_t.astype(np.float32), item_t.astype(np.float32)
+        y = (slots.matrix32 @ r32).reshape(-1, slots.n_items, rater_t.shape[1])
+        out = _sums(slots, y, i32, item_f)
         if out is not None:
-            return out
-    y = (slots.matrix @ rater_t.astype(float)).reshape(-1, slots.n_items, rater_t.shape[1])
-    exact = _sums(slots, y, item_t, item_t)
+            return _with_cont(slots, out, slots.cont32, i32, rater_f)
+    y = (slots.matrix @ rater_f).reshape(-1, slots.n_items, rater_t.shape[1])
+    exact = _sums(slots, y, item_f, item_f)
     if exact is None:
         raise RuntimeError("float64 sums cannot fail the float32 bound")
-    return exact
+    return _with_cont(slots, exact, slots.cont, item_f, rater_f)
+
+
+def _with_cont(slots: SlotMatrix, out: tuple[np.ndarray, ...], cont: sp.csr_matrix | None, item_w: np.ndarray,
+               rater_f: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Add the continuous sums computed by rater (``cont``), if the condition has them there."""
+    if cont is not None:
+        by_rater = (cont @ item_w).reshape(len(CONTINUOUS), -1, rater_f.shape[1])
+        out[0][:, np.array(CONTINUOUS), d.F["all"]] = np.einsum("srb,rb->bs", by_rater, rater_f, dtype=float)
+    return out
 
 
 def _sums(slots: SlotMatrix, y: np.ndarray, item_w: np.ndarray, item_t: np.ndarray) -> tuple[np.ndarray, ...] | None:
@@ -137,5 +170,6 @@ def _sums(slots: SlotMatrix, y: np.ndarray, item_w: np.ndarray, item_t: np.ndarr
     sums = np.zeros((n_rep, len(d.ROW_QUANTITIES), len(d.ITEM_FACTORS)))
     sums[:, np.array(BINARY)[:, None], np.array(ITEM_CLASS)[None, :]] = np.einsum("tq,tfb->bqf", slots.bits, by_class)
     sums[:, d.Q["one"], :] = (slots.factors @ per_item[0].astype(float)).T
-    sums[:, np.array(CONTINUOUS), d.F["all"]] = np.einsum("sjb,jb->bs", y[n_t:], item_t, dtype=float)
+    if slots.cont is None:
+        sums[:, np.array(CONTINUOUS), d.F["all"]] = np.einsum("sjb,jb->bs", y[n_t:], item_t, dtype=float)
     return sums, per_item[1], per_item[2]

@@ -83,6 +83,23 @@ def test_block_size_does_not_change_replicates(monkeypatch: pytest.MonkeyPatch) 
         np.testing.assert_array_equal(narrow.thresholds[cond], values)
 
 
+@pytest.mark.parametrize("side", [True, False])
+def test_continuous_sums_by_rater_or_by_item_equal_the_loop(monkeypatch: pytest.MonkeyPatch, side: bool) -> None:
+    """Brier and calibration sums go through the rater or the item side of the product: both equal the loop."""
+    monkeypatch.setattr(slot_sums, "by_rater", lambda n_raters, n_items: side)
+    df = simulate_judgments(20, 15, SimulationProfile(rater_sd=0.5), seed=9, items_per_rater=10)
+    layout = engine.build_layout(df, k=3, seed=0)
+    assert all((c.slots.cont is not None) == side for c in layout.cells)
+    rater_w, item_w = engine.draw_weights(layout, 4, seed=6)
+    reps = engine.compute(layout, rater_w, item_w)
+    for b in range(4):
+        rw = dict(zip(layout.rater_ids, rater_w[b], strict=True))
+        iw = dict(zip(layout.item_ids, item_w[b], strict=True))
+        for cond, rows in df.groupby("condition"):
+            got = reps.stats[cond][b, engine.STAT_NAMES.index("rater_ece")]
+            assert got == pytest.approx(_loop_replicate(rows, rw, iw)["rater_ece"], rel=1e-12), (cond, b)
+
+
 def test_float32_product_keeps_counts_exact(monkeypatch: pytest.MonkeyPatch) -> None:
     """Large conditions run the sparse product in float32: counts stay exact, calibration sums within 1e-6."""
     df = simulate_judgments(30, 20, SimulationProfile(rater_sd=0.5), seed=4, items_per_rater=12, two_stage=True)
