@@ -125,7 +125,8 @@ def patterns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
             n_codes = len(kinds)
             if n_codes > max_patterns:
                 return None
-    code = pd.factorize(code)[0]
+    present = np.bincount(code, minlength=n_codes) > 0  # renumber the combinations present: 0 .. P - 1
+    code = (np.cumsum(present) - 1)[code]
     first = np.zeros(int(code.max()) + 1, dtype=np.int64)
     first[code[::-1]] = np.arange(len(code))[::-1]
     return code.astype(np.int64), x[first]

@@ -10,22 +10,34 @@ is then a ratio of weighted sums (``analysis.definitions``), and the point estim
 is the same computation with all weights 1. All conditions share the replicates, so
 a difference between two conditions has its own joint replicate distribution.
 
-Vectorisation, per condition and per block of replicates. Dense path (a condition with
-at most ``_DENSE_CELLS`` rater x quantity x item cells): judgments are summed once into
-cells X[r, q, j]; S[b, q, j] = I[b, j] sum_r R[b, r] X[r, q, j] is one matrix product and
-every metric term is S contracted with an item factor. Judgment path (larger, sparser
-designs, where X would not fit in memory): the judgments are sorted by
-item; W[b, i] = R[b, rater(i)] * I[b, item(i)] is built for the block, the metric sums
-are one matrix product W @ G (G[i, p] = row quantity x item factor of judgment i for
-every needed pair p, ``definitions.PAIRS``), and the per-item sums the routing needs
-(H = weighted #correct, N = weighted #graded) are segment sums of W over each item's
-judgments. Memory is bounded by the block size (``_BLOCK_ELEMENTS`` floats of W), not
-by the number of replicates; cost ~ B x judgments x len(PAIRS).
+Computation (exact, per condition, per block of replicates; ``analysis.slot_sums``).
+Every metric term is sum_i w_i q_i f(item(i)) for a row quantity q and an item factor f,
+and the item weight and item factor are constant within an item, so
+
+    term[b, q, f] = sum_j f_j I[b, j] Y_q[j, b],   Y_q[j, b] = sum_{i in item j} q_i R[b, rater(i)].
+
+Y for all quantities is one sparse (slot x item, rater) by dense (rater, replicate)
+product: the 0/1 quantities enter through each judgment's *type* (its pattern of 0/1
+quantities: one entry per judgment), the continuous ones (Brier, calibration gaps) as one
+entry per nonzero value; when a condition has fewer raters than items the continuous
+slots are summed by rater instead (a (slot x rater, item) product with I, then weighted
+by R). Judgments of the same rater and item in the same slot are one entry. The per-item
+weighted #correct H and #graded N that the routing needs are sums of the type rows. So a
+block costs ~3 x judgments x replicates multiply-adds plus (slots x items x replicates)
+for the item sums, against judgments x replicates x 41 terms when every judgment's
+weight R[b, rater] * I[b, item] is formed. Counts are exact; large conditions run the
+product in float32 when every count sum stays an integer below 2^24 (checked per block,
+else float64), which changes the Brier and calibration sums of the replicates by a
+relative ~1e-8 and never the point estimate (always float64). Memory is bounded by the
+block size (``_BLOCK_ELEMENTS`` slot-by-item sums and ~1 MB of rater weights per block),
+not by the number of replicates; the multiplicities are drawn once and kept as small
+unsigned integers (B x (raters + items) bytes).
 
 Cross-fitted routing is repeated over ``n_splits`` seeded fold splits of the items:
 the point estimate of a routing statistic is the median over the splits; bootstrap
 replicate b uses split b mod n_splits, so its intervals include the split-to-split
-variation.
+variation. Blocks hold replicates of one split; each split's plan (items sorted by c,
+each fold's candidate thresholds) is computed once (``routing.plan``).
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ def design(data: pd.DataFrame, reference: str) -> tuple[np.ndarray, list[str]]:
     cond = data["condition"].to_numpy(dtype=object)
     ai = data["ai_correct"].to_numpy(dtype=float)
     n_k = len(levels) - 1
-    x = np.empty((len(data), 2 + 2 * n_k))  # filled in place: no list of columns next to the matrix
+    x = np.empty((2 + 2 * n_k, len(data))).T  # filled in place, column by column (column-major)
     x[:, 0], x[:, 1 + n_k] = 1.0, ai
     for i, k in enumerate(levels[1:]):
         x[:, 1 + i] = cond == k

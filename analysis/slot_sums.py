@@ -15,19 +15,25 @@ Y is computed for all quantities at once as one sparse (slots x items, raters) b
   matrix entry per judgment. The sum of quantity q is the sum over the types whose
   pattern has q = 1, and ``one`` is the sum over all types;
 - the continuous quantities (``brier`` and the 10 signed calibration gaps ``cal_k``, of
-  which a judgment has at most one) are one slot each, one entry per nonzero value.
+  which a judgment has at most one) are one slot each, one entry per nonzero value. They
+  are needed with the factor ``all`` only, so when the condition has fewer raters than
+  items they are summed by rater instead: P_q[r, b] = sum_{i of rater r} q_i I[b, item(i)]
+  (a (slots x raters, items) product with I), then term[b, q, all] = sum_r R[b, r] P_q[r, b].
 
 Judgments of the same rater on the same item in the same slot are one entry (summed).
-So the product costs about 3 x judgments x replicates multiply-adds, against
+So the products cost about 3 x judgments x replicates multiply-adds, against
 judgments x replicates x 41 terms when every judgment's weight is formed. The 0/1
 quantities are needed with the factors ``all``, ``ai_right`` and ``ai_wrong`` only, ``one``
 with every factor, the continuous quantities with ``all`` only (``definitions.PAIRS``;
 checked at import).
 
-Precision: counts are exact (integer weights); large conditions (``FLOAT32_ROWS``
-judgments or more) run the product in float32 when every cell sum stays an exact
-integer in float32 (< 2^24), which leaves the counts exact and changes the continuous
-sums by a relative ~1e-7 per item; every sum over items is then taken in float64.
+Precision: counts are exact (integer weights). Large conditions (``FLOAT32_ROWS``
+judgments or more) run the products in float32 when every (slot, item) count sum times
+its item weight is an integer below 2^24, and keep the counts' sums over items in
+float32 only when the block's total weight is below 2^24 too (then every count, sum and
+running sum is an exact integer; otherwise the block is redone in float64). This changes
+the continuous sums by a relative ~1e-8 (float32 rounding of the per-item or per-rater
+sums, which are then summed in float64). The point estimate always uses float64.
 """
 
 from __future__ import annotations
