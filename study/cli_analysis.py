@@ -6,7 +6,6 @@ commands are there whenever the CLI is.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
