@@ -91,7 +91,7 @@ def prepare_with_report(df: pd.DataFrame, exclusions: ExclusionRules | None = No
     rater = df[s.RATER] if s.RATER in df.columns else None
     if rules is not None and rater is not None:
         att = np.ones(len(df), dtype=bool)
-        if rules.drop_failed_attention:
+        if rules.drop_failed_attention and attention.any():  # failures need attention-check rows
             failures = attention_failures(df)
             bad = failures.index[failures > rules.max_attention_failures]
             att = ~rater.isin(bad).to_numpy(dtype=bool)
@@ -119,7 +119,7 @@ def _rater_keep(df: pd.DataFrame, rules: ExclusionRules) -> np.ndarray:
     keep = np.ones(len(df), dtype=bool)
     if s.RATER not in df.columns:
         return keep
-    if rules.drop_failed_attention:
+    if rules.drop_failed_attention and s.flags(df, s.ATTENTION).any():  # failures need attention-check rows
         failures = attention_failures(df)
         bad = failures.index[failures > rules.max_attention_failures]
         keep &= ~df[s.RATER].isin(bad).to_numpy(dtype=bool)
