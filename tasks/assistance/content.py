@@ -31,6 +31,7 @@ from tasks.assistance.reasoning import reasoning_prompt, template_reasoning
 from tasks.assistance.stance import favoured, ranked_for
 from tasks.assistance.verdict import CrossFit, crossfit, pair_features
 from tasks.items import Item
+from tasks.stances import annotated_stance, annotation_spans, is_annotated
 
 
 @dataclass
@@ -138,10 +139,30 @@ class ContentBuilder:
         return self.prepared.fit.predict_for(state.index, rows)
 
     def lean(self, item: Item, vecs: np.ndarray) -> np.ndarray:
-        """The stance scorer's lean (rows x labels): P(label | one sentence) - P(label | the item)."""
+        """The model stance lean (rows x labels): P(label | claim, one sentence) - the label's
+        share of the training set of the item's own out-of-fold model."""
         state = self.prepared.states[item.item_id]
-        lean: np.ndarray = self._p(state, vecs) - self.prepared.fit.proba[state.index][None, :]
+        lean: np.ndarray = self._p(state, vecs) - self.prepared.fit.base_rate(state.index)[None, :]
         return lean
+
+    @staticmethod
+    def stance_source(item: Item) -> str:
+        """``annotations`` when the item bank annotates the item's stances, else ``model``."""
+        return "annotations" if is_annotated(item) else "model"
+
+    def stance_lean(self, item: Item, quotes: Sequence[dict[str, Any]], vecs: np.ndarray) -> np.ndarray:
+        """The stance scorer's lean (rows x labels) for quote dicts: from the item's stance
+        annotations when it has them (1 for the label a quote favours, else 0), else :meth:`lean`."""
+        labels = self.prepared.labels
+        if not is_annotated(item):
+            return self.lean(item, vecs) if len(quotes) else np.zeros((0, len(labels)))
+        spans = annotation_spans(item)
+        out = np.zeros((len(quotes), len(labels)))
+        for row, quote in enumerate(quotes):
+            label = annotated_stance(spans, quote["source_index"], quote["start"], quote["end"])
+            if label is not None:
+                out[row, labels.index(label)] = 1.0
+        return out
 
     def verdict(self, item: Item) -> tuple[dict[str, Any], str]:
         """``{"label", "confidence"}``: controlled, imported, or the cross-fitted model's."""
@@ -182,7 +203,8 @@ class ContentBuilder:
             if key not in seen:
                 seen.add(key)
                 keep.append(j)
-        return [quotes[j] for j in keep], self.lean(item, vecs[keep]) if keep else np.zeros((0, len(self.prepared.labels)))
+        kept = [quotes[j] for j in keep]
+        return kept, self.stance_lean(item, kept, vecs[keep])
 
     def _reasoning_quotes(self, item: Item, label: str) -> tuple[list[dict[str, Any]], list[str | None]]:
         """Supporting quotes (strongest first) plus the strongest opposing one; else the top ones."""

@@ -27,9 +27,13 @@ from tasks.assistance.kinds import ASSISTANCE_ROW_KINDS
 from tasks.assistance.llm.settings import LLMSettings
 from tasks.assistance.verdict import C_GRID, verdict_metrics
 from tasks.items import Item
+from tasks.stances import stance_problems
 
 #: Assistance record kinds, in emission order per item (declared in :mod:`tasks.assistance.kinds`).
 KINDS = ASSISTANCE_ROW_KINDS
+
+#: Kinds whose quotes are chosen, and whose text states stances, by the stance scorer.
+STANCE_KINDS = ("reasoning", "debate", "consultancy")
 
 #: Distributions whose versions are recorded with every record.
 PROVENANCE_PACKAGES = (
@@ -130,6 +134,9 @@ def _check_inputs(items: Sequence[Item], labels: Sequence[str]) -> None:
             raise ValueError(f"item {item.item_id!r}: ai_label and ai_confidence must be given together")
         if item.ai_reasoning is not None and not item.has_external_ai:
             raise ValueError(f"item {item.item_id!r}: ai_reasoning needs ai_label and ai_confidence")
+        problems = stance_problems(item, labels)
+        if problems:
+            raise ValueError(f"item {item.item_id!r}: {problems[0][0]}: {problems[0][1]}")
 
 
 class _Provenance:
@@ -286,6 +293,8 @@ def _emit(
                 mark = llm_hook.mark() if llm_hook else None
                 content, generator = build[kind](item)
                 extra = llm_hook.provenance(item, kind, generator, mark) if llm_hook else None
+                if kind in STANCE_KINDS and generator != "imported":
+                    extra = {**(extra or {}), "stance_source": builder.stance_source(item)}
                 generator = llm_hook.generator(kind, generator) if llm_hook else generator
                 yield provenance.record(item, kind, content, generator, extra)
         if progress is not None:
