@@ -39,6 +39,11 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+")
 _MIN_SENTENCE_CHARS = 3  # letters/digits a sentence needs to be a candidate quote
 # Words whose final "." does not end a sentence (besides initials and dotted forms like "U.S.").
 _ABBREVIATIONS = frozenset({"approx", "ca", "cf", "dr", "etc", "fig", "jr", "mr", "mrs", "ms", "no", "prof", "sr", "st", "vs"})
+# Words that start a new sentence after a single capital and "." ("Ptolemy V. The decree").
+_STARTERS = frozenset(
+    "a after an and as at before but by for from he her his however in it its on she since that the their there "
+    "these they this those we when while".split()
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class Sentence:
 def _ends_sentence(text: str, at: int, next_start: int) -> bool:
     """Whether the end punctuation just before ``at`` closes a sentence.
 
-    Not after an initial ("L. L. Zamenhof"), a dotted abbreviation ("e.g.", "U.S.",
+    Not after an initial ("L. L. Zamenhof", but "Ptolemy V. The" ends one), a dotted abbreviation ("e.g.", "U.S.",
     "a.m.") or a common short form ("Dr.", "etc."); not at a word's "." or a factorial
     "!" that lower-case text follows ("0! equals 1"). An ellipsis or a number before the
     mark always ends one.
@@ -70,7 +75,8 @@ def _ends_sentence(text: str, at: int, next_start: int) -> bool:
     stem = word[:-1].lstrip("(\"'\u201c\u2018[")
     if not any(c.isalpha() for c in stem):  # an ellipsis or a number: a real end
         return True
-    single_initial = len(stem) == 1 and stem.isupper()
+    following = text[next_start:].split(None, 1)[:1]
+    single_initial = len(stem) == 1 and stem.isupper() and not (following and following[0].casefold() in _STARTERS)
     return not (lower_next or single_initial or "." in stem or stem.casefold() in _ABBREVIATIONS)
 
 
