@@ -41,8 +41,7 @@ _MIN_SENTENCE_CHARS = 3  # letters/digits a sentence needs to be a candidate quo
 _ABBREVIATIONS = frozenset({"approx", "ca", "cf", "dr", "etc", "fig", "jr", "mr", "mrs", "ms", "no", "prof", "sr", "st", "vs"})
 # Words that start a new sentence after a single capital and "." ("Ptolemy V. The decree").
 _STARTERS = frozenset(
-    "a after an and as at before but by for from he her his however in it its on she since that the their there "
-    "these they this those we when while".split()
+    ["a", "after", "an", "and", "as", "at", "before", "but", "by", "for", "from", "he", "her", "his", "however", "in", "it", "its", "on", "she", "since", "that", "the", "their", "there", "these", "they", "this", "those", "we", "when", "while"]
 )
 
 
