@@ -131,8 +131,9 @@ class ContentBuilder:
         self.seed = seed
         self.plan = plan or Plan()
 
-    def _p(self, state: ItemState, vecs: np.ndarray) -> np.ndarray:
-        """Label probabilities with each row of ``vecs`` alone as evidence (out-of-fold model)."""
+    def sentence_proba(self, item: Item, vecs: np.ndarray) -> np.ndarray:
+        """P(label | claim, one row of ``vecs`` alone as evidence) from the item's out-of-fold model."""
+        state = self.prepared.states[item.item_id]
         if len(vecs) == 0:
             return np.zeros((0, len(self.prepared.labels)))
         rows = pair_features(np.tile(state.claim_vec, (len(vecs), 1)), vecs, np.tile(state.sim_summary, (len(vecs), 1)))
@@ -142,7 +143,7 @@ class ContentBuilder:
         """The model stance lean (rows x labels): P(label | claim, one sentence) - the label's
         share of the training set of the item's own out-of-fold model."""
         state = self.prepared.states[item.item_id]
-        lean: np.ndarray = self._p(state, vecs) - self.prepared.fit.base_rate(state.index)[None, :]
+        lean: np.ndarray = self.sentence_proba(item, vecs) - self.prepared.fit.base_rate(state.index)[None, :]
         return lean
 
     @staticmethod
@@ -188,7 +189,7 @@ class ContentBuilder:
         quotes, generator = self._top_quotes(item)
         return {"quotes": quotes}, generator
 
-    def _candidates(self, item: Item) -> tuple[list[dict[str, Any]], np.ndarray]:
+    def candidates(self, item: Item) -> tuple[list[dict[str, Any]], np.ndarray]:
         """Quote pool for reasoning/debate/consultancy (distinct texts) and its stance leans."""
         state = self.prepared.states[item.item_id]
         if item.ai_evidence is not None:
@@ -209,7 +210,7 @@ class ContentBuilder:
     def _reasoning_quotes(self, item: Item, label: str) -> tuple[list[dict[str, Any]], list[str | None]]:
         """Supporting quotes (strongest first) plus the strongest opposing one; else the top ones."""
         labels, k = self.prepared.labels, self.prepared.k_quotes
-        quotes, lean = self._candidates(item)
+        quotes, lean = self.candidates(item)
         stance = favoured(lean, labels)
         if item.ai_evidence is not None:
             return quotes, stance
@@ -263,7 +264,7 @@ class ContentBuilder:
         if self.plan.controlled is not None:  # with more than two labels, the AI's own label is debated
             proba[labels.index(self.plan.controlled[item.item_id][0])] = 2.0
         pair = debate_labels(labels, proba)
-        quotes, lean = self._candidates(item)
+        quotes, lean = self.candidates(item)
         k = self.prepared.k_quotes
         side_quotes = tuple([quotes[j] for j in ranked_for(label, lean, labels, k)] for label in pair)
         content, written = debate_transcript(pair, (side_quotes[0], side_quotes[1]), self.plan.rounds, self._turn_writer(item))
@@ -272,7 +273,7 @@ class ContentBuilder:
     def consultancy(self, item: Item) -> tuple[dict[str, Any], str]:
         """``{"label", "argument", "quotes", "assigned_correct"}`` for the assigned label."""
         label = self.plan.consultancy[item.item_id]
-        quotes, lean = self._candidates(item)
+        quotes, lean = self.candidates(item)
         picked = ranked_for(label, lean, self.prepared.labels, self.prepared.k_quotes)
         content, written = consultancy_content(label, item.gold_label, [quotes[j] for j in picked], self._turn_writer(item))
         return content, "generative" if written else "template"

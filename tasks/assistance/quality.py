@@ -11,17 +11,21 @@
 * ``debate``: debate sides, sides with no quote (no direct support found), and debates
   with at least one such side; ``consultancy``: items, share assigned the gold label and
   consultants without a quote;
+* ``stances`` (when the caller says which items carry stance annotations): main items
+  whose quote stances come from the bank's annotations and from the model scorer;
 * ``warnings``: plain sentences, e.g. when AI accuracy is below the majority rate plus
-  :data:`MAJORITY_MARGIN` (then no reliance or complementarity effect can be expected).
+  :data:`MAJORITY_MARGIN` (then no reliance or complementarity effect can be expected),
+  or when reasoning, debate or consultancy stances of some items come from the model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from tasks.assistance.verdict import verdict_metrics
 from tasks.items import Item
+from tasks.stances import is_annotated
 
 #: Warn when AI accuracy is less than this far above the majority-class rate.
 MAJORITY_MARGIN = 0.05
@@ -48,7 +52,7 @@ def _verdict_part(gold: Mapping[str, str], verdicts: Mapping[str, Mapping[str, A
     return report
 
 
-def _warnings(report: dict[str, Any], margin: float) -> list[str]:
+def _warnings(report: dict[str, Any], margin: float, stance_kinds: bool) -> list[str]:
     out = []
     verdict = report["verdict"]
     if verdict is not None and verdict["accuracy"] < verdict["majority_rate"] + margin:
@@ -66,6 +70,13 @@ def _warnings(report: dict[str, Any], margin: float) -> list[str]:
             f"{debate['sides_without_support']} of {debate['sides']} debate sides found no direct support "
             "and say so."
         )
+    stances = report.get("stances")
+    if stances and stances["model_items"] and stance_kinds:
+        out.append(
+            f"Quote stances of {stances['model_items']} of {stances['model_items'] + stances['annotated_items']} "
+            "items come from the model scorer, which often disagrees with a careful reader (docs/benchmarks.md, "
+            "'Stance scorer'): annotate sources with `stances` (docs/item-bank.md) for reasoning, debate or consultancy."
+        )
     return out
 
 
@@ -74,18 +85,22 @@ def assistance_quality(
     rows: Iterable[tuple[str, str, Mapping[str, Any]]],
     *,
     margin: float = MAJORITY_MARGIN,
+    annotated: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """The quality gate over ``rows`` of ``(item_id, kind, content)``; verdicts scored on ``gold``.
 
     Only items in ``gold`` count (pass the main items to report on what the analysis uses).
+    ``annotated``: ids of the items whose sources carry stance annotations (None: not reported).
     """
     verdicts: dict[str, Mapping[str, Any]] = {}
     quotes_total = quotes_verified = 0
     sides = unsupported = debates_unsupported = 0
     consultants = consultant_gold = consultant_bare = 0
+    stance_kinds = False
     for item_id, kind, content in rows:
         if item_id not in gold:
             continue
+        stance_kinds = stance_kinds or kind in ("reasoning", "debate", "consultancy")
         if kind == "verdict":
             verdicts[item_id] = content
         found = _content_quotes(kind, content)
@@ -114,8 +129,11 @@ def assistance_quality(
             "assigned_correct_share": round(consultant_gold / consultants, 4) if consultants else None,
             "without_support": consultant_bare,
         },
+        "stances": None
+        if annotated is None
+        else {"annotated_items": len(set(gold) & set(annotated)), "model_items": len(set(gold) - set(annotated))},
     }
-    report["warnings"] = _warnings(report, margin)
+    report["warnings"] = _warnings(report, margin, stance_kinds)
     return report
 
 
@@ -140,6 +158,12 @@ def format_quality(report: Mapping[str, Any]) -> str:
     lines.append(f"  quotes verified: {quotes['verified']} of {quotes['total']} ({rate})")
     debate = report["debate"]
     lines.append(f"  debate sides without support: {debate['sides_without_support']} of {debate['sides']}")
+    stances = report.get("stances")
+    if stances:
+        lines.append(
+            f"  quote stances: from annotations on {stances['annotated_items']} items, "
+            f"from the model scorer on {stances['model_items']}"
+        )
     consult = report["consultancy"]
     if consult["items"]:
         lines.append(
@@ -152,5 +176,7 @@ def format_quality(report: Mapping[str, Any]) -> str:
 
 def quality_report(items: Iterable[Item], records: Iterable[Any], *, margin: float = MAJORITY_MARGIN) -> dict[str, Any]:
     """:func:`assistance_quality` of pipeline records (``AssistanceRecord``) on the main items."""
-    gold = {it.item_id: it.gold_label for it in items if it.role == "main"}
-    return assistance_quality(gold, ((r.item_id, r.kind, r.content) for r in records), margin=margin)
+    main = [it for it in items if it.role == "main"]
+    gold = {it.item_id: it.gold_label for it in main}
+    annotated = {it.item_id for it in main if is_annotated(it)}
+    return assistance_quality(gold, ((r.item_id, r.kind, r.content) for r in records), margin=margin, annotated=annotated)

@@ -143,3 +143,20 @@ def test_crossfit_records_the_label_shares_of_each_training_set() -> None:
 )
 def test_sentences_do_not_end_at_initials_abbreviations_or_factorials(text: str, expected: list[str]) -> None:
     assert [text[a:b] for a, b in split_sentences(text)] == expected
+
+
+def test_quality_gate_says_where_stances_come_from_and_warns_about_the_model() -> None:
+    from tasks.assistance import assistance_quality, format_quality
+
+    gold = {"a": "correct", "b": "incorrect", "c": "correct"}
+    debate = {"sides": [{"label": "correct", "quotes": []}, {"label": "incorrect", "quotes": []}]}
+    rows = [(i, "debate", debate) for i in gold]
+    mixed = assistance_quality(gold, rows, annotated={"a", "b", "z"})
+    assert mixed["stances"] == {"annotated_items": 2, "model_items": 1}
+    assert any("Quote stances of 1 of 3 items come from the model scorer" in w for w in mixed["warnings"])
+    assert "quote stances: from annotations on 2 items, from the model scorer on 1" in format_quality(mixed)
+    complete = assistance_quality(gold, rows, annotated=set(gold))
+    assert not any("model scorer" in w for w in complete["warnings"])
+    evidence_only = assistance_quality(gold, [(i, "evidence", {"quotes": []}) for i in gold], annotated=set())
+    assert not any("model scorer" in w for w in evidence_only["warnings"])  # no kind states a stance
+    assert assistance_quality(gold, rows)["stances"] is None
