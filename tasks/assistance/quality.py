@@ -8,14 +8,17 @@
   ``reliability``: one row per non-empty bin (``low, high, n, accuracy, mean_confidence``);
 * ``quotes``: quotes in all evidence, reasoning, debate and consultancy content, how many
   are verified, and the rate ``verified / total``;
-* ``debate``: debate sides, sides with no quote (no direct support found), and debates
-  with at least one such side; ``consultancy``: items, share assigned the gold label and
-  consultants without a quote;
+* ``debate``: debate sides, sides with no quote (no direct support found), debates with
+  at least one such side, and ``revealing_debates``: debates where only the side arguing
+  the gold label quotes anything (a rater can tell the answer from which side found
+  support); ``consultancy``: items, share assigned the gold label, consultants without a
+  quote, and how many of those argue a wrong label (``without_support_when_wrong``);
 * ``stances`` (when the caller says which items carry stance annotations): main items
   whose quote stances come from the bank's annotations and from the model scorer;
 * ``warnings``: plain sentences, e.g. when AI accuracy is below the majority rate plus
   :data:`MAJORITY_MARGIN` (then no reliance or complementarity effect can be expected),
-  or when reasoning, debate or consultancy stances of some items come from the model.
+  or when reasoning, debate or consultancy stances of some items come from the model, or
+  when at least :data:`REVEAL_SHARE` of the debates are revealing.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from tasks.stances import is_annotated
 
 #: Warn when AI accuracy is less than this far above the majority-class rate.
 MAJORITY_MARGIN = 0.05
+#: Warn when at least this share of debates has quotes only on the gold label's side.
+REVEAL_SHARE = 0.25
 
 
 def _content_quotes(kind: str, content: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -52,6 +57,13 @@ def _verdict_part(gold: Mapping[str, str], verdicts: Mapping[str, Mapping[str, A
     return report
 
 
+def _reveals(sides: list[Mapping[str, Any]], gold: str) -> bool:
+    """True when the sides that quote something are exactly those arguing ``gold`` (and some side quotes nothing)."""
+    quoting = {bool(side.get("quotes")) for side in sides if side.get("label") == gold}
+    others = {bool(side.get("quotes")) for side in sides if side.get("label") != gold}
+    return quoting == {True} and others == {False}
+
+
 def _warnings(report: dict[str, Any], margin: float, stance_kinds: bool) -> list[str]:
     out = []
     verdict = report["verdict"]
@@ -69,6 +81,12 @@ def _warnings(report: dict[str, Any], margin: float, stance_kinds: bool) -> list
         out.append(
             f"{debate['sides_without_support']} of {debate['sides']} debate sides found no direct support "
             "and say so."
+        )
+    debates = debate["sides"] // 2
+    if debates and debate["revealing_debates"] >= REVEAL_SHARE * debates:
+        out.append(
+            f"In {debate['revealing_debates']} of {debates} debates only the side arguing the right answer quotes "
+            "anything: raters can tell the answer from which side found support (the sources settle these claims)."
         )
     stances = report.get("stances")
     if stances and stances["model_items"] and stance_kinds:
@@ -94,8 +112,8 @@ def assistance_quality(
     """
     verdicts: dict[str, Mapping[str, Any]] = {}
     quotes_total = quotes_verified = 0
-    sides = unsupported = debates_unsupported = 0
-    consultants = consultant_gold = consultant_bare = 0
+    sides = unsupported = debates_unsupported = revealing = 0
+    consultants = consultant_gold = consultant_bare = consultant_bare_wrong = 0
     stance_kinds = False
     for item_id, kind, content in rows:
         if item_id not in gold:
@@ -111,10 +129,12 @@ def assistance_quality(
             sides += len(content.get("sides", []))
             unsupported += len(bare)
             debates_unsupported += bool(bare)
+            revealing += _reveals(content.get("sides", []), gold[item_id])
         if kind == "consultancy":
             consultants += 1
             consultant_gold += bool(content.get("assigned_correct"))
             consultant_bare += not content.get("quotes")
+            consultant_bare_wrong += not content.get("quotes") and not content.get("assigned_correct")
     report: dict[str, Any] = {
         "n_items": len(gold),
         "verdict": _verdict_part(gold, verdicts),
@@ -123,11 +143,17 @@ def assistance_quality(
             "verified": quotes_verified,
             "verification_rate": round(quotes_verified / quotes_total, 4) if quotes_total else None,
         },
-        "debate": {"sides": sides, "sides_without_support": unsupported, "debates_with_unsupported_side": debates_unsupported},
+        "debate": {
+            "sides": sides,
+            "sides_without_support": unsupported,
+            "debates_with_unsupported_side": debates_unsupported,
+            "revealing_debates": revealing,
+        },
         "consultancy": {
             "items": consultants,
             "assigned_correct_share": round(consultant_gold / consultants, 4) if consultants else None,
             "without_support": consultant_bare,
+            "without_support_when_wrong": consultant_bare_wrong,
         },
         "stances": None
         if annotated is None
@@ -157,7 +183,10 @@ def format_quality(report: Mapping[str, Any]) -> str:
     rate = "n/a" if quotes["verification_rate"] is None else f"{quotes['verification_rate']:.3f}"
     lines.append(f"  quotes verified: {quotes['verified']} of {quotes['total']} ({rate})")
     debate = report["debate"]
-    lines.append(f"  debate sides without support: {debate['sides_without_support']} of {debate['sides']}")
+    lines.append(
+        f"  debate sides without support: {debate['sides_without_support']} of {debate['sides']}; "
+        f"debates where only the right side quotes: {debate['revealing_debates']} of {debate['sides'] // 2}"
+    )
     stances = report.get("stances")
     if stances:
         lines.append(
@@ -168,7 +197,7 @@ def format_quality(report: Mapping[str, Any]) -> str:
     if consult["items"]:
         lines.append(
             f"  consultancy: {consult['items']} items, gold label assigned in {consult['assigned_correct_share']:.3f}, "
-            f"{consult['without_support']} without support"
+            f"{consult['without_support']} without support ({consult['without_support_when_wrong']} of them arguing a wrong label)"
         )
     lines.extend(f"  WARNING: {w}" for w in report["warnings"])
     return "\n".join(lines)

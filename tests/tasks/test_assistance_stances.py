@@ -160,3 +160,20 @@ def test_quality_gate_says_where_stances_come_from_and_warns_about_the_model() -
     evidence_only = assistance_quality(gold, [(i, "evidence", {"quotes": []}) for i in gold], annotated=set())
     assert not any("model scorer" in w for w in evidence_only["warnings"])  # no kind states a stance
     assert assistance_quality(gold, rows)["stances"] is None
+
+
+def test_revealing_debates_are_those_where_only_the_gold_side_quotes() -> None:
+    from tasks.assistance import assistance_quality
+
+    def debate(correct: int, incorrect: int) -> dict[str, Any]:
+        return {"sides": [{"label": "correct", "quotes": [{"verified": True}] * correct},
+                          {"label": "incorrect", "quotes": [{"verified": True}] * incorrect}]}
+
+    gold = {f"i{k}": "correct" for k in range(8)}
+    shapes = [(1, 0), (2, 0), (0, 1), (1, 1), (0, 0), (1, 1), (1, 1), (1, 1)]  # revealing: the first two only
+    report = assistance_quality(gold, [(f"i{k}", "debate", debate(*shape)) for k, shape in enumerate(shapes)])
+    assert report["debate"]["revealing_debates"] == 2
+    assert any("In 2 of 8 debates only the side arguing the right answer" in w for w in report["warnings"])  # 2 >= 0.25 * 8
+    shapes[1] = (2, 2)
+    report = assistance_quality(gold, [(f"i{k}", "debate", debate(*shape)) for k, shape in enumerate(shapes)])
+    assert report["debate"]["revealing_debates"] == 1 and not any("debates only" in w for w in report["warnings"])
