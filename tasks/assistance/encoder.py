@@ -346,7 +346,8 @@ def native_bf16() -> bool:
     import torch
 
     check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    return bool(torch.backends.mkldnn.is_available() and check is not None and check())
+    available = torch.backends.mkldnn.is_available()  # type: ignore[no-untyped-call]  # untyped in torch
+    return bool(available and check is not None and check())
 
 
 def get_encoder(name: str = "transformers", path: str | Path | None = None, **options: Any) -> TextEncoder:
