@@ -61,6 +61,7 @@ def _parse_upload(state: ConsoleState, name: str, config: StudyConfig) -> None:
         state.bank = read_item_bank(
             upload.name, None if fmt == "auto" else fmt, labels=config.labels,
             label_map=config.importing.label_map, max_sources=config.importing.max_sources, data=upload.getvalue(),
+            stances=config.importing.stances,
         )
     except ItemBankError as err:
         state.bank_errors = err.errors
