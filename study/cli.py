@@ -122,7 +122,7 @@ def items_import(
     cfg = service.get_config(engine, study)
     items = read_item_bank(
         file, fmt, labels=cfg.labels,  # type: ignore[arg-type]
-        label_map=cfg.importing.label_map, max_sources=cfg.importing.max_sources,
+        label_map=cfg.importing.label_map, max_sources=cfg.importing.max_sources, stances=cfg.importing.stances,
     )
     n = service.import_items(engine, study, items, origin=str(file))
     typer.echo(f"imported {n} items into {study!r}")
