@@ -217,31 +217,38 @@ def draw_weights(layout: Layout, n_boot: int, seed: int, *, compact: bool = Fals
     """Multiplicity matrices (R (B, n_raters), I (B, n_items)) of the two-way bootstrap.
 
     Raters are drawn with replacement within their stratum, items from all items.
-    Float64, or with ``compact`` the smallest unsigned integer type that holds them
-    (the same values; a quarter of the memory or less).
+    Float64, or with ``compact`` uint8 (widened only if a multiplicity exceeds 255): the
+    same values in an eighth of the memory.
     """
     rng = np.random.default_rng(seed)
-    n_raters, n_items = len(layout.rater_ids), len(layout.item_ids)
-    rater_w = np.zeros((n_boot, n_raters), dtype=np.min_scalar_type(n_raters) if compact else float)
+    dtype = np.uint8 if compact else np.float64
+    rater_w = np.zeros((n_boot, len(layout.rater_ids)), dtype=dtype)
     for stratum in range(int(layout.rater_stratum.max(initial=-1)) + 1):
-        members = np.flatnonzero(layout.rater_stratum == stratum)
-        rater_w[:, members] = _multiplicities(rng, n_boot, len(members), rater_w.dtype)
-    item_w = _multiplicities(rng, n_boot, n_items, np.min_scalar_type(n_items) if compact else np.dtype(float))
+        rater_w = _draw_into(rng, rater_w, np.flatnonzero(layout.rater_stratum == stratum))
+    item_w = _draw_into(rng, np.zeros((n_boot, len(layout.item_ids)), dtype=dtype), None)
     return rater_w, item_w
 
 
-def _multiplicities(rng: np.random.Generator, n_boot: int, m: int, dtype: np.dtype) -> np.ndarray:
-    """How often each of m units is drawn in m draws with replacement, per replicate (B, m).
+def _draw_into(rng: np.random.Generator, out: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
+    """Write how often each of m units (``columns`` of ``out``, else all) is drawn in m draws with
+    replacement, per replicate (row), into ``out``; returns it (widened if a count overflows its type).
 
     Drawn in chunks of replicates (bounded index arrays); the same values as one
     ``rng.integers(0, m, size=m)`` per replicate in order (tested).
     """
-    out = np.empty((n_boot, m), dtype=dtype)
+    n_boot, m = out.shape[0], out.shape[1] if columns is None else len(columns)
     chunk = max(1, 2**20 // max(m, 1))
     for start in range(0, n_boot, chunk):
         rows = min(chunk, n_boot - start)
-        drawn = rng.integers(0, m, size=(rows, m)) + np.arange(rows)[:, None] * m
-        out[start:start + rows] = np.bincount(drawn.ravel(), minlength=rows * m).reshape(rows, m)
+        drawn = rng.integers(0, m, size=(rows, m))
+        drawn += np.arange(rows)[:, None] * m
+        counts = np.bincount(drawn.ravel(), minlength=rows * m).reshape(rows, m)
+        if out.dtype.kind == "u" and counts.max(initial=0) > np.iinfo(out.dtype).max:
+            out = out.astype(np.uint32)
+        if columns is None:
+            out[start:start + rows] = counts
+        else:
+            out[start:start + rows, columns] = counts
     return out
 
 
