@@ -36,7 +36,8 @@ def reference_condition(df: pd.DataFrame, reference: str | None = None) -> tuple
                       "give reference= (CLI --reference) for contrasts and team complementarity")
     codes, kinds = pd.factorize(df[ASSISTANCE_KIND])  # compare the few distinct kinds, not every row
     is_none = np.array([str(k).strip() == NO_ASSISTANCE for k in kinds] + [False])[codes]  # code -1: missing
-    none_conds = sorted({str(c) for c in df.loc[is_none, s.CONDITION].dropna().unique()})
+    cond, names = pd.factorize(df[s.CONDITION])  # missing: -1, left out
+    none_conds = sorted({str(names[c]) for c in np.unique(cond[is_none & (cond >= 0)])})
     if not none_conds:
         return None, ("no reference condition: no condition has assistance_kind 'none'; "
                       "give reference= (CLI --reference)")
