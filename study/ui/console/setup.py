@@ -142,4 +142,15 @@ def _assistance(state: ConsoleState, name: str, draft: bool) -> None:
     provenance = monitor.assistance_provenance(engine(), name)
     if len(provenance):
         st.write("**Provenance** (stored rows by generator, model and seed)")
-        show(provenance, "provenance")
+        show(_short_provenance(provenance), "provenance")
+        with st.expander("Full provenance (model paths, versions and parameters)"):
+            show(provenance, "provenance_full")
+
+
+def _short_provenance(provenance: pd.DataFrame) -> pd.DataFrame:
+    """The provenance table narrow enough to read without scrolling: a model path shows its
+    last two folders, a version its first 12 characters (the expander has the full values)."""
+    short = provenance.drop(columns=["parameters"]).copy()
+    short["model"] = short["model"].map(lambda m: "/".join(str(m).split("/")[-2:]) if "/" in str(m) else m)
+    short["model_version"] = short["model_version"].map(lambda v: str(v)[:19] + "…" if len(str(v)) > 20 else v)
+    return short
