@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import tempfile
 import threading
@@ -146,6 +147,39 @@ def terminal_progress(echo: Callable[[str], None]) -> Iterator[Report]:
         yield report
 
 
+def serve(cmd: list[str], env: dict[str, str]) -> int:
+    """Run the server ``cmd`` until it exits; returns its exit status.
+
+    A SIGTERM or Ctrl-C to this process stops the server too, so no server is left
+    running without its parent.
+    """
+    with _server(cmd, env) as server:
+        return server.wait()
+
+
+@contextmanager
+def _server(cmd: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ``cmd``; on leaving (normally, by an error, SIGTERM or Ctrl-C) stop it if it still runs."""
+    def _exit_on_term(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _exit_on_term) if threading.current_thread() is threading.main_thread() \
+        else None
+    server = subprocess.Popen(cmd, env=env)
+    try:
+        yield server
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
 def serve_while_preparing(engine: Engine, cmd: list[str], env: dict[str, str], echo: Callable[[str], None]) -> int:
     """Start the server ``cmd`` at once, prepare the demo meanwhile; returns the server's exit status.
 
@@ -155,19 +189,15 @@ def serve_while_preparing(engine: Engine, cmd: list[str], env: dict[str, str], e
     with tempfile.TemporaryDirectory(prefix="oversight-") as tmp:
         marker = Marker(Path(tmp) / "preparing.json")
         marker.update("starting", 0, 0)
-        server = subprocess.Popen(cmd, env={**env, MARKER_ENV: str(marker.path)})
-        try:
-            with terminal_progress(echo) as report:
-                def both(step: str, done: int, total: int) -> None:
-                    report(step, done, total)
-                    marker.update(step, done, total)
+        with _server(cmd, {**env, MARKER_ENV: str(marker.path)}) as server:
+            try:
+                with terminal_progress(echo) as report:
+                    def both(step: str, done: int, total: int) -> None:
+                        report(step, done, total)
+                        marker.update(step, done, total)
 
-                prepare_demo(engine, both)
-        except BaseException:
-            server.terminate()
-            server.wait()
-            raise
-        finally:
-            marker.remove()
-        echo("the demo study is ready")
-        return server.wait()
+                    prepare_demo(engine, both)
+            finally:
+                marker.remove()
+            echo("the demo study is ready")
+            return server.wait()
