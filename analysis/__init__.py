@@ -1,23 +1,13 @@
 """Reliance analysis of human-AI oversight studies, on a tidy judgments DataFrame.
 
 Formulas are in :mod:`analysis.definitions` and docs/metrics.md. This package never
-imports ``study``: it works on a table from anywhere.
+imports ``study``: it works on a table from anywhere. The charts (altair), the simulation
+and the power analysis load on first use, so ``import analysis`` stays light.
 """
 
-from analysis.charts import (
-    FIGURE_WIDTH,
-    accuracy_chart,
-    ai_split_chart,
-    figure_bytes,
-    hybrid_chart,
-    hybrid_table,
-    overview_chart,
-    overview_table,
-    rair_rsr_chart,
-    reliability_chart,
-    reliability_table,
-    reliance_chart,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from analysis.conditions import ReferenceConditionError, reference_condition
 from analysis.confidence_routing import routing_by_confidence
 from analysis.contrasts import CONTRAST_METRICS, bootstrap_p, holm
@@ -28,24 +18,81 @@ from analysis.hybrid import hybrid_curve, hybrid_summary
 from analysis.labels import LabelError, check_labels
 from analysis.models import MODEL_COLUMNS, fit_models
 from analysis.notes import NOTE_COLUMNS, NOTE_KINDS, group_notes
-from analysis.power import DEFAULT_ITEM_SD, DEFAULT_RATER_SD, power_analysis, raters_needed
 from analysis.reliance import condition_metrics
 from analysis.report import AnalysisResult, analyze, json_safe
 from analysis.routing import assign_folds
-from analysis.simulation import (
-    DEFAULT_PROFILE_BY_KIND,
-    AIProfile,
-    ConditionProfile,
-    ConfidenceModel,
-    RaterPolicy,
-    SimItem,
-    SimulationProfile,
-    draw_rater_effect,
-    item_effect,
-    simulate_judgments,
-    simulate_response,
-)
 from analysis.trials import position_bins, position_slopes
+
+if TYPE_CHECKING:
+    from analysis.charts import (
+        FIGURE_WIDTH,
+        accuracy_chart,
+        ai_split_chart,
+        figure_bytes,
+        hybrid_chart,
+        hybrid_table,
+        overview_chart,
+        overview_table,
+        rair_rsr_chart,
+        reliability_chart,
+        reliance_chart,
+    )
+    from analysis.power import DEFAULT_ITEM_SD, DEFAULT_RATER_SD, power_analysis, raters_needed
+    from analysis.reliability import reliability_table
+    from analysis.simulation import (
+        DEFAULT_PROFILE_BY_KIND,
+        AIProfile,
+        ConditionProfile,
+        ConfidenceModel,
+        RaterPolicy,
+        SimItem,
+        SimulationProfile,
+        draw_rater_effect,
+        item_effect,
+        simulate_judgments,
+        simulate_response,
+    )
+
+#: Public names defined in modules imported on first use (module ``__getattr__``, PEP 562).
+_LAZY: dict[str, str] = {
+    "FIGURE_WIDTH": "analysis.charts",
+    "accuracy_chart": "analysis.charts",
+    "ai_split_chart": "analysis.charts",
+    "figure_bytes": "analysis.charts",
+    "hybrid_chart": "analysis.charts",
+    "hybrid_table": "analysis.charts",
+    "overview_chart": "analysis.charts",
+    "overview_table": "analysis.charts",
+    "rair_rsr_chart": "analysis.charts",
+    "reliability_chart": "analysis.charts",
+    "reliability_table": "analysis.reliability",
+    "reliance_chart": "analysis.charts",
+    "DEFAULT_ITEM_SD": "analysis.power",
+    "DEFAULT_RATER_SD": "analysis.power",
+    "power_analysis": "analysis.power",
+    "raters_needed": "analysis.power",
+    "DEFAULT_PROFILE_BY_KIND": "analysis.simulation",
+    "AIProfile": "analysis.simulation",
+    "ConditionProfile": "analysis.simulation",
+    "ConfidenceModel": "analysis.simulation",
+    "RaterPolicy": "analysis.simulation",
+    "SimItem": "analysis.simulation",
+    "SimulationProfile": "analysis.simulation",
+    "draw_rater_effect": "analysis.simulation",
+    "item_effect": "analysis.simulation",
+    "simulate_judgments": "analysis.simulation",
+    "simulate_response": "analysis.simulation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FIGURE_WIDTH",

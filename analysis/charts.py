@@ -19,7 +19,6 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from analysis import definitions as d
 from analysis import schema as s
 
 
@@ -158,29 +157,6 @@ def ai_split_chart(metrics: pd.DataFrame) -> alt.LayerChart:
 def rair_rsr_chart(metrics: pd.DataFrame) -> alt.LayerChart:
     """RAIR and RSR (two-stage trials) by condition."""
     return _metric_points(metrics, ["rair", "rsr"], "Appropriate reliance (RAIR, RSR)")
-
-
-def reliability_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Reliability-diagram data: per condition, source (rater, ai) and 10 equal-width bins.
-
-    Columns: condition, source, bin, mean_confidence, accuracy, n. Rater rows use
-    (p, [h == y]); AI rows use (c, [a == y]) per judgment.
-    """
-    y, a, h = s.label_codes(df, (s.GOLD, s.AI_LABEL, s.FINAL))
-    cond = df[s.CONDITION].to_numpy(dtype=object) if s.CONDITION in df.columns else np.full(len(df), "all")
-    parts = []
-    for source, conf, right, ok in (
-        ("rater", s.floats(df, s.CONF), h == y, (y >= 0) & (h >= 0)),
-        ("ai", s.floats(df, s.AI_CONF), a == y, (y >= 0) & (a >= 0)),
-    ):
-        keep = ok & ~np.isnan(conf)
-        parts.append(pd.DataFrame({"condition": cond[keep], "source": source,
-                                   "bin": np.clip(np.floor(conf[keep] * d.N_BINS), 0, d.N_BINS - 1).astype(int),
-                                   "confidence": conf[keep], "correct": right[keep].astype(float)}))
-    data = pd.concat(parts, ignore_index=True)
-    out = data.groupby(["condition", "source", "bin"], as_index=False).agg(
-        mean_confidence=("confidence", "mean"), accuracy=("correct", "mean"), n=("correct", "size"))
-    return out
 
 
 def reliability_chart(table: pd.DataFrame) -> alt.LayerChart:

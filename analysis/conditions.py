@@ -10,6 +10,7 @@ The reference is never guessed from a condition key's spelling. In order:
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analysis import schema as s
@@ -33,9 +34,10 @@ def reference_condition(df: pd.DataFrame, reference: str | None = None) -> tuple
     if ASSISTANCE_KIND not in df.columns or s.CONDITION not in df.columns:
         return None, ("no reference condition: the table has no assistance_kind column; "
                       "give reference= (CLI --reference) for contrasts and team complementarity")
-    kinds = df[ASSISTANCE_KIND].astype("string").str.strip()
-    none_conds = sorted({str(c) for c in df.loc[(kinds == NO_ASSISTANCE).fillna(False).to_numpy(bool),
-                                                 s.CONDITION].dropna().unique()})
+    codes, kinds = pd.factorize(df[ASSISTANCE_KIND])  # compare the few distinct kinds, not every row
+    is_none = np.array([str(k).strip() == NO_ASSISTANCE for k in kinds] + [False])[codes]  # code -1: missing
+    cond, names = pd.factorize(df[s.CONDITION])  # missing: -1, left out
+    none_conds = sorted({str(names[c]) for c in np.unique(cond[is_none & (cond >= 0)])})
     if not none_conds:
         return None, ("no reference condition: no condition has assistance_kind 'none'; "
                       "give reference= (CLI --reference)")

@@ -76,21 +76,24 @@ def routing_by_confidence(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_spli
         return pd.DataFrame(columns=COLUMNS)
     y, a, h = s.label_codes(df, (s.GOLD, s.AI_LABEL, s.FINAL))
     graded = y >= 0
-    item, item_ids = pd.factorize(df[s.ITEM].astype("string").fillna("<missing>"), sort=True)
+    item, item_ids = s.id_codes(df, s.ITEM)
     k_eff = max(1, min(k, len(item_ids)))
     folds = [routing.assign_folds(len(item_ids), k_eff, seed + sp)[item] for sp in range(max(1, n_splits))]
-    cond = df[s.CONDITION].astype("string").fillna("<missing>").to_numpy(dtype=object) \
-        if s.CONDITION in df.columns else np.full(len(df), "all", dtype=object)
+    if s.CONDITION in df.columns:
+        cond, names = s.id_codes(df, s.CONDITION)
+    else:
+        cond, names = np.zeros(len(df), dtype=np.int64), np.array(["all"], dtype=object)
     human, ai = (graded & (h == y)).astype(float), (graded & (a >= 0) & (a == y)).astype(float)
+    scores = {rule: _scores(df, rule) for rule in RULES}
     rows = []
-    for c in s.conditions_in(pd.DataFrame({s.CONDITION: cond})):
-        m = (cond == c) & graded
+    for c in s.conditions_in(pd.DataFrame({s.CONDITION: names})):
+        m = (cond == int(np.flatnonzero(names == c)[0])) & graded
         n = int(m.sum())
         if not n:
             continue
         best = max(human[m].mean(), ai[m].mean())
         for rule, grid in RULES.items():
-            score = _scores(df, rule)[m]
+            score = scores[rule][m]
             bins = np.where(np.isnan(score), 0, 1 + np.searchsorted(grid, np.nan_to_num(score), side="left"))
             per = [_crossfit(bins, ai[m] - human[m], human[m], f[m], k_eff, len(grid) + 2) for f in folds]
             acc = np.array([p[0] / n for p in per])

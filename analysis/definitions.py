@@ -183,32 +183,67 @@ def _bin(p: np.ndarray) -> np.ndarray:
     return bins
 
 
-def row_quantities(df: pd.DataFrame) -> np.ndarray:
-    """The ``ROW_QUANTITIES`` of every judgment, shape (n_rows, len(ROW_QUANTITIES))."""
-    y, a, h0, h = s.label_codes(df, (s.GOLD, s.AI_LABEL, s.INITIAL, s.FINAL))
+#: The 0/1 row quantities, in ``ROW_QUANTITIES`` order; the others are ``brier`` and the ``cal_k``.
+BINARY_QUANTITIES: tuple[str, ...] = ROW_QUANTITIES[:ROW_QUANTITIES.index("brier")]
+
+
+@dataclass(frozen=True)
+class RowParts:
+    """The row quantities of judgments in compact form (``row_quantities`` expands them).
+
+    ``bits``: bit k is ``BINARY_QUANTITIES[k]``; ``brier`` = (p - [h == y])^2 and ``gap`` =
+    p - [h == y] where has_conf, else 0; ``bin`` = the calibration bin of p, so ``cal_k`` is
+    ``gap`` where bin == k and 0 elsewhere.
+    """
+
+    bits: np.ndarray  # (n,) uint16
+    brier: np.ndarray  # (n,)
+    gap: np.ndarray  # (n,)
+    bin: np.ndarray  # (n,) int8 in 0..N_BINS - 1
+
+    def take(self, index: np.ndarray | slice) -> RowParts:
+        """The parts of the judgments ``index``."""
+        return RowParts(self.bits[index], self.brier[index], self.gap[index], self.bin[index])
+
+
+def row_parts(y: np.ndarray, a: np.ndarray, h0: np.ndarray, h: np.ndarray, p: np.ndarray) -> RowParts:
+    """Row quantities from label codes (``schema.label_codes``: -1 = missing) and the rater confidence p."""
     has_y, has_h, two = y >= 0, h >= 0, h0 >= 0
     correct = has_y & (h == y)
     agree = has_h & (a >= 0) & (h == a)
     init_ok = two & (h0 == y)
     init_bad = two & has_y & ~init_ok
-    p = s.floats(df, s.CONF)
     has_conf = ~np.isnan(p) & has_y & has_h
+    values = {
+        "one": np.ones(len(y), dtype=bool), "graded": has_y, "correct": correct, "agree": agree, "two_stage": two,
+        "initial_correct": init_ok, "fixed_by_ai": init_bad & agree, "kept_initial": init_ok & has_h & (h == h0),
+        "switched": two & has_h & (h != h0), "has_conf": has_conf,
+    }
+    bits = np.zeros(len(y), dtype=np.uint16)
+    for k, name in enumerate(BINARY_QUANTITIES):
+        bits |= values[name].astype(np.uint16) << k
     gap = np.where(has_conf, np.nan_to_num(p) - correct, 0.0)
+    return RowParts(bits, gap**2, gap, _bin(p).astype(np.int8))
+
+
+def bit(parts: RowParts, name: str) -> np.ndarray:
+    """The 0/1 row quantity ``name`` as a bool array."""
+    out: np.ndarray = (parts.bits >> BINARY_QUANTITIES.index(name)) & 1 == 1
+    return out
+
+
+def row_quantities(df: pd.DataFrame, codes: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
+    """The ``ROW_QUANTITIES`` of every judgment, shape (n_rows, len(ROW_QUANTITIES)).
+
+    ``codes``: the label codes (y, a, h0, h) of ``schema.label_codes`` when already computed.
+    """
+    y, a, h0, h = codes if codes is not None else s.label_codes(df, (s.GOLD, s.AI_LABEL, s.INITIAL, s.FINAL))
+    parts = row_parts(y, a, h0, h, s.floats(df, s.CONF))
     out = np.zeros((len(df), len(ROW_QUANTITIES)))
-    out[:, Q["one"]] = 1.0
-    out[:, Q["graded"]] = has_y
-    out[:, Q["correct"]] = correct
-    out[:, Q["agree"]] = agree
-    out[:, Q["two_stage"]] = two
-    out[:, Q["initial_correct"]] = init_ok
-    out[:, Q["fixed_by_ai"]] = init_bad & agree
-    out[:, Q["kept_initial"]] = init_ok & has_h & (h == h0)
-    out[:, Q["switched"]] = two & has_h & (h != h0)
-    out[:, Q["has_conf"]] = has_conf
-    out[:, Q["brier"]] = gap**2
-    bins = _bin(p)
-    for b in range(N_BINS):
-        out[:, Q[f"cal_{b}"]] = np.where(bins == b, gap, 0.0)
+    for name in BINARY_QUANTITIES:
+        out[:, Q[name]] = bit(parts, name)
+    out[:, Q["brier"]] = parts.brier
+    out[np.arange(len(df)), Q["cal_0"] + parts.bin.astype(np.int64)] = parts.gap  # each judgment's gap in its own bin
     return out
 
 

@@ -41,9 +41,11 @@ def attention_failures(df: pd.DataFrame) -> pd.Series:
     if s.RATER not in df.columns:
         return pd.Series(dtype="int64")
     check = s.flags(df, s.ATTENTION)
-    passed = s.same(s.labels(df, s.FINAL), s.labels(df, s.GOLD))
-    failed = check & ~passed
-    per_rater = pd.Series(failed.astype(np.int64), index=df.index).groupby(df[s.RATER]).sum()
+    failed = np.zeros(len(df), dtype=np.int64)
+    if check.any():  # labels of the attention-check rows only
+        rows = df.loc[check]
+        failed[check] = ~s.same(s.labels(rows, s.FINAL), s.labels(rows, s.GOLD))
+    per_rater = pd.Series(failed, index=df.index).groupby(df[s.RATER]).sum()
     return per_rater.astype("int64")
 
 
@@ -64,7 +66,12 @@ def prepare(df: pd.DataFrame, exclusions: ExclusionRules | None = None) -> pd.Da
     keep = ~(s.flags(df, s.PRACTICE) | s.flags(df, s.ATTENTION))
     if exclusions is not None:
         keep &= _rater_keep(df, exclusions) & _time_keep(df, exclusions)
-    return df.loc[keep].reset_index(drop=True)
+    return _kept(df, keep)
+
+
+def _kept(df: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The rows ``keep`` with a fresh RangeIndex (no copy of the columns when every row is kept)."""
+    return df.reset_index(drop=True) if keep.all() else df.loc[keep].reset_index(drop=True)
 
 
 def prepare_with_report(df: pd.DataFrame, exclusions: ExclusionRules | None = None
@@ -84,7 +91,7 @@ def prepare_with_report(df: pd.DataFrame, exclusions: ExclusionRules | None = No
     rater = df[s.RATER] if s.RATER in df.columns else None
     if rules is not None and rater is not None:
         att = np.ones(len(df), dtype=bool)
-        if rules.drop_failed_attention:
+        if rules.drop_failed_attention and attention.any():  # failures need attention-check rows
             failures = attention_failures(df)
             bad = failures.index[failures > rules.max_attention_failures]
             att = ~rater.isin(bad).to_numpy(dtype=bool)
@@ -105,14 +112,14 @@ def prepare_with_report(df: pd.DataFrame, exclusions: ExclusionRules | None = No
         report["judgments_too_slow"] = int((keep & ~fast & slow).sum())
         keep &= ~fast & ~slow
     report["judgments_kept"] = int(keep.sum())
-    return df.loc[keep].reset_index(drop=True), report
+    return _kept(df, keep), report
 
 
 def _rater_keep(df: pd.DataFrame, rules: ExclusionRules) -> np.ndarray:
     keep = np.ones(len(df), dtype=bool)
     if s.RATER not in df.columns:
         return keep
-    if rules.drop_failed_attention:
+    if rules.drop_failed_attention and s.flags(df, s.ATTENTION).any():  # failures need attention-check rows
         failures = attention_failures(df)
         bad = failures.index[failures > rules.max_attention_failures]
         keep &= ~df[s.RATER].isin(bad).to_numpy(dtype=bool)

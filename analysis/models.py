@@ -42,10 +42,10 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # Student t: stdtrit = t.ppf, stdtr(df, -x) = t.sf(x); lighter than scipy.stats
 
+from analysis import cluster_sums, crossed
 from analysis import conditions as cn
-from analysis import crossed
 from analysis import schema as s
 
 MODEL_COLUMNS = ["model", "outcome", "term", "estimate", "se", "ci_low", "ci_high", "p_value", "n", "note"]
@@ -60,14 +60,14 @@ def _model_data(df: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
     y, a, h = s.label_codes(df, (s.GOLD, s.AI_LABEL, s.FINAL))
     ok = (y >= 0) & (a >= 0) & (h >= 0)
     data = pd.DataFrame({
-        "rater": pd.factorize(df[s.RATER])[0],
-        "item": pd.factorize(df[s.ITEM])[0],
+        "rater": s.id_codes(df, s.RATER)[0],  # cluster codes (shared with the other analyses)
+        "item": s.id_codes(df, s.ITEM)[0],
         "condition": df[s.CONDITION].astype("string").to_numpy(dtype=object),
         "correct": (h == y).astype(float),
         "agree_with_ai": (h == a).astype(float),
         "ai_correct": (a == y).astype(float),
-    })[ok].reset_index(drop=True)
-    return data, ""
+    })
+    return (data if ok.all() else data[ok].reset_index(drop=True)), ""
 
 
 def _degenerate(data: pd.DataFrame, outcome: str) -> str:
@@ -97,11 +97,15 @@ def design(data: pd.DataFrame, reference: str) -> tuple[np.ndarray, list[str]]:
     levels = [reference] + sorted(c for c in data["condition"].unique() if c != reference)
     cond = data["condition"].to_numpy(dtype=object)
     ai = data["ai_correct"].to_numpy(dtype=float)
-    dummies = [(cond == k).astype(float) for k in levels[1:]]
-    columns = [np.ones(len(data)), *dummies, ai, *(d * ai for d in dummies)]
+    n_k = len(levels) - 1
+    x = np.empty((2 + 2 * n_k, len(data))).T  # filled in place, column by column (column-major)
+    x[:, 0], x[:, 1 + n_k] = 1.0, ai
+    for i, k in enumerate(levels[1:]):
+        x[:, 1 + i] = cond == k
+        np.multiply(x[:, 1 + i], ai, out=x[:, 2 + n_k + i])
     names = ["Intercept", *(f"condition[{k}]" for k in levels[1:]), "ai_correct",
              *(f"condition[{k}]:ai_correct" for k in levels[1:])]
-    return np.column_stack(columns), names
+    return x, names
 
 
 def two_way_covariance(x: np.ndarray, resid: np.ndarray, weight: np.ndarray, rater: np.ndarray,
@@ -114,17 +118,21 @@ def two_way_covariance(x: np.ndarray, resid: np.ndarray, weight: np.ndarray, rat
     return crossed.two_way(x, resid, weight, rater, item)
 
 
-def logistic_mle(x: np.ndarray, o: np.ndarray, max_iter: int = 50, tol: float = 1e-10) -> np.ndarray:
+def logistic_mle(x: np.ndarray, o: np.ndarray, max_iter: int = 50, tol: float = 1e-10,
+                 trials: np.ndarray | None = None) -> np.ndarray:
     """Maximum-likelihood logistic coefficients by Newton-Raphson (IRLS) on the p x p information.
 
     Same estimates as statsmodels ``GLM(o, x, Binomial()).fit()`` (tested), without its
     n x p decompositions, so a million judgments take well under a second per outcome.
-    Raises ``RuntimeError`` when it does not converge (e.g. separation).
+    ``trials``: row i stands for trials[i] judgments with o[i] successes (the same
+    likelihood as the judgments one by one). Raises ``RuntimeError`` when it does not
+    converge (e.g. separation).
     """
     beta = np.zeros(x.shape[1])
+    n_t = np.ones(len(o)) if trials is None else trials
     for _ in range(max_iter):
         mu = 1.0 / (1.0 + np.exp(-(x @ beta)))
-        step = np.linalg.solve(x.T @ (x * (mu * (1.0 - mu))[:, None]), x.T @ (o - mu))
+        step = np.linalg.solve(x.T @ (x * (n_t * mu * (1.0 - mu))[:, None]), x.T @ (o - n_t * mu))
         beta += step
         if np.max(np.abs(step)) < tol * (1.0 + np.max(np.abs(beta))):
             return beta
@@ -135,13 +143,15 @@ def fit_logit_2way(data: pd.DataFrame, outcome: str, reference: str) -> list[dic
     """Logistic regression with two-way cluster-robust Wald-t intervals (see module docstring)."""
     x, names = design(data, reference)
     o = data[outcome].to_numpy(dtype=float)
-    params = logistic_mle(x, o)
+    found = cluster_sums.patterns(x)  # few distinct design rows: fit on (successes, trials) per row
+    params = logistic_mle(x, o) if found is None else logistic_mle(
+        found[1], np.bincount(found[0], o), trials=np.bincount(found[0]).astype(float))
     mu = 1.0 / (1.0 + np.exp(-(x @ params)))
     cov, df_t = two_way_covariance(x, o - mu, mu * (1.0 - mu), data["rater"].to_numpy(), data["item"].to_numpy())
     se = np.sqrt(np.diag(cov))
-    crit = stats.t.ppf(0.975, df_t)
+    crit = special.stdtrit(df_t, 0.975)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = 2.0 * stats.t.sf(np.abs(params / se), df_t)
+        p = 2.0 * special.stdtr(df_t, -np.abs(params / se))
     return [{"model": "logit_2way", "outcome": outcome, "term": t, "estimate": float(e), "se": float(v),
              "ci_low": float(e - c * v), "ci_high": float(e + c * v), "p_value": float(q),
              "n": len(data), "note": ""}

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
 import numpy as np
 import pandas as pd
 
 from analysis import (
-    charts,
     conditions,
     confidence_routing,
     contrasts,
@@ -21,11 +19,16 @@ from analysis import (
     engine,
     hybrid,
     models,
+    reliability,
     reliance,
+    schema,
     trials,
 )
 from analysis.exclusions import ExclusionRules, prepare_with_report
 from analysis.labels import check_labels
+
+if TYPE_CHECKING:
+    import altair as alt
 
 
 @dataclass
@@ -69,11 +72,14 @@ class AnalysisResult:
         return safe
 
     def to_json(self, indent: int | None = 2) -> str:
-        """``to_dict`` as strict JSON text."""
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        """``to_dict`` as strict JSON text (``dumps``; ``indent=None``: one line)."""
+        data = self.to_dict()
+        return dumps(data) if indent is not None else json.dumps(data, allow_nan=False)
 
     def charts(self) -> dict[str, alt.TopLevelMixin]:
         """Every chart of the report, by name."""
+        from analysis import charts  # altair loads only when charts are drawn
+
         out: dict[str, alt.TopLevelMixin] = {
             "overview": charts.overview_chart(self.metrics, self.hybrid),
             "accuracy": charts.accuracy_chart(self.metrics),
@@ -94,8 +100,38 @@ class AnalysisResult:
         return render(self)
 
 
+_ENCODE = json.JSONEncoder(allow_nan=False, separators=(", ", ": ")).encode  # the C encoder (no indent)
+
+
+def _flat(value: Any) -> bool:
+    return not isinstance(value, dict | list) or all(not isinstance(v, dict | list) for v in
+                                                        (value.values() if isinstance(value, dict) else value))
+
+
+def dumps(data: Any, pad: str = "") -> str:
+    """Strict JSON text of JSON-safe data (``json_safe``), indented by two spaces per level;
+    a short list of scalars (an interval) stays on one line and every element of a longer list
+    that is a scalar or a flat record gets one line: the long tables (routing curve, items)
+    stay readable and are encoded by the C encoder."""
+    inner = pad + "  "
+    if isinstance(data, dict) and data:
+        return "{\n" + ",\n".join(f"{inner}{_ENCODE(str(k))}: {dumps(v, inner)}" for k, v in data.items()) \
+            + "\n" + pad + "}"
+    if isinstance(data, list) and len(data) <= 8 and not any(isinstance(v, dict | list) for v in data):
+        return _ENCODE(data)  # short list of scalars (an interval): one line
+    if isinstance(data, list) and data:
+        lines = [_ENCODE(v) if _flat(v) else dumps(v, inner) for v in data]
+        return "[\n" + ",\n".join(inner + line for line in lines) + "\n" + pad + "]"
+    return _ENCODE(data)
+
+
 def json_safe(obj: Any) -> Any:
     """Recursively convert numpy scalars to Python and non-finite floats to None."""
+    kind = type(obj)
+    if kind is float:  # the common cases first: large tables are mostly Python floats, ints and text
+        return obj if math.isfinite(obj) else None
+    if kind is int or kind is str or obj is None:
+        return obj
     if isinstance(obj, dict):
         return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | np.ndarray):
@@ -177,6 +213,14 @@ def analyze(
     """
     check_labels(df, labels)
     data, excluded = prepare_with_report(df, exclusions)
+    with schema.shared_codes():  # every analysis below factorises the same columns of ``data``: once
+        return _analyze_prepared(df, data, excluded, exclusions, n_boot=n_boot, seed=seed, k=k, ci=ci, fit=fit,
+                                 reference=reference, n_splits=n_splits)
+
+
+def _analyze_prepared(df: pd.DataFrame, data: pd.DataFrame, excluded: dict[str, int],
+                      exclusions: ExclusionRules | None, *, n_boot: int, seed: int, k: int, ci: float, fit: bool,
+                      reference: str | None, n_splits: int) -> AnalysisResult:
     ref, why = conditions.reference_condition(data, reference)
     run = engine.run(data, n_boot=n_boot, seed=seed, k=k, n_splits=n_splits, reference=ref)
     metrics, notes = reliance.metrics_table(run, data, ci)
@@ -194,7 +238,7 @@ def analyze(
     if trials.POSITION not in data.columns:
         notes.append("trial position: null, missing column position")
     return AnalysisResult(
-        metrics, curve, summary, fitted, charts.reliability_table(data), notes, settings,
+        metrics, curve, summary, fitted, reliability.reliability_table(data), notes, settings,
         contrasts=contrasts.contrast_table(run, ci), effect_sizes=contrasts.effect_size_table(run, ci),
         team=contrasts.team_table(run, ci), position_bins=trials.position_bins(data),
         position_slopes=trials.position_slopes(data), items=items, difficulty=difficulty.difficulty_bins(items),

@@ -9,9 +9,11 @@ dashboard names the ones analysis uses. Any column may be missing; helpers here 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -145,27 +147,79 @@ def same(left: pd.Series, right: pd.Series) -> np.ndarray:
     return out
 
 
+_SHARED: ContextVar[dict[tuple[int, str, str], tuple[pd.DataFrame, Any]] | None] = ContextVar("codes", default=None)
+
+
+@contextmanager
+def shared_codes() -> Iterator[None]:
+    """Within the block, the codes of a table's columns (``label_codes``, ``id_codes``) are computed
+    once per table and column and reused. The tables must not be modified inside the block."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _shared(df: pd.DataFrame, kind: str, column: str, compute: Callable[[], Any]) -> Any:
+    cache = _SHARED.get()
+    if cache is None:
+        return compute()
+    key = (id(df), kind, column)
+    hit = cache.get(key)
+    if hit is not None and hit[0] is df:
+        return hit[1]
+    value = compute()
+    cache[key] = (df, value)  # holding df keeps its id unique while the cache lives
+    return value
+
+
+def _small_int(n_values: int) -> type[np.signedinteger]:
+    """The smallest signed integer type holding codes -1 .. n_values - 1 (codes stay small in memory)."""
+    return np.int8 if n_values < 2**7 else np.int16 if n_values < 2**15 else np.int32 if n_values < 2**31 else np.int64
+
+
+def id_codes(df: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each row, sorted distinct values as text) of an id column such as rater_id or
+    condition; a missing value is the value ``<missing>``. The column must exist."""
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        codes, uniques = pd.factorize(df[column].astype("string").fillna("<missing>"), sort=True)
+        return codes.astype(_small_int(len(uniques))), np.asarray(uniques, dtype=object)
+
+    out: tuple[np.ndarray, np.ndarray] = _shared(df, "id", column, compute)
+    return out
+
+
+def _raw_label_codes(df: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    # Raw values are factorised; their small vocabularies are normalised and merged, so 1, 1.0,
+    # "1" and " 1" are one label.
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        codes, uniques = pd.factorize(df[column], use_na_sentinel=True)
+        return codes.astype(_small_int(len(uniques))), np.array([normalise_label(v) for v in uniques], dtype=object)
+
+    out: tuple[np.ndarray, np.ndarray] = _shared(df, "label", column, compute)
+    return out
+
+
 def label_codes(df: pd.DataFrame, columns: Iterable[str]) -> list[np.ndarray]:
-    """Integer codes of label columns on one shared vocabulary (compared by value, ``normalise_label``).
+    """Integer codes (the smallest signed type that holds them) of label columns on one shared vocabulary
+    (compared by value, ``normalise_label``).
 
     Missing values and absent columns get -1, so ``codes_a == codes_b`` is element-wise
     label equality with "missing is never equal" once both are >= 0. Each column is
-    factorised on its own (fast on arrow strings) and the small vocabularies merged.
+    factorised on its own (fast on arrow strings; once per table inside ``shared_codes``)
+    and the small vocabularies merged.
     """
     per_column = []
     for column in columns:
         if column not in df.columns:
             per_column.append((np.full(len(df), -1, dtype=np.int64), np.array([], dtype=object)))
             continue
-        # Raw values are factorised; their small vocabularies are normalised and merged, so 1, 1.0,
-        # "1" and " 1" are one label.
-        codes, uniques = pd.factorize(df[column], use_na_sentinel=True)
-        per_column.append((np.asarray(codes, dtype=np.int64), np.array([normalise_label(v) for v in uniques],
-                                                                          dtype=object)))
+        per_column.append(_raw_label_codes(df, column))
     vocab = {v: i for i, v in enumerate(dict.fromkeys(v for _, u in per_column for v in u if v is not None))}
     out = []
     for codes, uniques in per_column:
-        lookup = np.array([-1 if v is None else vocab[v] for v in uniques] + [-1], dtype=np.int64)
+        lookup = np.array([-1 if v is None else vocab[v] for v in uniques] + [-1], dtype=_small_int(len(vocab)))
         out.append(lookup[codes])  # code -1 indexes the trailing -1
     return out
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # Student t: stdtrit = t.ppf, stdtr(df, -x) = t.sf(x)
 
 from analysis import models
 from analysis import schema as s
@@ -27,67 +27,91 @@ BIN_COLUMNS = ["condition", "bin", "position_low", "position_high", "n", "accura
 SLOPE_COLUMNS = ["condition", "outcome", "slope_per_10_trials", "ci_low", "ci_high", "p_value", "n"]
 
 
-def _frame(df: pd.DataFrame) -> pd.DataFrame:
+def _frame(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per judgment with a position: condition code, position, rater/item codes, 0/1 outcomes; and the names."""
     y, a, h = s.label_codes(df, (s.GOLD, s.AI_LABEL, s.FINAL))
-    cond = df[s.CONDITION].astype("string").fillna("<missing>") if s.CONDITION in df.columns else "all"
-    return pd.DataFrame({
-        "condition": cond, "position": s.floats(df, POSITION),
-        "rater": pd.factorize(df[s.RATER])[0] if s.RATER in df.columns else np.arange(len(df)),
-        "item": pd.factorize(df[s.ITEM])[0] if s.ITEM in df.columns else np.arange(len(df)),
+    if s.CONDITION in df.columns:
+        cond, names = s.id_codes(df, s.CONDITION)
+    else:
+        cond, names = np.zeros(len(df), dtype=np.int64), np.array(["all"], dtype=object)
+    position = s.floats(df, POSITION)
+    keep = ~np.isnan(position)
+    columns = {
+        "condition": cond, "position": position,
+        "rater": s.id_codes(df, s.RATER)[0] if s.RATER in df.columns else np.arange(len(df)),
+        "item": s.id_codes(df, s.ITEM)[0] if s.ITEM in df.columns else np.arange(len(df)),
         "graded": (y >= 0).astype(float), "correct": ((y >= 0) & (h == y)).astype(float),
         "has_ai": ((a >= 0) & (h >= 0)).astype(float), "agree": ((a >= 0) & (h == a)).astype(float),
         "ai_wrong": ((a >= 0) & (y >= 0) & (a != y)).astype(float),
-    })
+    }
+    out = {key: v[keep] for key, v in columns.items()}
+    out["names"] = names
+    return out
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> float:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.sum(num) / np.sum(den))
 
 
 def position_bins(df: pd.DataFrame, n_bins: int = 5) -> pd.DataFrame:
     """Per condition and position bin: n, accuracy, agreement_with_ai, over_reliance (module docstring)."""
     if POSITION not in df.columns or not len(df):
         return pd.DataFrame(columns=BIN_COLUMNS)
-    data = _frame(df).dropna(subset=["position"])
+    data = _frame(df)
     rows = []
-    for cond, part in data.groupby("condition", sort=True):
-        low, high = float(part["position"].min()), float(part["position"].max())
+    for code, cond in enumerate(data["names"]):
+        m = data["condition"] == code
+        if not m.any():
+            continue
+        part = {key: v[m] for key, v in data.items() if key != "names"}
+        pos = part["position"]
+        low, high = float(pos.min()), float(pos.max())
         edges = np.linspace(low, high, n_bins + 1) if high > low else np.array([low, high + 1.0])
-        b = np.clip(np.searchsorted(edges, part["position"].to_numpy(), side="right") - 1, 0, len(edges) - 2)
-        for k, g in part.groupby(b):
-            with np.errstate(invalid="ignore", divide="ignore"):
-                rows.append({"condition": cond, "bin": int(k), "position_low": float(g["position"].min()),
-                             "position_high": float(g["position"].max()), "n": len(g),
-                             "accuracy": g["correct"].sum() / g["graded"].sum(),
-                             "agreement_with_ai": g["agree"].sum() / g["has_ai"].sum(),
-                             "over_reliance": (g["agree"] * g["ai_wrong"]).sum() / g["ai_wrong"].sum()})
+        b = np.clip(np.searchsorted(edges, pos, side="right") - 1, 0, len(edges) - 2)
+        for k in np.unique(b):
+            g = {key: v[b == k] for key, v in part.items()}
+            rows.append({"condition": cond, "bin": int(k), "position_low": float(g["position"].min()),
+                         "position_high": float(g["position"].max()), "n": len(g["position"]),
+                         "accuracy": _ratio(g["correct"], g["graded"]),
+                         "agreement_with_ai": _ratio(g["agree"], g["has_ai"]),
+                         "over_reliance": _ratio(g["agree"] * g["ai_wrong"], g["ai_wrong"])})
     return pd.DataFrame(rows, columns=BIN_COLUMNS)
 
 
-def _slope(part: pd.DataFrame, outcome: str, keep: str) -> dict[str, float]:
-    g = part[part[keep] > 0]
-    if len(g) < 3 or g["position"].nunique() < 2 or g["rater"].nunique() < 2 or g["item"].nunique() < 2:
-        return {"slope_per_10_trials": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "n": len(g)}
-    x = np.column_stack([np.ones(len(g)), g["position"].to_numpy() / 10.0])
-    o = g[outcome].to_numpy()
+def _slope(part: dict[str, np.ndarray], outcome: str, keep: str) -> dict[str, float]:
+    g = {key: v[part[keep] > 0] for key, v in part.items()}
+    n = len(g["position"])
+    if n < 3 or any(not (g[key] != g[key][0]).any() for key in ("position", "rater", "item")):
+        return {"slope_per_10_trials": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "n": n}
+    x = np.column_stack([np.ones(n), g["position"] / 10.0])
+    o = g[outcome]
     beta = np.linalg.lstsq(x, o, rcond=None)[0]
-    cov, dof = models.two_way_covariance(x, o - x @ beta, np.ones(len(g)), g["rater"].to_numpy(), g["item"].to_numpy())
+    cov, dof = models.two_way_covariance(x, o - x @ beta, np.ones(n), g["rater"], g["item"])
     se = float(np.sqrt(cov[1, 1]))
-    crit = float(stats.t.ppf(0.975, dof[1]))
+    crit = float(special.stdtrit(dof[1], 0.975))
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = float(2.0 * stats.t.sf(abs(beta[1] / se), dof[1]))
+        p = float(2.0 * special.stdtr(dof[1], -abs(beta[1] / se)))
     return {"slope_per_10_trials": float(beta[1]), "ci_low": float(beta[1] - crit * se),
-            "ci_high": float(beta[1] + crit * se), "p_value": p, "n": len(g)}
+            "ci_high": float(beta[1] + crit * se), "p_value": p, "n": n}
 
 
 def position_slopes(df: pd.DataFrame) -> pd.DataFrame:
     """Per condition: slope of correct and of agree_with_ai on position, per 10 trials, with CI."""
     if POSITION not in df.columns or not len(df):
         return pd.DataFrame(columns=SLOPE_COLUMNS)
-    data = _frame(df).dropna(subset=["position"])
+    data = _frame(df)
     rows = []
-    for cond, part in data.groupby("condition", sort=True):
+    for code, cond in enumerate(data["names"]):
+        m = data["condition"] == code
+        if not m.any():
+            continue
+        part = {key: v[m] for key, v in data.items() if key != "names"}
         for outcome, column, keep in (("correct", "correct", "graded"), ("agree_with_ai", "agree", "has_ai")):
             try:
                 fitted = _slope(part, column, keep)
             except np.linalg.LinAlgError:
                 fitted = {"slope_per_10_trials": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan,
-                          "n": len(part)}
+                          "n": int(m.sum())}
             rows.append({"condition": cond, "outcome": outcome, **fitted})
     return pd.DataFrame(rows, columns=SLOPE_COLUMNS)

@@ -71,7 +71,7 @@ def main() -> None:
     texts = load_texts(args.dataset, args.limit)
     path = str(default_model_path())
     reference_model = SentenceTransformer(path, device="cpu")
-    ours = {"ours": Encoder(path)}
+    ours = {"ours": Encoder(path), "ours_fp32": Encoder(path, precision="fp32")}
     if args.int8:
         ours["ours_int8_attention"] = Encoder(path, quantize=True)
     sides: dict[str, Callable[[list[str]], object]] = {}
@@ -102,6 +102,7 @@ def main() -> None:
         }
         result[f"{name}_min_cosine"] = round(float(cosine.min()), 5)
         result[f"{name}_quantized"] = encoder.quantized
+        result[f"{name}_bf16"] = encoder.bf16
     print(json.dumps(result, indent=2))
 
 

@@ -103,18 +103,19 @@ def quality_summary(engine: Engine, name: str) -> dict[str, Any]:
 
     See :func:`tasks.assistance.quality.assistance_quality`: AI accuracy against the
     majority rate, Brier, ECE, the reliability table, the quote verification rate, debate
-    sides without support and warnings. What ``oversight assist`` prints and the console's
+    sides without support, where quote stances come from (annotations or the model) and
+    warnings. What ``oversight assist`` prints and the console's
     Set up page can show; ``{}`` before any assistance is stored.
     """
     from tasks.assistance.quality import assistance_quality
+    from tasks.items import Item
+    from tasks.stances import is_annotated
 
     study = service.get_study(engine, name)
     with read_session(engine) as s:
-        gold = dict(
-            s.execute(
-                select(m.Item.item_id, m.Item.gold_label).where(m.Item.study_id == study.id, m.Item.role == "main")
-            ).all()
-        )
+        main = s.execute(
+            select(m.Item.item_id, m.Item.gold_label, m.Item.data).where(m.Item.study_id == study.id, m.Item.role == "main")
+        ).all()
         rows = [
             (str(item_id), str(kind), dict(content))
             for item_id, kind, content in s.execute(
@@ -125,7 +126,9 @@ def quality_summary(engine: Engine, name: str) -> dict[str, Any]:
         ]
     if not rows:
         return {}
-    return assistance_quality(gold, rows)
+    gold = {str(item_id): str(label) for item_id, label, _ in main}
+    annotated = {str(item_id) for item_id, _, data in main if is_annotated(Item.model_validate(data))}
+    return assistance_quality(gold, rows, annotated=annotated)
 
 
 def format_quality_summary(summary: dict[str, Any]) -> str:

@@ -9,7 +9,6 @@ only with ``oversight --debug ...`` (or ``OVERSIGHT_DEBUG=1``).
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -122,7 +121,7 @@ def items_import(
     cfg = service.get_config(engine, study)
     items = read_item_bank(
         file, fmt, labels=cfg.labels,  # type: ignore[arg-type]
-        label_map=cfg.importing.label_map, max_sources=cfg.importing.max_sources,
+        label_map=cfg.importing.label_map, max_sources=cfg.importing.max_sources, stances=cfg.importing.stances,
     )
     n = service.import_items(engine, study, items, origin=str(file))
     typer.echo(f"imported {n} items into {study!r}")
@@ -211,7 +210,7 @@ def run(
         # First start: serve at once (the page shows the progress) and prepare the demo meanwhile.
         typer.echo(f"first start: preparing the demo study (about a minute); http://localhost:{port} shows the progress")
         raise typer.Exit(preparing.serve_while_preparing(engine, cmd, env, typer.echo))
-    raise typer.Exit(subprocess.call(cmd, env=env))
+    raise typer.Exit(preparing.serve(cmd, env))
 
 
 @app.command("assist")

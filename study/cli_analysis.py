@@ -6,7 +6,6 @@ commands are there whenever the CLI is.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -113,7 +112,7 @@ def analyze(
     if note:
         result.notes.insert(0, note)
     typer.echo(_excluded_line(result.settings["excluded"], exclude), err=True)
-    text = json.dumps(result.to_dict(), indent=2) if fmt == "json" else result.to_html()
+    text = result.to_json() if fmt == "json" else result.to_html()
     if out is None:
         typer.echo(text)
     else:

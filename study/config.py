@@ -195,6 +195,11 @@ class ImportSettings(_Strict):
         description="Source label -> study label; `null` skips items with that label.",
     )
     max_sources: int = Field(default=5, ge=1, le=20, description="Sources kept per item.")
+    stances: bool = Field(
+        default=True,
+        description="Climate-FEVER: keep each evidence sentence's label as its stance annotation "
+        "(`false`: the model scores stances).",
+    )
 
 
 class StudyConfig(access.RaterAccess):

@@ -13,10 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -250,7 +248,13 @@ def read_session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+
 def alembic_config(url: str) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig  # alembic loads only when migrating (~0.3 s)
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -259,6 +263,8 @@ def alembic_config(url: str) -> AlembicConfig:
 
 def upgrade(url: str | None = None, revision: str = "head") -> str:
     """Apply migrations up to ``revision``; returns the resolved URL."""
+    from alembic import command
+
     resolved = resolve_url(url)
     engine = get_engine(resolved)
     cfg = alembic_config(resolved)

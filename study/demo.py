@@ -14,6 +14,9 @@ from tasks.importers import read_item_bank
 
 DEMO_CONFIG = DATA_DIR / "demo_study.yaml"
 DEMO_ITEMS = DATA_DIR / "demo_items.jsonl"
+#: The steps of preparing the demo, in order (what the first start's progress names).
+STEPS = ("creating the demo study", "importing the items", "generating the AI assistance (loading the encoder first)",
+         "launching the study")
 
 
 def demo_config() -> StudyConfig:
@@ -51,10 +54,10 @@ def _fill(engine: Engine, cfg: StudyConfig, progress: Callable[[int, int], None]
           step: Callable[[str], None] | None) -> None:
     tell = step or (lambda _name: None)
     if not service.study_items(engine, cfg.name):
-        tell("importing the items")
+        tell(STEPS[1])
         items = read_item_bank(DEMO_ITEMS, "jsonl", labels=cfg.labels)
         service.import_items(engine, cfg.name, items, origin=str(DEMO_ITEMS))
-    tell("generating the AI assistance (loading the encoder first)")
+    tell(STEPS[2])
     generate_for_study(engine, cfg.name, progress=progress)
-    tell("launching the study")
+    tell(STEPS[3])
     service.set_status(engine, cfg.name, "live")

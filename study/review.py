@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
@@ -138,7 +139,9 @@ def drop_excluded(df: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     """
     if EXCLUDED not in df.columns:
         return df, None
-    flag = df[EXCLUDED].map(lambda v: str(v).strip().lower() in ("true", "1", "yes")).astype(bool)
+    codes, values = pd.factorize(df[EXCLUDED], use_na_sentinel=False)  # test the distinct values only
+    flag = pd.Series(np.array([str(v).strip().lower() in ("true", "1", "yes") for v in values], dtype=bool)[codes],
+                     index=df.index)
     if not flag.any():
         return df, None
     raters = df.loc[flag, "rater_id"].nunique() if "rater_id" in df.columns else 0

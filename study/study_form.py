@@ -5,7 +5,9 @@ field here, calls :func:`check_form` and shows each problem under the widget who
 ``path`` (the config's dotted field path, e.g. ``conditions.1.key``) it names. Settings
 the form does not show (consent text, exclusions, import and assistance settings...)
 travel unchanged in ``StudyForm.rest``, so editing a draft through the form keeps them.
-:func:`form_from_config` goes the other way (prefill, edit a draft).
+:func:`form_from_config` goes the other way (prefill, edit a draft). The comprehension
+check is a form field too: ``comprehension`` switches it on, and its questions, attempts
+and fail code become the config's ``comprehension:`` block (left out when it is off).
 """
 
 from __future__ import annotations
@@ -18,15 +20,15 @@ import yaml
 
 from study.config import ConfigError, StudyConfig, config_to_yaml, parse_config, parse_config_text
 
-__all__ = ["DISPLAY_PARTS", "ConditionForm", "FormCheck", "StudyForm", "check_form", "form_from_config",
-           "form_to_data", "default_form"]
+__all__ = ["DISPLAY_PARTS", "ConditionForm", "FormCheck", "QuestionForm", "StudyForm", "check_form",
+           "form_from_config", "form_to_data", "default_form"]
 
 #: The display toggles of a condition (``Condition.show``), in form order.
 DISPLAY_PARTS = ("label", "confidence", "reasoning", "quotes", "sources")
 #: Top-level settings the form edits; everything else stays in ``StudyForm.rest``.
 FORM_FIELDS = ("name", "title", "labels", "conditions", "design", "items_per_rater", "target_ratings_per_item",
                "practice_items", "attention_checks", "max_attention_failures", "time_limit_minutes", "completion",
-               "bonus")
+               "bonus", "comprehension")
 
 
 @dataclass
@@ -38,6 +40,15 @@ class ConditionForm:
     label: str = ""
     instructions: str = ""
     show: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass
+class QuestionForm:
+    """One comprehension question of the form: the question, its options in order, the right one."""
+
+    question: str = ""
+    options: list[str] = field(default_factory=list)
+    answer: str | None = None
 
 
 @dataclass
@@ -63,8 +74,12 @@ class StudyForm:
     bonus_per_correct: float = 0.0
     bonus_currency: str = "GBP"
     bonus_max: float | None = None
-    #: Settings the form does not show (consent text, exclusions, assistance, and the
-    #: comprehension check until the form has fields for it), kept as they are.
+    #: The comprehension check (``comprehension:``): on or off, its questions, attempts, fail code.
+    comprehension: bool = False
+    questions: list[QuestionForm] = field(default_factory=list)
+    comprehension_attempts: int = 2
+    comprehension_fail_code: str = "COMPREHENSION"
+    #: Settings the form does not show (consent text, exclusions, assistance...), kept as they are.
     rest: dict[str, Any] = field(default_factory=dict)
 
 
@@ -99,7 +114,20 @@ def form_to_data(form: StudyForm) -> dict[str, Any]:
         "max_attention_failures": form.max_attention_failures, "time_limit_minutes": form.time_limit_minutes,
         "completion": completion, "bonus": bonus,
     })
+    if form.comprehension:
+        data["comprehension"] = _comprehension_data(form)
     return data
+
+
+def _comprehension_data(form: StudyForm) -> dict[str, Any]:
+    """The ``comprehension:`` block: blank options are dropped, text is stripped."""
+    questions = []
+    for q in form.questions:
+        options = [o.strip() for o in q.options if o.strip()]
+        questions.append({"question": q.question.strip(), "options": options,
+                          "answer": q.answer.strip() if isinstance(q.answer, str) else q.answer})
+    return {"questions": questions, "attempts": form.comprehension_attempts,
+            "fail_code": form.comprehension_fail_code.strip()}
 
 
 def _condition_data(cond: ConditionForm) -> dict[str, Any]:
@@ -133,14 +161,18 @@ def check_form(form: StudyForm) -> FormCheck:
     try:
         config = parse_config(data, "form")
     except ConfigError as err:
-        return FormCheck(None, _errors_by_field(err), text)
+        errors = _errors_by_field(err)
+        for i, q in enumerate(form.questions if form.comprehension else []):
+            if q.answer is None and f"comprehension.questions.{i}.answer" in errors:
+                errors[f"comprehension.questions.{i}.answer"] = ["choose the right answer (one of the options)"]
+        return FormCheck(None, errors, text)
     return FormCheck(config, {}, config_to_yaml(config))
 
 
 def form_from_config(config: StudyConfig) -> StudyForm:
     """The form showing ``config`` (every setting it does not show goes to ``rest``)."""
     data = config.model_dump(mode="json", by_alias=True)
-    completion, bonus = config.completion, config.bonus
+    completion, bonus, check = config.completion, config.bonus, config.comprehension
     return StudyForm(
         name=config.name, title=config.title, labels=list(config.labels),
         conditions=[ConditionForm(c.key, c.assistance, c.label, c.instructions, c.show.model_dump())
@@ -152,6 +184,10 @@ def form_from_config(config: StudyConfig) -> StudyForm:
         code_completed=completion.completed, code_failed_attention=completion.failed_attention,
         code_timed_out=completion.timed_out, redirect_url=completion.redirect_url or "",
         bonus_per_correct=bonus.per_correct, bonus_currency=bonus.currency, bonus_max=bonus.max,
+        comprehension=check is not None,
+        questions=[QuestionForm(q.question, list(q.options), q.answer) for q in check.questions] if check else [],
+        comprehension_attempts=check.attempts if check else 2,
+        comprehension_fail_code=check.fail_code if check else "COMPREHENSION",
         rest={k: v for k, v in data.items() if k not in FORM_FIELDS or k in ("completion", "bonus")},
     )
 

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from tasks.items import Item
 from tasks.limits import MAX_TEXT_CHARS
+from tasks.stances import stance_problems
 from tasks.values import FORMULA_MESSAGE, json_value_problem, looks_like_formula, strings
 
 ItemBankFormat = Literal["jsonl", "csv", "climate-fever"]
@@ -151,6 +152,8 @@ class _Collector:
         except ValidationError as err:
             self.errors.extend(_validation_errors(err, self.path, line))
             return
+        for field, message in stance_problems(item, self.labels):
+            self.fail(line, field, message)
         if len(self.errors) == n_before:
             self.items.append(item)
             self.lines[item.item_id] = line
@@ -267,20 +270,45 @@ def parse_climate_fever(
     labels: list[str] | None = None,
     label_map: Mapping[str, str | None] | None = None,
     max_sources: int = 5,
+    stances: bool = True,
 ) -> ItemBank:
     """Climate-FEVER JSONL (Diggelmann et al. 2020) -> items.
 
     ``claim_id`` -> ``cf-<claim_id>``; ``claim_label`` mapped through ``label_map``
     (a label mapped to ``None`` skips the claim); each evidence sentence becomes a
-    source titled with its Wikipedia article.
+    source titled with its Wikipedia article. With ``stances`` (and both SUPPORTS and
+    REFUTES mapped to a label), each source is annotated with its sentence's
+    ``evidence_label``: SUPPORTS -> ``label_map["SUPPORTS"]`` (the claim holds),
+    REFUTES -> ``label_map["REFUTES"]``, NOT_ENOUGH_INFO -> None (favours no label).
     """
     mapping = dict(label_map if label_map is not None else CLIMATE_FEVER_LABEL_MAP)
     col = _Collector(path, labels)
     for number, raw in _json_lines(text, col):
         item = _climate_fever_row(raw, mapping, max_sources, col, number)
         if item is not None:
+            if stances:
+                _climate_fever_stances(item, raw["evidences"][:max_sources], mapping, col, number)
             col.add(item, number)
     return col.result()
+
+
+#: Climate-FEVER evidence labels: which claim label each one favours (None: no label).
+_EVIDENCE_STANCE: dict[str, str | None] = {"SUPPORTS": "SUPPORTS", "REFUTES": "REFUTES", "NOT_ENOUGH_INFO": None}
+
+
+def _climate_fever_stances(
+    item: dict[str, Any], evidences: list[Any], mapping: Mapping[str, str | None], col: _Collector, line: int
+) -> None:
+    """Annotate each source of ``item`` with its evidence sentence's label (in place)."""
+    if mapping.get("SUPPORTS") is None or mapping.get("REFUTES") is None:
+        return  # a label the claims were not mapped to cannot be named
+    for i, (source, ev) in enumerate(zip(item["sources"], evidences, strict=True)):
+        label = ev.get("evidence_label")
+        if label not in _EVIDENCE_STANCE:
+            col.fail(line, f"evidences.{i}.evidence_label", f"{label!r} is not one of {sorted(_EVIDENCE_STANCE)}")
+            continue
+        claim_label = _EVIDENCE_STANCE[label]
+        source["stances"] = [{"text": source["text"], "label": None if claim_label is None else mapping[claim_label]}]
 
 
 def _climate_fever_row(
@@ -326,8 +354,12 @@ def read_item_bank(
     label_map: Mapping[str, str | None] | None = None,
     max_sources: int = 5,
     data: bytes | None = None,
+    stances: bool = True,
 ) -> ItemBank:
-    """Read and validate a whole item bank (``data`` overrides reading ``path``)."""
+    """Read and validate a whole item bank (``data`` overrides reading ``path``).
+
+    ``stances=False`` leaves out the stance annotations an adapter would add (Climate-FEVER).
+    """
     name = str(path)
     fmt = fmt or detect_format(name)
     if fmt not in FORMATS:
@@ -340,5 +372,5 @@ def read_item_bank(
     text = _decode(data, name)
     parsers: dict[str, Callable[..., ItemBank]] = {"jsonl": parse_jsonl, "csv": parse_csv}
     if fmt == "climate-fever":
-        return parse_climate_fever(text, name, labels, label_map, max_sources)
+        return parse_climate_fever(text, name, labels, label_map, max_sources, stances)
     return parsers[fmt](text, name, labels)

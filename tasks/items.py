@@ -3,7 +3,8 @@
 An *item* is one AI-written claim a rater judges, with optional context (the
 question the claim answered), source passages, and optionally AI assistance made
 elsewhere (``ai_label``, ``ai_confidence``, ``ai_reasoning``, ``ai_evidence``,
-``debate``). Every length and count is bounded by the constants of
+``debate``). A source may carry stance annotations (``stances``): which label each
+of its passages favours, as the bank's authors judged it. Every length and count is bounded by the constants of
 :mod:`tasks.limits` (the same ones the database columns are built from), and no
 number may be NaN or infinite.
 """
@@ -20,12 +21,13 @@ from tasks.limits import (
     MAX_QUOTES,
     MAX_SOURCE_TITLE_CHARS,
     MAX_SOURCES,
+    MAX_STANCES,
     MAX_TEXT_CHARS,
     MAX_URL_CHARS,
 )
 from tasks.values import json_value_problem
 
-__all__ = ["MAX_TEXT_CHARS", "Debate", "DebateSide", "Item", "ItemRole", "Quote", "Source"]
+__all__ = ["MAX_TEXT_CHARS", "Debate", "DebateSide", "Item", "ItemRole", "Quote", "SentenceStance", "Source"]
 
 ItemRole = Literal["main", "practice", "attention_check"]
 
@@ -59,12 +61,32 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+class SentenceStance(_Strict):
+    """The label one passage of a source favours, as the item bank's authors judged it.
+
+    ``text`` is a passage of the source, word for word (checked on import, like a quote);
+    ``label`` is the label it favours, or None when it favours no label (background).
+    """
+
+    text: str
+    label: str | None = None
+
+    _text = field_validator("text")(_non_empty)
+    _label = field_validator("label")(_label)
+
+
 class Source(_Strict):
-    """One source passage shown with an item (e.g. a Wikipedia sentence)."""
+    """One source passage shown with an item (e.g. a Wikipedia sentence).
+
+    ``stances`` (optional) annotates passages of ``text`` with the label each favours;
+    an item with any annotated source takes its quote stances from the annotations
+    (docs/item-bank.md, "Stance annotations"). Raters never see them.
+    """
 
     title: str = ""
     text: str
     url: str | None = None
+    stances: list[SentenceStance] | None = Field(default=None, max_length=MAX_STANCES)
 
     _text = field_validator("text")(_non_empty)
     _title = field_validator("title")(_bounded(MAX_SOURCE_TITLE_CHARS))

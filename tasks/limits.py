@@ -29,6 +29,7 @@ __all__ = [
     "MAX_PROLIFIC_ID",
     "MAX_QUOTES",
     "MAX_SOURCES",
+    "MAX_STANCES",
     "MAX_STUDY_NAME",
     "MAX_SUBMISSION_KEY",
     "MAX_TEXT_CHARS",
@@ -67,6 +68,8 @@ MAX_SOURCE_TITLE_CHARS: Final = 1_000
 MAX_SOURCES: Final = 100
 #: Quotes in ``ai_evidence`` or in one debate side.
 MAX_QUOTES: Final = 50
+#: Stance annotations (``sources[].stances``) on one source.
+MAX_STANCES: Final = 200
 #: Nesting depth of any free-form JSON value (item ``metadata``): ``{"a": {"b": 1}}`` is 2.
 MAX_JSON_DEPTH: Final = 16
 #: Size of any free-form JSON value (item ``metadata``), as compact UTF-8 JSON.

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from study.ui.common import RATER_PARAMS, freeze_startup_heap
+from study.ui.common import RATER_PARAMS, first_start_error, first_start_progress, freeze_startup_heap
 
-__all__ = ["run"]
+__all__ = ["first_start_progress", "run"]
 
 
 def run() -> None:
@@ -34,4 +34,8 @@ def run() -> None:
     page = st.navigation(pages)
     # One page config per run: tables and charts need the width; the rater page stays centred.
     st.set_page_config(page_title="oversight-lab", layout="centered" if page.title == rater.title else "wide")
+    failed = first_start_error()  # shown to the experimenter, never on a rater link (returned above)
+    if failed is not None:
+        st.error(f"The demo study could not be prepared ({failed}); see the server's log. Everything else works, "
+                 "and `oversight demo` tries again.")
     page.run()

@@ -7,12 +7,14 @@ import hmac
 import html
 import os
 import re
+from typing import Any
 
 import streamlit as st
 from sqlalchemy import Engine
 
 from study import auth
 from study.db import get_engine, resolve_url, upgrade
+from study.preparing import Preparation, demo_ready
 
 RATER_PARAMS = ("rater", "PROLIFIC_PID")
 ADMIN_ENV = "OVERSIGHT_ADMIN_PASSWORD"
@@ -22,11 +24,32 @@ ADMIN_ENV = "OVERSIGHT_ADMIN_PASSWORD"
 def engine_for(url: str) -> Engine:
     """Migrate once per process and return the pooled engine."""
     upgrade(url)
-    from study.demo import ensure_demo
-
-    if os.environ.get("OVERSIGHT_NO_DEMO") != "1":
-        ensure_demo(get_engine(url))
     return get_engine(url)
+
+
+@st.cache_resource(show_spinner=False)
+def first_start(url: str) -> Preparation | None:
+    """The demo's preparation on this server, started once per process when the demo is not ready yet.
+
+    None when there is nothing to prepare (the demo is live, or ``OVERSIGHT_NO_DEMO=1``).
+    The page shows its progress (``app.py``) until :meth:`Preparation.state` is None.
+    """
+    if os.environ.get("OVERSIGHT_NO_DEMO") == "1":
+        return None
+    eng = engine_for(url)
+    return None if demo_ready(eng) else Preparation(eng).start()
+
+
+def first_start_progress() -> dict[str, Any] | None:
+    """The first start's progress (step, number of steps, item counts), or None when the app can run."""
+    preparation = first_start(resolve_url())
+    return preparation.state() if preparation is not None else None
+
+
+def first_start_error() -> Exception | None:
+    """Why preparing the demo failed on this server, if it did."""
+    preparation = first_start(resolve_url())
+    return preparation.error if preparation is not None else None
 
 
 @st.cache_resource

@@ -353,9 +353,13 @@ def _feedback(session: RaterSession, view: RaterView) -> None:
         st.success(f"Right: the answer is “{gold}”.")
     else:
         st.warning(f"Not quite: you answered “{answer}”; the right answer is “{gold}”.")
-    if st.button("Next", key="next", type="primary"):
-        raters.feedback_seen(engine(), session.token)  # the next item's clock starts now
-        st.rerun()
+    # A callback, so the click and the next item take one run (not a run, then st.rerun()).
+    st.button("Next", key="next", type="primary", on_click=guard_callback(partial(_on_next, session)))
+
+
+def _on_next(session: RaterSession) -> None:
+    """Next pressed on practice feedback: the next item's clock starts now (a second tab's click is a no-op)."""
+    raters.feedback_seen(engine(), session.token)
 
 
 def _exit_screen(session: RaterSession, view: RaterView) -> None:

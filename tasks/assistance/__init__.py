@@ -17,6 +17,7 @@ from tasks.assistance.encoder import (
     encode,
     get_encoder,
     model_files_hash,
+    native_bf16,
 )
 from tasks.assistance.evidence import (
     QuoteCheck,
@@ -87,6 +88,7 @@ __all__ = [
     "item_sentences",
     "leaks",
     "model_files_hash",
+    "native_bf16",
     "normalise",
     "package_versions",
     "pair_features",

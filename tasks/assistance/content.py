@@ -31,6 +31,7 @@ from tasks.assistance.reasoning import reasoning_prompt, template_reasoning
 from tasks.assistance.stance import favoured, ranked_for
 from tasks.assistance.verdict import CrossFit, crossfit, pair_features
 from tasks.items import Item
+from tasks.stances import annotated_stance, annotation_spans, is_annotated
 
 
 @dataclass
@@ -130,18 +131,39 @@ class ContentBuilder:
         self.seed = seed
         self.plan = plan or Plan()
 
-    def _p(self, state: ItemState, vecs: np.ndarray) -> np.ndarray:
-        """Label probabilities with each row of ``vecs`` alone as evidence (out-of-fold model)."""
+    def sentence_proba(self, item: Item, vecs: np.ndarray) -> np.ndarray:
+        """P(label | claim, one row of ``vecs`` alone as evidence) from the item's out-of-fold model."""
+        state = self.prepared.states[item.item_id]
         if len(vecs) == 0:
             return np.zeros((0, len(self.prepared.labels)))
         rows = pair_features(np.tile(state.claim_vec, (len(vecs), 1)), vecs, np.tile(state.sim_summary, (len(vecs), 1)))
         return self.prepared.fit.predict_for(state.index, rows)
 
     def lean(self, item: Item, vecs: np.ndarray) -> np.ndarray:
-        """The stance scorer's lean (rows x labels): P(label | one sentence) - P(label | the item)."""
+        """The model stance lean (rows x labels): P(label | claim, one sentence) - the label's
+        share of the training set of the item's own out-of-fold model."""
         state = self.prepared.states[item.item_id]
-        lean: np.ndarray = self._p(state, vecs) - self.prepared.fit.proba[state.index][None, :]
+        lean: np.ndarray = self.sentence_proba(item, vecs) - self.prepared.fit.base_rate(state.index)[None, :]
         return lean
+
+    @staticmethod
+    def stance_source(item: Item) -> str:
+        """``annotations`` when the item bank annotates the item's stances, else ``model``."""
+        return "annotations" if is_annotated(item) else "model"
+
+    def stance_lean(self, item: Item, quotes: Sequence[dict[str, Any]], vecs: np.ndarray) -> np.ndarray:
+        """The stance scorer's lean (rows x labels) for quote dicts: from the item's stance
+        annotations when it has them (1 for the label a quote favours, else 0), else :meth:`lean`."""
+        labels = self.prepared.labels
+        if not is_annotated(item):
+            return self.lean(item, vecs) if len(quotes) else np.zeros((0, len(labels)))
+        spans = annotation_spans(item)
+        out = np.zeros((len(quotes), len(labels)))
+        for row, quote in enumerate(quotes):
+            label = annotated_stance(spans, quote["source_index"], quote["start"], quote["end"])
+            if label is not None:
+                out[row, labels.index(label)] = 1.0
+        return out
 
     def verdict(self, item: Item) -> tuple[dict[str, Any], str]:
         """``{"label", "confidence"}``: controlled, imported, or the cross-fitted model's."""
@@ -167,7 +189,7 @@ class ContentBuilder:
         quotes, generator = self._top_quotes(item)
         return {"quotes": quotes}, generator
 
-    def _candidates(self, item: Item) -> tuple[list[dict[str, Any]], np.ndarray]:
+    def candidates(self, item: Item) -> tuple[list[dict[str, Any]], np.ndarray]:
         """Quote pool for reasoning/debate/consultancy (distinct texts) and its stance leans."""
         state = self.prepared.states[item.item_id]
         if item.ai_evidence is not None:
@@ -182,12 +204,13 @@ class ContentBuilder:
             if key not in seen:
                 seen.add(key)
                 keep.append(j)
-        return [quotes[j] for j in keep], self.lean(item, vecs[keep]) if keep else np.zeros((0, len(self.prepared.labels)))
+        kept = [quotes[j] for j in keep]
+        return kept, self.stance_lean(item, kept, vecs[keep])
 
     def _reasoning_quotes(self, item: Item, label: str) -> tuple[list[dict[str, Any]], list[str | None]]:
         """Supporting quotes (strongest first) plus the strongest opposing one; else the top ones."""
         labels, k = self.prepared.labels, self.prepared.k_quotes
-        quotes, lean = self._candidates(item)
+        quotes, lean = self.candidates(item)
         stance = favoured(lean, labels)
         if item.ai_evidence is not None:
             return quotes, stance
@@ -241,7 +264,7 @@ class ContentBuilder:
         if self.plan.controlled is not None:  # with more than two labels, the AI's own label is debated
             proba[labels.index(self.plan.controlled[item.item_id][0])] = 2.0
         pair = debate_labels(labels, proba)
-        quotes, lean = self._candidates(item)
+        quotes, lean = self.candidates(item)
         k = self.prepared.k_quotes
         side_quotes = tuple([quotes[j] for j in ranked_for(label, lean, labels, k)] for label in pair)
         content, written = debate_transcript(pair, (side_quotes[0], side_quotes[1]), self.plan.rounds, self._turn_writer(item))
@@ -250,7 +273,7 @@ class ContentBuilder:
     def consultancy(self, item: Item) -> tuple[dict[str, Any], str]:
         """``{"label", "argument", "quotes", "assigned_correct"}`` for the assigned label."""
         label = self.plan.consultancy[item.item_id]
-        quotes, lean = self._candidates(item)
+        quotes, lean = self.candidates(item)
         picked = ranked_for(label, lean, self.prepared.labels, self.prepared.k_quotes)
         content, written = consultancy_content(label, item.gold_label, [quotes[j] for j in picked], self._turn_writer(item))
         return content, "generative" if written else "template"

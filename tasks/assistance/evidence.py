@@ -1,37 +1,48 @@
 """Evidence quotes: sentence splitting, similarity ranking and quote verification.
 
-A quote is *verified* when, after normalising case, whitespace and punctuation (as in
-Khan et al. 2024's debate protocol), it is an exact substring of its source text that
-starts and ends on word boundaries. The returned offsets point into the ORIGINAL source
-text (``source_text[start:end]`` is the passage to highlight). Unverified quotes keep
-``verified=False`` and ``start``/``end`` = None: they are never shown as verified.
+Verification itself (:func:`verify_quote`, :func:`normalise`) lives in :mod:`tasks.quotes`
+and is re-exported here: a quote is *verified* when its normalised form is an exact,
+word-aligned substring of its source; the offsets point into the ORIGINAL source text.
+Unverified quotes keep ``verified=False`` and ``start``/``end`` = None: they are never
+shown as verified.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from tasks.items import Item, Quote
+from tasks.quotes import QuoteCheck, normalise, normalise_with_map, verify_quote
 
-# Apostrophes join a word ("don't" == "dont"); every other punctuation mark separates words.
-_APOSTROPHES = frozenset("'\u2019\u2018\u02bc`\u00b4")
+__all__ = [
+    "QuoteCheck",
+    "Sentence",
+    "external_quote",
+    "item_sentences",
+    "normalise",
+    "normalise_with_map",
+    "quote_content",
+    "rank_sentences",
+    "resolve_source",
+    "split_sentences",
+    "top_quotes",
+    "verify_quote",
+]
+
 # Sentence end: . ! ? (optionally followed by closing quotes/brackets), then whitespace.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+")
 _MIN_SENTENCE_CHARS = 3  # letters/digits a sentence needs to be a candidate quote
-
-
-class QuoteCheck(NamedTuple):
-    """Result of :func:`verify_quote`: (verified, start, end) in the original source."""
-
-    verified: bool
-    start: int | None
-    end: int | None
+# Words whose final "." does not end a sentence (besides initials and dotted forms like "U.S.").
+_ABBREVIATIONS = frozenset({"approx", "ca", "cf", "dr", "etc", "fig", "jr", "mr", "mrs", "ms", "no", "prof", "sr", "st", "vs"})
+# Words that start a new sentence after a single capital and "." ("Ptolemy V. The decree").
+_STARTERS = frozenset(
+    ["a", "after", "an", "and", "as", "at", "before", "but", "by", "for", "from", "he", "her", "his", "however", "in", "it", "its", "on", "she", "since", "that", "the", "their", "there", "these", "they", "this", "those", "we", "when", "while"]
+)
 
 
 @dataclass(frozen=True)
@@ -45,56 +56,44 @@ class Sentence:
     end: int
 
 
-def normalise_with_map(text: str) -> tuple[str, list[int]]:
-    """Normalised text (casefolded, NFKC, punctuation -> space, spaces collapsed) and,
-    for each normalised character, the index of the original character it came from."""
-    chars: list[str] = []
-    origin: list[int] = []
-    for index, char in enumerate(text):
-        if char in _APOSTROPHES:
-            continue
-        for piece in unicodedata.normalize("NFKC", char).casefold():
-            if piece.isalnum():
-                chars.append(piece)
-                origin.append(index)
-            elif piece not in _APOSTROPHES and chars and chars[-1] != " ":
-                chars.append(" ")
-                origin.append(index)
-    if chars and chars[-1] == " ":
-        chars.pop()
-        origin.pop()
-    return "".join(chars), origin
+def _ends_sentence(text: str, at: int, next_start: int) -> bool:
+    """Whether the end punctuation just before ``at`` closes a sentence.
 
-
-def normalise(text: str) -> str:
-    """The normalised form used for quote verification (see :func:`normalise_with_map`)."""
-    return normalise_with_map(text)[0]
-
-
-def verify_quote(quote: str, source_text: str) -> QuoteCheck:
-    """Check a quote against a source: verified iff its normalised form is an exact,
-    word-aligned substring of the normalised source. Offsets index ``source_text``."""
-    needle = normalise(quote)
-    if not needle:
-        return QuoteCheck(False, None, None)
-    haystack, origin = normalise_with_map(source_text)
-    at = f" {haystack} ".find(f" {needle} ")  # padding with spaces = word boundaries
-    if at < 0:
-        return QuoteCheck(False, None, None)
-    return QuoteCheck(True, origin[at], origin[at + len(needle) - 1] + 1)
+    Not after an initial ("L. L. Zamenhof", but "Ptolemy V. The" ends one), a dotted abbreviation ("e.g.", "U.S.",
+    "a.m.") or a common short form ("Dr.", "etc."); not at a word's "." or a factorial
+    "!" that lower-case text follows ("0! equals 1"). An ellipsis or a number before the
+    mark always ends one.
+    """
+    body = text[:at].rstrip("\"'\u201d\u2019)]")
+    word = body.rsplit(None, 1)[-1] if body.strip() else ""
+    lower_next = next_start < len(text) and text[next_start].islower()
+    if word.endswith("!") and word[:-1][-1:].isdigit() and lower_next:
+        return False
+    if not word.endswith("."):
+        return True
+    stem = word[:-1].lstrip("(\"'\u201c\u2018[")
+    if not any(c.isalpha() for c in stem):  # an ellipsis or a number: a real end
+        return True
+    following = text[next_start:].split(None, 1)[:1]
+    single_initial = len(stem) == 1 and stem.isupper() and not (following and following[0].casefold() in _STARTERS)
+    return not (lower_next or single_initial or "." in stem or stem.casefold() in _ABBREVIATIONS)
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans (start, end) of a text, stripped of surrounding whitespace.
 
-    A simple rule (end punctuation followed by whitespace) is enough for source passages;
-    quotes are verified afterwards, so a bad split can only cost relevance, not honesty.
+    A sentence ends at ``.``, ``!`` or ``?`` (plus closing quotes or brackets) followed by
+    whitespace, unless :func:`_ends_sentence` says the mark does not close one. A simple
+    rule is enough for source passages: quotes are verified afterwards, so a bad split can
+    only cost relevance, not honesty.
     """
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
-        spans.append((start, match.start() + len(match.group(0).rstrip())))
-        start = match.end()
+        end = match.start() + len(match.group(0).rstrip())
+        if _ends_sentence(text, end, match.end()):
+            spans.append((start, end))
+            start = match.end()
     spans.append((start, len(text)))
     out = []
     for a, b in spans:

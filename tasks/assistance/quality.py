@@ -8,23 +8,32 @@
   ``reliability``: one row per non-empty bin (``low, high, n, accuracy, mean_confidence``);
 * ``quotes``: quotes in all evidence, reasoning, debate and consultancy content, how many
   are verified, and the rate ``verified / total``;
-* ``debate``: debate sides, sides with no quote (no direct support found), and debates
-  with at least one such side; ``consultancy``: items, share assigned the gold label and
-  consultants without a quote;
+* ``debate``: debate sides, sides with no quote (no direct support found), debates with
+  at least one such side, and ``revealing_debates``: debates where only the side arguing
+  the gold label quotes anything (a rater can tell the answer from which side found
+  support); ``consultancy``: items, share assigned the gold label, consultants without a
+  quote, and how many of those argue a wrong label (``without_support_when_wrong``);
+* ``stances`` (when the caller says which items carry stance annotations): main items
+  whose quote stances come from the bank's annotations and from the model scorer;
 * ``warnings``: plain sentences, e.g. when AI accuracy is below the majority rate plus
-  :data:`MAJORITY_MARGIN` (then no reliance or complementarity effect can be expected).
+  :data:`MAJORITY_MARGIN` (then no reliance or complementarity effect can be expected),
+  or when reasoning, debate or consultancy stances of some items come from the model, or
+  when at least :data:`REVEAL_SHARE` of the debates are revealing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from tasks.assistance.verdict import verdict_metrics
 from tasks.items import Item
+from tasks.stances import is_annotated
 
 #: Warn when AI accuracy is less than this far above the majority-class rate.
 MAJORITY_MARGIN = 0.05
+#: Warn when at least this share of debates has quotes only on the gold label's side.
+REVEAL_SHARE = 0.25
 
 
 def _content_quotes(kind: str, content: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -48,7 +57,14 @@ def _verdict_part(gold: Mapping[str, str], verdicts: Mapping[str, Mapping[str, A
     return report
 
 
-def _warnings(report: dict[str, Any], margin: float) -> list[str]:
+def _reveals(sides: list[Mapping[str, Any]], gold: str) -> bool:
+    """True when the sides that quote something are exactly those arguing ``gold`` (and some side quotes nothing)."""
+    quoting = {bool(side.get("quotes")) for side in sides if side.get("label") == gold}
+    others = {bool(side.get("quotes")) for side in sides if side.get("label") != gold}
+    return quoting == {True} and others == {False}
+
+
+def _warnings(report: dict[str, Any], margin: float, stance_kinds: bool) -> list[str]:
     out = []
     verdict = report["verdict"]
     if verdict is not None and verdict["accuracy"] < verdict["majority_rate"] + margin:
@@ -66,6 +82,19 @@ def _warnings(report: dict[str, Any], margin: float) -> list[str]:
             f"{debate['sides_without_support']} of {debate['sides']} debate sides found no direct support "
             "and say so."
         )
+    debates = debate["sides"] // 2
+    if debates and debate["revealing_debates"] >= REVEAL_SHARE * debates:
+        out.append(
+            f"In {debate['revealing_debates']} of {debates} debates only the side arguing the right answer quotes "
+            "anything: raters can tell the answer from which side found support (the sources settle these claims)."
+        )
+    stances = report.get("stances")
+    if stances and stances["model_items"] and stance_kinds:
+        out.append(
+            f"Quote stances of {stances['model_items']} of {stances['model_items'] + stances['annotated_items']} "
+            "items come from the model scorer, which often disagrees with a careful reader (docs/benchmarks.md, "
+            "'Stance scorer'): annotate sources with `stances` (docs/item-bank.md) for reasoning, debate or consultancy."
+        )
     return out
 
 
@@ -74,18 +103,22 @@ def assistance_quality(
     rows: Iterable[tuple[str, str, Mapping[str, Any]]],
     *,
     margin: float = MAJORITY_MARGIN,
+    annotated: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """The quality gate over ``rows`` of ``(item_id, kind, content)``; verdicts scored on ``gold``.
 
     Only items in ``gold`` count (pass the main items to report on what the analysis uses).
+    ``annotated``: ids of the items whose sources carry stance annotations (None: not reported).
     """
     verdicts: dict[str, Mapping[str, Any]] = {}
     quotes_total = quotes_verified = 0
-    sides = unsupported = debates_unsupported = 0
-    consultants = consultant_gold = consultant_bare = 0
+    sides = unsupported = debates_unsupported = revealing = 0
+    consultants = consultant_gold = consultant_bare = consultant_bare_wrong = 0
+    stance_kinds = False
     for item_id, kind, content in rows:
         if item_id not in gold:
             continue
+        stance_kinds = stance_kinds or kind in ("reasoning", "debate", "consultancy")
         if kind == "verdict":
             verdicts[item_id] = content
         found = _content_quotes(kind, content)
@@ -96,10 +129,12 @@ def assistance_quality(
             sides += len(content.get("sides", []))
             unsupported += len(bare)
             debates_unsupported += bool(bare)
+            revealing += _reveals(content.get("sides", []), gold[item_id])
         if kind == "consultancy":
             consultants += 1
             consultant_gold += bool(content.get("assigned_correct"))
             consultant_bare += not content.get("quotes")
+            consultant_bare_wrong += not content.get("quotes") and not content.get("assigned_correct")
     report: dict[str, Any] = {
         "n_items": len(gold),
         "verdict": _verdict_part(gold, verdicts),
@@ -108,14 +143,23 @@ def assistance_quality(
             "verified": quotes_verified,
             "verification_rate": round(quotes_verified / quotes_total, 4) if quotes_total else None,
         },
-        "debate": {"sides": sides, "sides_without_support": unsupported, "debates_with_unsupported_side": debates_unsupported},
+        "debate": {
+            "sides": sides,
+            "sides_without_support": unsupported,
+            "debates_with_unsupported_side": debates_unsupported,
+            "revealing_debates": revealing,
+        },
         "consultancy": {
             "items": consultants,
             "assigned_correct_share": round(consultant_gold / consultants, 4) if consultants else None,
             "without_support": consultant_bare,
+            "without_support_when_wrong": consultant_bare_wrong,
         },
+        "stances": None
+        if annotated is None
+        else {"annotated_items": len(set(gold) & set(annotated)), "model_items": len(set(gold) - set(annotated))},
     }
-    report["warnings"] = _warnings(report, margin)
+    report["warnings"] = _warnings(report, margin, stance_kinds)
     return report
 
 
@@ -139,12 +183,21 @@ def format_quality(report: Mapping[str, Any]) -> str:
     rate = "n/a" if quotes["verification_rate"] is None else f"{quotes['verification_rate']:.3f}"
     lines.append(f"  quotes verified: {quotes['verified']} of {quotes['total']} ({rate})")
     debate = report["debate"]
-    lines.append(f"  debate sides without support: {debate['sides_without_support']} of {debate['sides']}")
+    lines.append(
+        f"  debate sides without support: {debate['sides_without_support']} of {debate['sides']}; "
+        f"debates where only the right side quotes: {debate['revealing_debates']} of {debate['sides'] // 2}"
+    )
+    stances = report.get("stances")
+    if stances:
+        lines.append(
+            f"  quote stances: from annotations on {stances['annotated_items']} items, "
+            f"from the model scorer on {stances['model_items']}"
+        )
     consult = report["consultancy"]
     if consult["items"]:
         lines.append(
             f"  consultancy: {consult['items']} items, gold label assigned in {consult['assigned_correct_share']:.3f}, "
-            f"{consult['without_support']} without support"
+            f"{consult['without_support']} without support ({consult['without_support_when_wrong']} of them arguing a wrong label)"
         )
     lines.extend(f"  WARNING: {w}" for w in report["warnings"])
     return "\n".join(lines)
@@ -152,5 +205,7 @@ def format_quality(report: Mapping[str, Any]) -> str:
 
 def quality_report(items: Iterable[Item], records: Iterable[Any], *, margin: float = MAJORITY_MARGIN) -> dict[str, Any]:
     """:func:`assistance_quality` of pipeline records (``AssistanceRecord``) on the main items."""
-    gold = {it.item_id: it.gold_label for it in items if it.role == "main"}
-    return assistance_quality(gold, ((r.item_id, r.kind, r.content) for r in records), margin=margin)
+    main = [it for it in items if it.role == "main"]
+    gold = {it.item_id: it.gold_label for it in main}
+    annotated = {it.item_id for it in main if is_annotated(it)}
+    return assistance_quality(gold, ((r.item_id, r.kind, r.content) for r in records), margin=margin, annotated=annotated)

@@ -1,15 +1,23 @@
 """The stance scorer: which label a single source sentence favours.
 
-With the item's own out-of-fold verdict model (it never saw the item's gold label), the
-stance of sentence ``s`` toward label ``L`` is
+Debate sides, consultancy and reasoning all use this one scorer, so a stance stated
+anywhere in the assistance is the scorer's. Each candidate sentence (or imported quote)
+``s`` of an item gets a lean toward every label ``L``:
 
-    lean_L(s) = P(L | claim, s alone as evidence) - P(L | claim, the item's evidence)
+* **annotated item** (the item bank gives stances, :mod:`tasks.stances`):
+  ``lean_L(s) = 1`` when the annotations say ``s`` favours ``L``, else 0;
+* **otherwise, the model**: with the item's own out-of-fold verdict model (it never saw
+  the item's gold label),
 
-i.e. how far that sentence on its own moves the model toward ``L`` compared with the
-item's evidence as a whole. ``s`` **favours** the label with the largest lean when that
-lean exceeds :data:`STANCE_MARGIN`; otherwise it favours no label. Debate sides,
-consultancy and reasoning all use this one scorer, so a stance stated anywhere in the
-assistance is the scorer's.
+      lean_L(s) = P(L | claim, s alone as evidence) - share of L in that model's training set
+
+  i.e. whether the sentence, read with the claim, moves the model toward ``L`` beyond the
+  label's base rate. (An earlier scorer compared with P(L | the item's pooled evidence)
+  instead; on Climate-FEVER's sentence labels it agreed less with human readers:
+  docs/benchmarks.md, "Stance scorer".)
+
+``s`` **favours** the label with the largest lean when that lean exceeds
+:data:`STANCE_MARGIN`; otherwise it favours no label.
 """
 
 from __future__ import annotations

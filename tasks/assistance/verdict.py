@@ -91,6 +91,12 @@ class CrossFit:
     fold_of: np.ndarray
     models: list[Any] = field(default_factory=list)
     train_index: list[np.ndarray] = field(default_factory=list)
+    train_rates: list[np.ndarray] = field(default_factory=list)  # per fold: label shares of its training set
+
+    def base_rate(self, item_index: int) -> np.ndarray:
+        """Label shares (n_labels,) of the training set of ``item_index``'s own model."""
+        rates: np.ndarray = self.train_rates[int(self.fold_of[item_index])]
+        return rates
 
     def predict_for(self, item_index: int, features: np.ndarray) -> np.ndarray:
         """Label probabilities (rows, n_labels) for extra feature rows of one item, from
@@ -143,6 +149,7 @@ def crossfit(
         model = _fit(features[train], y[train], len(labels), seed)
         result.models.append(model)
         result.train_index.append(train)
+        result.train_rates.append(np.bincount(y[train], minlength=len(labels)) / len(train))
         result.fold_of[test] = fold
         result.proba[test] = _full_proba(model, features[test], len(labels))
     return result

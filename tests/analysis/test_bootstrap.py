@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import SimulationProfile, engine, simulate_judgments
+from analysis import SimulationProfile, engine, simulate_judgments, slot_sums
 
 
 def _loop_replicate(df: pd.DataFrame, rater_w: dict[str, float], item_w: dict[str, float]) -> dict[str, float]:
@@ -46,6 +46,36 @@ def test_raters_resampled_within_condition_strata() -> None:
         assert (rater_w[:, cells.raters].sum(axis=1) == len(cells.raters)).all()
     assert (item_w.sum(axis=1) == len(layout.item_ids)).all()
     assert rater_w.std() > 0 and item_w.std() > 0
+    compact = engine.draw_weights(layout, 200, seed=2, compact=True)  # what engine.run uses
+    assert compact[0].dtype == np.uint8 and compact[1].dtype == np.uint8
+    np.testing.assert_array_equal(compact[0], rater_w)
+    np.testing.assert_array_equal(compact[1], item_w)
+
+
+@pytest.mark.parametrize(("m", "n_boot"), [(1, 9), (7, 9), (12, 9), (25_001, 400)])
+def test_multiplicities_drawn_in_chunks_equal_one_draw_per_replicate(m: int, n_boot: int) -> None:
+    """25,001 units x 400 replicates spans three chunks (and an odd number of draws per replicate)."""
+    rng = np.random.default_rng(5)
+    want = np.stack([np.bincount(rng.integers(0, m, size=m), minlength=m) for _ in range(n_boot)])
+    got = engine._draw_into(np.random.default_rng(5), np.zeros((n_boot, m), dtype=np.uint8), None)
+    np.testing.assert_array_equal(got, want)
+    assert (got.sum(axis=1, dtype=np.int64) == m).all()
+    cols = np.arange(m)[::-1]  # into chosen columns of a wider array
+    into = engine._draw_into(np.random.default_rng(5), np.zeros((n_boot, m + 3)), cols)
+    np.testing.assert_array_equal(into[:, cols], want)
+    assert (into[:, m:] == 0).all() or m < 3
+
+
+class _AlwaysFirst:
+    """A stand-in generator whose every draw is unit 0 (a count of m for that unit)."""
+
+    def integers(self, low: int, high: int, size: tuple[int, int]) -> np.ndarray:
+        return np.zeros(size, dtype=np.int64)
+
+
+def test_compact_draws_widen_when_a_count_overflows_uint8() -> None:
+    out = engine._draw_into(_AlwaysFirst(), np.zeros((2, 300), dtype=np.uint8), None)  # type: ignore[arg-type]
+    assert out.dtype == np.uint32 and (out[:, 0] == 300).all() and (out[:, 1:] == 0).all()
 
 
 def test_inconsistent_ai_label_for_an_item_is_a_clear_error() -> None:
@@ -55,16 +85,53 @@ def test_inconsistent_ai_label_for_an_item_is_a_clear_error() -> None:
         engine.build_layout(df)
 
 
-def test_dense_and_judgment_paths_agree(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Small designs use dense rater x item cells, large ones per-judgment weights: same numbers."""
+def test_block_size_does_not_change_replicates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replicates are computed in blocks (grouped by fold split): one replicate per block gives the same numbers."""
     df = simulate_judgments(20, 15, SimulationProfile(rater_sd=0.5), seed=9, items_per_rater=10, two_stage=True)
     layout = engine.build_layout(df, k=3, seed=0, reference="none")
-    assert all(c.x is not None for c in layout.cells)
     rater_w, item_w = engine.draw_weights(layout, 7, seed=1)
-    dense = engine.compute(layout, rater_w, item_w)
-    monkeypatch.setattr(engine, "_DENSE_CELLS", 0)
-    sparse_layout = engine.build_layout(df, k=3, seed=0, reference="none")
-    assert all(c.x is None for c in sparse_layout.cells)
-    sparse = engine.compute(sparse_layout, rater_w, item_w)
-    for cond, values in dense.stats.items():
-        np.testing.assert_allclose(sparse.stats[cond], values, rtol=1e-12, atol=1e-12)
+    wide = engine.compute(layout, rater_w, item_w)
+    monkeypatch.setattr(engine, "_BLOCK_ELEMENTS", 1)
+    narrow = engine.compute(layout, rater_w, item_w)
+    for cond, values in wide.stats.items():
+        np.testing.assert_allclose(narrow.stats[cond], values, rtol=1e-12, atol=1e-12)
+    for cond, values in wide.thresholds.items():
+        np.testing.assert_array_equal(narrow.thresholds[cond], values)
+
+
+@pytest.mark.parametrize("side", [True, False])
+def test_continuous_sums_by_rater_or_by_item_equal_the_loop(monkeypatch: pytest.MonkeyPatch, side: bool) -> None:
+    """Brier and calibration sums go through the rater or the item side of the product: both equal the loop."""
+    monkeypatch.setattr(slot_sums, "by_rater", lambda n_raters, n_items: side)
+    df = simulate_judgments(20, 15, SimulationProfile(rater_sd=0.5), seed=9, items_per_rater=10)
+    layout = engine.build_layout(df, k=3, seed=0)
+    assert all((c.slots.cont is not None) == side for c in layout.cells)
+    rater_w, item_w = engine.draw_weights(layout, 4, seed=6)
+    reps = engine.compute(layout, rater_w, item_w)
+    for b in range(4):
+        rw = dict(zip(layout.rater_ids, rater_w[b], strict=True))
+        iw = dict(zip(layout.item_ids, item_w[b], strict=True))
+        for cond, rows in df.groupby("condition"):
+            got = reps.stats[cond][b, engine.STAT_NAMES.index("rater_ece")]
+            assert got == pytest.approx(_loop_replicate(rows, rw, iw)["rater_ece"], rel=1e-12), (cond, b)
+
+
+def test_float32_product_keeps_counts_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large conditions run the sparse product in float32: counts stay exact, calibration sums within 1e-6."""
+    df = simulate_judgments(30, 20, SimulationProfile(rater_sd=0.5), seed=4, items_per_rater=12, two_stage=True)
+    layout = engine.build_layout(df, k=3, seed=0, reference="none")
+    rater_w, item_w = engine.draw_weights(layout, 9, seed=3)
+    exact = engine.compute(layout, rater_w, item_w)
+    point = engine.compute(layout, *engine.point_weights(layout), all_splits=True)
+    monkeypatch.setattr(slot_sums, "FLOAT32_ROWS", 1)
+    layout32 = engine.build_layout(df, k=3, seed=0, reference="none")
+    assert all(c.slots.matrix32 is not None for c in layout32.cells)
+    single = engine.compute(layout32, rater_w, item_w)
+    counted = [engine.STAT_NAMES.index(n) for n in engine.STAT_NAMES if n not in ("rater_brier", "rater_ece")]
+    for cond, values in exact.stats.items():
+        np.testing.assert_array_equal(single.stats[cond][:, counted], values[:, counted])
+        np.testing.assert_allclose(single.stats[cond], values, rtol=1e-6)
+        assert cond == "overall" or np.array_equal(single.thresholds[cond], exact.thresholds[cond])
+    point32 = engine.compute(layout32, *engine.point_weights(layout32), all_splits=True)
+    for cond, values in point.stats.items():  # the point estimate never uses float32
+        np.testing.assert_array_equal(point32.stats[cond], values)

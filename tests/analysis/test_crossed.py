@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 from scipy.special import expit
 
-from analysis import crossed, models
+from analysis import cluster_sums, crossed, models
 
 
 def _design(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -61,10 +61,14 @@ def test_working_components_solve_the_dense_moment_equations() -> None:
     assert got == pytest.approx(want, rel=1e-8)
 
 
-def test_correction_and_df_equal_dense_traces() -> None:
+@pytest.mark.parametrize("by_pattern", [True, False])
+def test_correction_and_df_equal_dense_traces(by_pattern: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not by_pattern:  # per-judgment sums instead of sums by covariate pattern
+        monkeypatch.setattr(cluster_sums, "MAX_PATTERNS", 0)
     x, resid, w, rater, item = _design(2)
     d = Dense(x, w, rater, item)
     cd = crossed.crossed_design(x, w, rater, item)
+    assert (cd.pattern is not None) == by_pattern
     theta = crossed.working_components(cd, resid)
     sigma = sum(t * s for t, s in zip(theta, d.pieces, strict=True))
     cov, dof = crossed.two_way(x, resid, w, rater, item)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from analysis import MODEL_COLUMNS, SimulationProfile, crossed, fit_models, models, simulate_judgments
+from analysis import MODEL_COLUMNS, SimulationProfile, cluster_sums, crossed, fit_models, models, simulate_judgments
 
 PROFILE = SimulationProfile.from_dict({
     "ai": {"accuracy": 0.7},
@@ -127,3 +127,35 @@ def test_logistic_mle_equals_statsmodels() -> None:
     o = (rng.random(500) < expit(x @ np.array([0.2, 0.8, -0.5]))).astype(float)
     want = sm.GLM(o, x, family=sm.families.Binomial()).fit().params
     assert models.logistic_mle(x, o) == pytest.approx(np.asarray(want), abs=1e-8)
+
+
+def test_covariance_by_pattern_equals_per_judgment_sums(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A design with few distinct rows takes sums by covariate pattern (analysis.crossed): same V and df,
+    with clusters of one judgment (cells) and of several (a rater judging an item twice)."""
+    rng = np.random.default_rng(1)
+    n_r, n_i = 15, 11
+    rater, item = np.repeat(np.arange(n_r), n_i), np.tile(np.arange(n_i), n_r)
+    for twice in (False, True):
+        r, j = (np.concatenate([rater, rater[:20]]), np.concatenate([item, item[:20]])) if twice else (rater, item)
+        x = np.column_stack([np.ones(len(r)), r % 3 == 1, r % 3 == 2, j % 2, (r % 3 == 1) * (j % 2)]).astype(float)
+        mu = expit(x @ np.array([0.3, -0.2, 0.4, 0.5, 0.1]))
+        resid = (rng.random(len(mu)) < mu) - mu
+        w = mu * (1 - mu)
+        fast_v, fast_df = models.two_way_covariance(x, resid, w, r, j)
+        monkeypatch.setattr(cluster_sums, "MAX_PATTERNS", 0)
+        slow_v, slow_df = models.two_way_covariance(x, resid, w, r, j)
+        monkeypatch.undo()
+        assert fast_v == pytest.approx(slow_v, rel=1e-10, abs=1e-14)
+        assert fast_df == pytest.approx(slow_df, rel=1e-10)
+        cd = crossed.crossed_design(x, w, r, j)
+        assert np.linalg.eigvalsh(fast_v).min() >= -1e-12
+        assert not np.allclose(np.diag(fast_v), np.diag(crossed.sandwich(cd, resid)), rtol=0.01)  # corrected
+
+
+def test_logistic_mle_on_pattern_counts_equals_judgments() -> None:
+    rng = np.random.default_rng(6)
+    x = np.column_stack([np.ones(400), rng.random(400) < 0.5, rng.random(400) < 0.3]).astype(float)
+    o = (rng.random(400) < expit(x @ np.array([0.2, 0.8, -0.5]))).astype(float)
+    code, rows = cluster_sums.patterns(x)  # type: ignore[misc]
+    grouped = models.logistic_mle(rows, np.bincount(code, o), trials=np.bincount(code).astype(float))
+    assert grouped == pytest.approx(models.logistic_mle(x, o), rel=1e-10)

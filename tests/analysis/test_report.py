@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -103,6 +104,30 @@ def test_chart_functions_take_tidy_tables() -> None:
     table = reliability_table(df)
     assert set(table["source"]) == {"rater", "ai"} and (table["n"] > 0).all()
     assert isinstance(reliability_chart(table), alt.LayerChart)
+
+
+def _reliability_by_groupby(df: pd.DataFrame) -> pd.DataFrame:
+    """The reliability table by a pandas groupby per (condition, source, bin), an independent computation."""
+    parts = []
+    for source, conf_col, label in (("rater", "confidence", "final_label"), ("ai", "ai_confidence", "ai_label")):
+        rows = df.dropna(subset=[conf_col, label, "gold_label", "condition"])
+        parts.append(pd.DataFrame({"condition": rows["condition"].to_numpy(dtype=object), "source": source,
+                                   "bin": np.clip(np.floor(rows[conf_col] * 10), 0, 9).astype(int).to_numpy(),
+                                   "confidence": rows[conf_col].to_numpy(),
+                                   "correct": (rows[label] == rows["gold_label"]).astype(float).to_numpy()}))
+    return pd.concat(parts).groupby(["condition", "source", "bin"], as_index=False).agg(
+        mean_confidence=("confidence", "mean"), accuracy=("correct", "mean"), n=("correct", "size"))
+
+
+def test_reliability_table_equals_groupby() -> None:
+    df = simulate_judgments(12, 10, seed=5)
+    df.loc[df.index[::7], "confidence"] = np.nan
+    df.loc[df.index[::11], "condition"] = np.nan  # left out
+    df.loc[df.index[:3], "confidence"] = 1.0  # p = 1 falls in the last bin
+    got, want = reliability_table(df), _reliability_by_groupby(df)
+    assert list(got.columns) == list(want.columns)
+    assert got[["condition", "source", "bin", "n"]].to_dict("list") == want[["condition", "source", "bin", "n"]].to_dict("list")
+    np.testing.assert_allclose(got[["mean_confidence", "accuracy"]], want[["mean_confidence", "accuracy"]], rtol=1e-12)
 
 
 def _raw() -> pd.DataFrame:

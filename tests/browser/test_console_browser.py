@@ -143,12 +143,21 @@ def test_form_creates_a_study_and_clone_copies_it(console_app: tuple[str, str, A
     _settle(page)
     page.locator(".st-key-form_c3_show_quotes label").click()
     _settle(page)
+    page.locator(".st-key-form_comprehension label").click()  # the check, with the example question
+    _settle(page, ".st-key-form_q0_options textarea")
+    page.locator(".st-key-form_q0_options textarea").fill("Me\nThe AI\nNobody")
+    page.locator(".st-key-form_q0_options textarea").press("Tab")
+    _settle(page)
+    assert page.locator(".st-key-create_from_form button").is_disabled()  # the answer was edited away
+    _pick(page, "form_q0_answer", "Me")
     page.locator(".st-key-create_from_form button").click()
     _settle(page, ".st-key-bank_summary")
     _no_exception(page)
     config = service.get_config(get_engine(url), "browser-form")
     assert config.items_per_rater == 6 and not config.condition("debate").show.quotes
     assert config.condition("reasoning").show.quotes
+    assert config.comprehension is not None and config.comprehension.attempts == 2
+    assert [(q.options, q.answer) for q in config.comprehension.questions] == [(["Me", "The AI", "Nobody"], "Me")]
 
     _section(page, "Manage", ".st-key-clone_name")
     page.locator(".st-key-clone_name input").fill("browser-form-2")

@@ -1,7 +1,9 @@
 """The analyst dashboard in real headless Chromium, on a simulated demo study.
 
-The demo study gets fixture assistance whose AI is right about 85% of the time (as the
-demo's controlled AI) and 40 simulated raters (``study.simulate``). An analyst logs in
+The demo study is set up as a first start sets it up (``study.demo.ensure_demo``: its
+items, the assistance from the encoder with its controlled AI, right on 54 of the 64
+items with calibrated confidences, then launched) and gets 40 simulated raters
+(``study.simulate``, the default behaviour by assistance kind). An analyst logs in
 and must see first the overview chart at the page's width, then the team and contrasts
 tables without a horizontal scrollbar, and must be able to download the overview as
 a PNG file. With ``OVERSIGHT_SCREENSHOTS=1`` the last test replaces docs/img/dashboard.png
@@ -25,23 +27,19 @@ N_RATERS = 40
 
 
 def seed_demo(db_url: str, n_raters: int = N_RATERS, seed: int = 3) -> str:
-    """The demo study (AI right ~85% of the time) filled by simulated raters; its name."""
+    """The default demo study (as a first start prepares it) filled by simulated raters; its name."""
     from study import service
+    from study.assist import verdict_summary
     from study.db import get_engine, upgrade
-    from study.demo import DEMO_ITEMS, demo_config
+    from study.demo import demo_config, ensure_demo
     from study.simulate import simulate_study
-    from study.testing import fixture_assistance_rows
-    from tasks.importers import read_item_bank
 
     upgrade(db_url)
     engine = get_engine(db_url)
     cfg = demo_config()
-    items = list(read_item_bank(DEMO_ITEMS, "jsonl", labels=cfg.labels))
-    service.create_study(engine, cfg)
-    service.import_items(engine, cfg.name, items, origin=str(DEMO_ITEMS))
-    service.add_assistance(engine, cfg.name, fixture_assistance_rows(items, cfg.labels, seed=cfg.seed,
-                                                                      ai_accuracy=0.85))
-    service.set_status(engine, cfg.name, "live")
+    assert ensure_demo(engine) and service.get_study(engine, cfg.name).status == "live"
+    ai = verdict_summary(engine, cfg.name)
+    assert abs(float(ai["accuracy"]) - 0.85) < 0.01 and float(ai["ece"]) < 0.05, ai  # the demo's controlled AI
     simulate_study(engine, cfg.name, n_raters, seed=seed)
     return str(cfg.name)
 

@@ -215,16 +215,18 @@ def test_comprehension_check_second_attempt_and_failure(app: tuple[str, Path, An
     bot = _bot(app, "check-1", "check")
     bot.click("consent")
 
-    def answer(first: str) -> dict[str, Any]:
+    def answer(first: str, then: str) -> dict[str, Any]:
         bot.page.locator(".st-key-comprehension_0").get_by_text(first, exact=True).click()
         bot.page.locator(".st-key-comprehension_1").get_by_text("yes", exact=True).click()
         bot.page.locator(".st-key-start button").click()
-        _wait_for(bot, ".st-key-comprehension_error, .st-key-progress")
+        # Wait for what this attempt brings: the first attempt's error stays on screen until
+        # the page's run after the second click replaces it, so it cannot say "done".
+        _wait_for(bot, then)
         return bot.wait_screen()
 
-    answer("the weather")
+    answer("the weather", ".st-key-comprehension_error")
     assert "1 attempt left" in bot.page.inner_text("body")
-    now = answer("the AI's answer")
+    now = answer("the AI's answer", ".st-key-progress")
     assert now["screen"] == "submit"
     assert _sql(db, "select status, comprehension_failures from rater where external_id = 'check-1'") == [("active", 1)]
     bot.page.context.close()

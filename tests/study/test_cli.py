@@ -101,3 +101,22 @@ def test_bad_config_and_bank_change_nothing(sqlite_url: str, tmp_path: Path) -> 
 def test_unknown_study(sqlite_url: str, name: str) -> None:
     code, _, err = run("study", "launch", name, "--db", sqlite_url)
     assert code == 2 and err == f"error: no study named {name!r}\n"
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_climate_fever_stances_are_stored_with_the_items_unless_the_config_says_no(
+    sqlite_url: str, climate_fever_path: Path, tmp_path: Path, keep: bool
+) -> None:
+    from study import service
+
+    config = tmp_path / "study.yaml"
+    config.write_text(DEMO_CONFIG.read_text(encoding="utf-8") + f"import:\n  stances: {str(keep).lower()}\n", encoding="utf-8")
+    assert run("study", "create", str(config), "--db", sqlite_url)[0] == 0
+    code, out, err = run("items", "import", str(climate_fever_path), "--study", "demo", "--format", "climate-fever", "--db", sqlite_url)
+    assert code == 0, err
+    items = service.study_items(get_engine(sqlite_url), "demo")
+    labels = [s.label for it in items for src in it.sources for s in src.stances or []]
+    if keep:  # 907 claims x 5 evidence sentences, each with its human label
+        assert len(labels) == 4535 and {"correct", "incorrect", None} == set(labels)
+    else:
+        assert labels == [] and all(src.stances is None for it in items for src in it.sources)

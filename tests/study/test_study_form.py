@@ -43,3 +43,25 @@ def test_errors_are_keyed_by_the_field_they_concern() -> None:
     form = default_form(CONFIG_TEMPLATE)
     form.labels = ["yes", "yes"]
     assert check_form(form).errors == {"labels": ["must be unique"]}
+
+
+def test_the_comprehension_check_round_trips_and_switches_off() -> None:
+    check_cfg = {"questions": [{"question": "Who decides?", "options": ["You", "The AI"], "answer": "You"},
+                               {"question": "Can you go back?", "options": ["Yes", "No", "Only once"], "answer": "No"}],
+                 "attempts": 1, "fail_code": "NOCOMP"}
+    config = parse_config(small_config("c", comprehension=check_cfg))
+    form = form_from_config(config)
+    assert form.comprehension and [q.answer for q in form.questions] == ["You", "No"]
+    assert (form.comprehension_attempts, form.comprehension_fail_code) == (1, "NOCOMP")
+    check = check_form(form)
+    assert check.ok and check.config == config and parse_config_text(check.yaml) == config
+    form.questions[1].options = ["Yes", " ", "Only once"]  # blank options are dropped, the answer must stay one
+    assert check_form(form).errors == {"comprehension.questions.1": ["answer: 'No' is not one of the options"]}
+    form.questions[1].answer = None
+    assert check_form(form).errors == {"comprehension.questions.1.answer": ["choose the right answer (one of the options)"]}
+    form.comprehension_attempts = 3
+    assert "comprehension.attempts" in check_form(form).errors  # Prolific allows two attempts at most
+    form.comprehension = False
+    off = check_form(form)
+    assert off.ok and off.config is not None and off.config.comprehension is None
+    assert off.config.model_copy(update={"comprehension": config.comprehension}) == config

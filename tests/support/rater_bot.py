@@ -89,11 +89,19 @@ def prepare_demo(db_url: str, **overrides: Any) -> Any:
 
 
 @contextmanager
-def streamlit_server(db_url: str, *, port: int | None = None, log: Path | None = None) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on ``db_url``; yields the base URL."""
+def streamlit_server(db_url: str, *, port: int | None = None, log: Path | None = None,
+                     demo: bool = False) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on ``db_url``; yields the base URL.
+
+    ``demo``: let the app prepare the demo study itself on its first page (as a
+    newcomer's plain ``streamlit run app.py`` does); by default it is switched off.
+    """
     port = port or free_port()
     env = {**os.environ, "OVERSIGHT_DATABASE_URL": db_url, "OVERSIGHT_NO_DEMO": "1",
            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    if demo:
+        env.pop("OVERSIGHT_NO_DEMO")
+        env.pop("OVERSIGHT_PREPARING", None)
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
            "--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below

@@ -51,3 +51,25 @@ def test_hashing_stand_in_runs_on_climate_fever_and_is_reproducible() -> None:
     first = [r.content_hash for r in generate_assistance(items, LABELS, config)]
     second = [r.content_hash for r in generate_assistance(items, LABELS, config)]
     assert first == second and len(set(first)) > 300
+
+
+def test_debate_and_consultancy_quote_only_sentences_labelled_for_their_side() -> None:
+    import json
+
+    items = climate_fever_items(80)
+    raw = {f"cf-{r['claim_id']}": r for r in map(json.loads, DATASET.read_text(encoding="utf-8").splitlines()) if r}
+    human = {"SUPPORTS": "correct", "REFUTES": "incorrect", "NOT_ENOUGH_INFO": None}
+    config = AssistanceConfig(encoder="hashing", folds=3, seed=1)
+    records = list(generate_assistance(items, LABELS, config, kinds=["debate", "consultancy"]))
+    quoted = 0
+    for record in records:
+        sides = record.content["sides"] if record.kind == "debate" else [record.content]
+        labels = [human[e["evidence_label"]] for e in raw[record.item_id]["evidences"]]
+        for side in sides:
+            for quote in side["quotes"]:  # each source is one evidence sentence, in order
+                assert labels[quote["source_index"]] == side["label"], (record.item_id, quote["text"])
+                quoted += 1
+            if not side["quotes"]:
+                assert side["label"] not in labels  # no sentence of the item is labelled for this side
+        assert record.parameters["stance_source"] == "annotations"
+    assert quoted > 80

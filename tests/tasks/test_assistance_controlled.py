@@ -138,8 +138,14 @@ def test_quality_gate_figures_match_a_hand_computation() -> None:
     assert verdict["ece"] == round((0.6 + 0.3 + 0.2 + 0.1) / 4, 4)
     assert [row["n"] for row in verdict["reliability"]] == [1, 1, 1, 1]
     assert report["quotes"] == {"total": 3, "verified": 2, "verification_rate": round(2 / 3, 4)}
-    assert report["debate"] == {"sides": 4, "sides_without_support": 3, "debates_with_unsupported_side": 2}
-    assert report["consultancy"] == {"items": 1, "assigned_correct_share": 1.0, "without_support": 1}
+    # a: only the gold side ("correct") quotes -> revealing; b: neither side quotes -> not
+    assert report["debate"] == {
+        "sides": 4, "sides_without_support": 3, "debates_with_unsupported_side": 2, "revealing_debates": 1
+    }
+    assert report["consultancy"] == {
+        "items": 1, "assigned_correct_share": 1.0, "without_support": 1, "without_support_when_wrong": 0
+    }
+    assert any("In 1 of 2 debates only the side arguing the right answer" in w for w in report["warnings"])
     assert any("majority rate" in w for w in report["warnings"])
     text = format_quality(report)
     assert "accuracy 0.750 vs majority rate 0.750" in text and "WARNING" in text

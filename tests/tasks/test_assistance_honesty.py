@@ -1,10 +1,13 @@
 """Debate, reasoning and consultancy say only what the stance scorer supports, and leak nothing.
 
 Properties are checked on every item of the demo bank (real encoder, controlled AI as in
-data/demo_study.yaml) and of a Climate-FEVER slice (real encoder, cross-fitted AI). The
-stance of each quote is recomputed here from the primitives (encoder, out-of-fold model):
-lean = P(label | claim, quote alone) - P(label | item), favoured label = argmax lean when
-it exceeds the margin.
+data/demo_study.yaml; every source sentence carries a stance annotation) and of a
+Climate-FEVER slice imported without its sentence labels (real encoder, cross-fitted AI,
+so the model scores every stance). The stance of each quote is recomputed here from the
+primitives: on an annotated item, the label of the annotation whose text contains the
+quote (or that the quote contains) in the quote's source; otherwise, with the encoder and
+the item's out-of-fold model, lean = P(label | claim, quote alone) - the label's share of
+that model's training items, favoured label = argmax lean when it exceeds the margin.
 """
 
 from __future__ import annotations
@@ -51,16 +54,36 @@ class Run:
         texts = sorted({q["text"] for r in self.records for q in _all_quotes(r)})
         self.vecs = dict(zip(texts, encoder.encode(texts), strict=True))  # one batch, not one call per quote
 
-    def favoured(self, item_id: str, text: str) -> str | None:
+    def favoured(self, item_id: str, quote: dict[str, Any]) -> str | None:
+        item = self.items[item_id]
+        if any(source.stances is not None for source in item.sources):
+            return _annotated(item, quote)
         state = self.prepared.states[item_id]
-        vec = self.vecs[text][None, :]
+        vec = self.vecs[quote["text"]][None, :]
         rows = pair_features(state.claim_vec[None, :], vec, state.sim_summary[None, :])
-        lean = self.prepared.fit.predict_for(state.index, rows)[0] - self.prepared.fit.proba[state.index]
+        fit = self.prepared.fit
+        canonical = sorted(self.items.values(), key=lambda it: it.item_id)
+        train_gold = [canonical[i].gold_label for i in fit.train_index[fit.fold_of[state.index]]]
+        rates = np.array([train_gold.count(label) / len(train_gold) for label in LABELS])
+        lean = fit.predict_for(state.index, rows)[0] - rates
         best = int(np.argmax(lean))
         return LABELS[best] if round(float(lean[best]), 8) > STANCE_MARGIN else None
 
     def of_kind(self, kind: str) -> list[AssistanceRecord]:
         return [r for r in self.records if r.kind == kind]
+
+
+def _annotated(item: Item, quote: dict[str, Any]) -> str | None:
+    """The label of the annotations in the quote's source that contain it or that it contains."""
+    if quote["source_index"] < 0:
+        return None
+    text = normalise(quote["text"])
+    named = {
+        stance.label
+        for stance in item.sources[quote["source_index"]].stances or []
+        if stance.label is not None and (text in normalise(stance.text) or normalise(stance.text) in text)
+    }
+    return named.pop() if len(named) == 1 else None
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +97,7 @@ def demo_run() -> Run:
 def climate_run() -> Run:
     if not CLIMATE.exists():
         pytest.skip(f"Climate-FEVER dataset not found at {CLIMATE}")
-    items = list(read_item_bank(CLIMATE, "climate-fever", labels=LABELS))[:40]
+    items = list(read_item_bank(CLIMATE, "climate-fever", labels=LABELS, stances=False))[:40]
     return Run(items, AssistanceConfig(folds=3, seed=5), get_encoder("transformers"))
 
 
@@ -107,7 +130,7 @@ def test_every_debate_quote_favours_its_own_side_by_the_scorer(run: Run) -> None
     for record in run.of_kind("debate"):
         for side in record.content["sides"]:
             for quote in side["quotes"]:
-                assert run.favoured(record.item_id, quote["text"]) == side["label"], (record.item_id, quote["text"])
+                assert run.favoured(record.item_id, quote) == side["label"], (record.item_id, quote["text"])
                 checked += 1
     assert checked >= len(run.of_kind("debate"))  # most debates quote something
 
@@ -172,7 +195,7 @@ def test_reasoning_stances_agree_with_the_scorer_and_show_no_internals(run: Run)
             if match is None or "could not be found" in line:
                 continue
             for i in _quote_numbers(match.group(1)):
-                truth = run.favoured(record.item_id, content["quotes"][i]["text"])
+                truth = run.favoured(record.item_id, content["quotes"][i])
                 stance = match.group(2)
                 expected = content["label"] if stance.startswith("support") else None
                 if stance.startswith("points"):
@@ -201,7 +224,7 @@ def test_consultant_quotes_favour_the_assigned_label(run: Run) -> None:
         assert not FORBIDDEN.search(content["argument"])
         assert content["assigned_correct"] == (content["label"] == run.items[record.item_id].gold_label)
         for quote in content["quotes"]:
-            assert run.favoured(record.item_id, quote["text"]) == content["label"]
+            assert run.favoured(record.item_id, quote) == content["label"]
         if not content["quotes"]:
             assert "found no passage in the sources that directly supports" in content["argument"]
 
@@ -231,3 +254,24 @@ def _rater_texts(record: AssistanceRecord) -> list[str]:
     if record.kind == "debate":
         return [t["text"] for t in content["transcript"]["turns"]]
     return []
+
+
+def test_lake_baikal_debate_sides_quote_only_what_favours_them(demo_run: Run) -> None:
+    sides = {s["label"]: [q["text"] for q in s["quotes"]] for s in demo_run.by[("demo-029", "debate")].content["sides"]}
+    superior_by_area = "it is the largest freshwater lake in the world by area, more than twice the area of Lake Baikal"
+    assert not any("Lake Superior" in t or superior_by_area in t for t in sides["correct"]), sides["correct"]
+    assert any(superior_by_area in t for t in sides["incorrect"]), sides["incorrect"]
+    assert sides["correct"] == ["Lake Baikal in southern Siberia is the deepest lake in the world, with a maximum depth of about 1,640 metres."]
+
+
+def test_stance_source_is_recorded_and_background_sentences_are_never_argued(run: Run, request: pytest.FixtureRequest) -> None:
+    expected = "annotations" if request.node.callspec.params["run"] == "demo" else "model"
+    for record in run.records:
+        if record.kind in ("reasoning", "debate", "consultancy"):
+            assert record.parameters["stance_source"] == expected, record.item_id
+        else:
+            assert "stance_source" not in record.parameters
+    if expected == "annotations":
+        for record in run.of_kind("debate"):
+            for side in record.content["sides"]:
+                assert all(_annotated(run.items[record.item_id], q) is not None for q in side["quotes"])

@@ -126,3 +126,83 @@ def test_climate_fever_label_map_decides(climate_fever_path: Path) -> None:
     assert len(items) == 654 + 253 + 474
     with pytest.raises(ItemBankError, match="no entry in import.label_map"):
         read_item_bank(climate_fever_path, "climate-fever", labels=LABELS, label_map={"SUPPORTS": "correct"})
+
+
+SKY = "The sky looks blue because of Rayleigh scattering. Sunsets look red for the same reason."
+
+
+def _annotated(stances: list) -> dict:
+    return {**GOOD, "item_id": "s1", "sources": [{"title": "Sky", "text": SKY, "stances": stances}]}
+
+
+def test_stance_annotations_are_read_and_verified_like_quotes(tmp_path: Path) -> None:
+    stances = [{"text": "the sky LOOKS blue because of Rayleigh scattering", "label": "correct"},
+               {"text": "Sunsets look red for the same reason.", "label": None}]
+    item = read_item_bank(_jsonl(tmp_path, [_annotated(stances)]), labels=LABELS)[0]
+    assert [(s.text, s.label) for s in item.sources[0].stances or []] == [(t["text"], t["label"]) for t in stances]
+
+
+@pytest.mark.parametrize(
+    ("stances", "field", "message"),
+    [
+        ([{"text": "The sky looks green.", "label": "correct"}], "sources.0.stances.0.text", "not a passage of this source"),
+        ([{"text": "ky looks blue", "label": "correct"}], "sources.0.stances.0.text", "not a passage of this source"),
+        ([{"text": "Sunsets look red", "label": "maybe"}], "sources.0.stances.0.label", "'maybe' is not in the label set"),
+        ([{"text": "The sky looks blue", "label": "correct"}, {"text": "blue because of Rayleigh", "label": None}],
+         "sources.0.stances.1.text", "overlaps sources.0.stances.0"),
+        ([{"text": "", "label": "correct"}], "sources.0.stances.0.text", "must not be empty"),
+        ([{"text": "The sky", "label": "correct", "why": "x"}], "sources.0.stances.0.why", "Extra inputs"),
+        ([{"text": "The sky", "label": "=cmd()"}], "sources.0.stances.0.label", "spreadsheet formula"),
+    ],
+)
+def test_bad_stance_annotation_names_file_line_and_field(tmp_path: Path, stances: list, field: str, message: str) -> None:
+    p = _jsonl(tmp_path, [GOOD, _annotated(stances)])
+    err = _error(p)
+    assert any(e.line == 2 and e.field == field and message in e.message for e in err.errors), err.errors
+    assert f"{p}:2: field '{field}'" in str(err)
+
+
+def test_bad_stance_annotation_in_a_csv_cell_names_its_line(tmp_path: Path) -> None:
+    sources = json.dumps([{"text": SKY, "stances": [{"text": "Clouds are white.", "label": "incorrect"}]}])
+    p = tmp_path / "bank.csv"
+    p.write_text('item_id,claim,gold_label,sources\na1,c,correct,"' + sources.replace('"', '""') + '"\n', encoding="utf-8")
+    err = _error(p)
+    assert [(e.line, e.field) for e in err.errors] == [(2, "sources.0.stances.0.text")]
+
+
+def test_climate_fever_sources_carry_their_evidence_labels(climate_fever_path: Path) -> None:
+    items = {i.item_id: i for i in read_item_bank(climate_fever_path, "climate-fever", labels=LABELS)}
+    raw = [json.loads(line) for line in climate_fever_path.read_text().splitlines() if line.strip()]
+    expected = {"SUPPORTS": "correct", "REFUTES": "incorrect", "NOT_ENOUGH_INFO": None}
+    seen = {"correct": 0, "incorrect": 0, None: 0}
+    for row in raw:
+        item = items.get(f"cf-{row['claim_id']}")
+        if item is None:
+            continue
+        for source, evidence in zip(item.sources, row["evidences"], strict=True):
+            assert [(s.text, s.label) for s in source.stances or []] == [
+                (evidence["evidence"], expected[evidence["evidence_label"]])
+            ]
+            seen[expected[evidence["evidence_label"]]] += 1
+    assert seen == {"correct": 1682, "incorrect": 580, None: 2273}  # 907 claims x 5 sentences
+
+
+def test_climate_fever_stances_follow_the_label_map_or_can_be_left_out(climate_fever_path: Path) -> None:
+    mapping = {"SUPPORTS": "true", "REFUTES": "false", "NOT_ENOUGH_INFO": None, "DISPUTED": None}
+    items = read_item_bank(climate_fever_path, "climate-fever", labels=["true", "false"], label_map=mapping)
+    assert {s.label for it in items for src in it.sources for s in src.stances or []} == {"true", "false", None}
+    bare = read_item_bank(climate_fever_path, "climate-fever", labels=LABELS, stances=False)
+    assert all(src.stances is None for it in bare for src in it.sources)
+    only_supports = {**mapping, "REFUTES": None}  # "false" cannot be named: no annotations at all
+    items = read_item_bank(climate_fever_path, "climate-fever", labels=["true", "false"], label_map=only_supports)
+    assert len(items) == 654 and all(src.stances is None for it in items for src in it.sources)
+
+
+def test_climate_fever_unknown_evidence_label_is_a_located_error(tmp_path: Path) -> None:
+    row = {"claim_id": "7", "claim": "c", "claim_label": "SUPPORTS",
+           "evidences": [{"article": "A", "evidence": "A sentence.", "evidence_label": "SUPPORTS"},
+                         {"article": "B", "evidence": "Another one.", "evidence_label": "MAYBE"}]}
+    p = _jsonl(tmp_path, [row], "cf.jsonl")
+    with pytest.raises(ItemBankError) as err:
+        read_item_bank(p, "climate-fever", labels=LABELS)
+    assert [(e.line, e.field) for e in err.value.errors] == [(1, "evidences.1.evidence_label")]

@@ -51,6 +51,10 @@ def test_generate_fills_every_missing_row_and_shows_provenance(app_engine: Engin
     provenance = ui.frame(at, "provenance")
     assert provenance["rows"].sum() == 104
     assert "imported" in set(provenance["generator"])  # the bank's own AI verdict was kept
+    full = ui.frame(at, "provenance_full")  # the expander keeps every value; the short table fits the page
+    assert "parameters" in full.columns and "parameters" not in provenance.columns
+    assert full["rows"].sum() == 104 and all(len(str(v)) <= 20 for v in provenance["model_version"])
+    assert all(str(v).count("/") <= 1 for v in provenance["model"])
     with read_session(app_engine) as s:
         verdict = s.scalars(select(m.Assistance.content).join(m.Item, m.Item.id == m.Assistance.item_pk)
                             .where(m.Item.item_id == "item-000", m.Assistance.kind == "verdict")).one()

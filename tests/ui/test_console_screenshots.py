@@ -66,19 +66,20 @@ def _play(engine: Engine, name: str, rid: str, rng: random.Random, gold: dict[st
 
 
 def seed_study(db_url: str, n_raters: int = 84, seed: int = 5) -> str:
-    """The demo study (fixture assistance) with simulated raters; returns its name."""
-    from study.db import get_engine
-    from study.testing import fixture_assistance_rows
+    """The default demo study (as a first start prepares it: the encoder's assistance with the
+    demo's controlled AI) with simulated raters; returns its name."""
+    from study.db import get_engine, upgrade
+    from study.demo import DEMO_ITEMS, demo_config, ensure_demo
+    from study.export import ai_verdicts_frame
     from tasks.importers import read_item_bank
 
-    cfg = rater_bot.prepare_demo(db_url)
+    upgrade(db_url)
     engine = get_engine(db_url)
-    from study.demo import DEMO_ITEMS
-
-    items = list(read_item_bank(DEMO_ITEMS, "jsonl", labels=cfg.labels))
-    gold = {it.item_id: it.gold_label for it in items}
-    ai = {r.item_id: r.content["label"] for r in fixture_assistance_rows(items, cfg.labels, seed=cfg.seed)
-          if r.kind == "verdict"}
+    cfg = demo_config()
+    assert ensure_demo(engine)
+    gold = {it.item_id: it.gold_label for it in read_item_bank(DEMO_ITEMS, "jsonl", labels=cfg.labels)}
+    verdicts = ai_verdicts_frame(engine, cfg.name)
+    ai = dict(zip(verdicts["item_id"], verdicts["ai_label"], strict=True))
     rng = random.Random(seed)
     fates = rng.choices(["complete", "quit", "careless", "decline"], weights=[16, 2, 1, 1], k=n_raters)
     for i, fate in enumerate(fates):
@@ -146,7 +147,8 @@ _READY = {"Participants": ".st-key-participants [data-testid='stDataFrame']", "S
 
 def _console_views(page: Any, out: Path, name: str) -> None:
     """Participants (after one exclusion), Set up with the AI quality panel, the preview on
-    an item with the experimenter's truth box, and the new-study form, at 1280 px."""
+    an item with the experimenter's truth box, and the new-study form (comprehension check
+    on), at 1280 px."""
     page.set_viewport_size({"width": 1280, "height": 1000})
     for section, picture in CONSOLE_VIEWS.items():
         page.locator(".st-key-console_section").get_by_text(section, exact=True).click()
@@ -155,6 +157,9 @@ def _console_views(page: Any, out: Path, name: str) -> None:
             for _ in range(3):  # consent, instructions, first practice item, first item
                 page.locator(".st-key-preview_next button").click()
                 _settle(page, ".st-key-preview_screen")
+        if section == "New study":  # with the comprehension check switched on (its example question)
+            page.locator(".st-key-form_comprehension label").click()
+            _settle(page, ".st-key-form_q0_options")
         _no_exception(page)
         _shoot(page, out / picture)
     page.locator(".st-key-console_section").get_by_text("Monitor", exact=True).click()

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ def test_page_shows_progress_while_the_marker_is_there(tmp_path: Path, monkeypat
     shown = _texts(at)
     assert "oversight-lab is starting" in shown
     assert "generating the AI assistance" in shown and "12 of 64 items" in shown
+    assert "Step 3 of 4: generating" in shown  # which step of how many
     (bar,) = at.get("progress")
     assert bar.proto.value == int(12 / 64 * 100)  # Streamlit truncates the fraction to whole percent
     assert not (tmp_path / "never-opened.db").exists()  # the app itself was not started
@@ -121,3 +123,103 @@ def test_a_failed_preparation_stops_the_server(tmp_path: Path, monkeypatch: pyte
     server = [sys.executable, "-c", "import time; time.sleep(60)"]
     with pytest.raises(RuntimeError, match="encoder missing"):
         preparing.serve_while_preparing(object(), server, dict(os.environ), lambda _line: None)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- plain `streamlit run app.py`
+
+
+class _GatedDemo:
+    """Stands in for ``ensure_demo`` on the server's own thread: reports the real steps, one of
+    three items, then waits for :attr:`release` before it launches a small ``demo`` study."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.reached, self.release, self.fail = threading.Event(), threading.Event(), fail
+
+    def __call__(self, engine: Any, progress: Callable[[int, int], None], step: Callable[[str], None]) -> bool:
+        from study.demo import STEPS
+        from study.testing import ready_study, small_config
+
+        step(STEPS[1])
+        step(STEPS[2])
+        progress(1, 3)
+        self.reached.set()
+        self.release.wait(60)
+        if self.fail:
+            raise RuntimeError("encoder missing")
+        step(STEPS[3])
+        ready_study(engine, small_config("demo"))
+        return True
+
+
+@pytest.fixture
+def fresh_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An empty database, the demo switched on, no ``oversight run`` marker; yields its URL."""
+    from support.app_db import PASSWORD, clear_app_caches
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    monkeypatch.setenv("OVERSIGHT_DATABASE_URL", url)
+    monkeypatch.delenv("OVERSIGHT_NO_DEMO", raising=False)
+    monkeypatch.delenv(preparing.MARKER_ENV, raising=False)
+    monkeypatch.setenv("OVERSIGHT_ADMIN_PASSWORD", PASSWORD)
+    clear_app_caches()
+    yield url
+    clear_app_caches()
+
+
+def _wait_prepared(url: str) -> None:
+    from study.ui.common import first_start
+
+    preparation = first_start(url)
+    assert preparation is not None and preparation.wait(60), "the preparation did not end"
+
+
+def test_plain_streamlit_run_shows_the_first_start_progress(fresh_app: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _GatedDemo()
+    monkeypatch.setattr(preparing.demo_mod, "ensure_demo", fake)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert "oversight-lab is starting" in _texts(at)  # at once, not a spinner: the work runs on a thread
+    assert fake.reached.wait(60)
+    at = at.run()
+    shown = _texts(at)
+    assert "Step 3 of 4: generating the AI assistance (loading the encoder first) ... 1 of 3 items" in shown, shown
+    (bar,) = at.get("progress")
+    assert bar.proto.value == 33
+    fake.release.set()
+    _wait_prepared(fresh_app)
+    at = at.run()
+    assert not at.exception, at.exception
+    assert "oversight-lab is starting" not in _texts(at)
+    assert not at.get("progress")
+    from study import service
+    from study.db import get_engine
+
+    assert [(s.name, s.status) for s in service.list_studies(get_engine(fresh_app))] == [("demo", "live")]
+
+
+def test_a_failed_first_start_is_reported_on_the_experimenter_pages(fresh_app: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _GatedDemo(fail=True)
+    monkeypatch.setattr(preparing.demo_mod, "ensure_demo", fake)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    fake.release.set()
+    _wait_prepared(fresh_app)
+    at = at.run()
+    assert not at.exception, at.exception
+    assert "oversight-lab is starting" not in _texts(at)
+    assert any("The demo study could not be prepared (encoder missing)" in e.value for e in at.error)
+    rater = AppTest.from_file(APP, default_timeout=60)
+    rater.query_params["rater"] = "alice"
+    rater = rater.run()
+    assert not rater.exception and not any("could not be prepared" in e.value for e in rater.error)  # not for raters
+
+
+def test_no_demo_means_no_first_start(fresh_app: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OVERSIGHT_NO_DEMO", "1")
+    monkeypatch.setattr(preparing.demo_mod, "ensure_demo", _GatedDemo())
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert "oversight-lab is starting" not in _texts(at)
+    from study.ui.common import first_start
+
+    assert first_start(fresh_app) is None

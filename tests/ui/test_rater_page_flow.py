@@ -147,6 +147,26 @@ def test_practice_feedback_survives_a_reload(app_engine: Engine) -> None:
     assert screen(open_app(study="t", rater="alice")) == "submit"  # seen once, not shown again
 
 
+def test_next_after_practice_feedback_takes_one_run(app_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    ready_study(app_engine, one_condition("none", practice_items=1))
+    at = to_first_item(open_app(study="t", rater="bob"))
+    widget(at, "radio", "label").set_value("correct")
+    at = click(at, "submit")
+    assert screen(at) == "next"
+    runs: list[str] = []
+    real = raters.rater_view
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        runs.append("run")  # the page reads the rater's view once per script run
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(raters, "rater_view", counted)
+    at = click(at, "next")
+    assert screen(at) == "submit" and "Item 2 of" in at.get("progress")[0].proto.text
+    assert runs == ["run"], "Next took more than one script run"
+    assert [e.kind for e in rows(app_engine, m.Event) if e.kind == "feedback_seen"] == ["feedback_seen"]
+
+
 def test_instructions_state_items_time_and_consent_from_a_file(app_engine: Engine, tmp_path: Path) -> None:
     (tmp_path / "consent.md").write_text("# Our consent\n\nYou may stop **at any time**. <b>x</b>\n", encoding="utf-8")
     (tmp_path / "study.yaml").write_text(

@@ -12,14 +12,16 @@ from typing import Any
 
 import streamlit as st
 
-from study.config import ASSISTANCE_KINDS, StudyConfig
+from study.config import ASSISTANCE_KINDS
 from study.study_form import DISPLAY_PARTS, ConditionForm, FormCheck, StudyForm, check_form
+from study.ui.console.form_comprehension import read_check, render_comprehension, revive_check, seed_check
 from tasks.assistance.kinds import DEFAULT_DISPLAY
 
 MAX_CONDITIONS = 8
 _SCALARS = ("name", "title", "design_type", "two_stage", "items_per_rater", "target_ratings_per_item",
             "practice_items", "attention_checks", "max_attention_failures", "time_limit_minutes", "code_completed",
-            "code_failed_attention", "code_timed_out", "redirect_url", "bonus_per_correct", "bonus_currency")
+            "code_failed_attention", "code_timed_out", "redirect_url", "bonus_per_correct", "bonus_currency",
+            "comprehension")
 
 
 def _k(prefix: str, name: str) -> str:
@@ -44,6 +46,7 @@ def seed_form(prefix: str, form: StudyForm) -> None:
     st.session_state[_k(prefix, "n_conditions")] = len(form.conditions)
     for i, cond in enumerate(form.conditions):
         _seed_condition(prefix, i, cond)
+    seed_check(prefix, form)
     st.session_state[_k(prefix, "rest")] = dict(form.rest)
     st.session_state[_k(prefix, "seeded")] = True
 
@@ -80,12 +83,13 @@ def read_form(prefix: str) -> StudyForm:
             key=str(get(_k(prefix, f"c{i}_key"), "")), assistance=str(get(_k(prefix, f"c{i}_assistance"), "none")),
             label=str(get(_k(prefix, f"c{i}_label"), "")), instructions=str(get(_k(prefix, f"c{i}_instructions"), "")),
             show={p: bool(get(_k(prefix, f"c{i}_show_{p}"), False)) for p in DISPLAY_PARTS}))
-    defaults = StudyForm(name="")
+    kept: StudyForm | None = get(_k(prefix, "kept"))
+    defaults = kept or StudyForm(name="")  # a value whose widget was not drawn: as the last run had it
     values: dict[str, Any] = {name: _value(get(_k(prefix, name)), getattr(defaults, name)) for name in _SCALARS}
     return StudyForm(
         **values, labels=[x.strip() for x in str(get(_k(prefix, "labels"), "")).split(",")],
         conditions=conditions, bonus_max=float(get(_k(prefix, "bonus_max"), 0.0)) if get(_k(prefix, "bonus_cap")) else None,
-        rest=dict(get(_k(prefix, "rest"), {})),
+        **read_check(prefix, kept), rest=dict(get(_k(prefix, "rest"), {})),
     )
 
 
@@ -113,6 +117,7 @@ class _Errors:
 
 def render_form(prefix: str, *, editing: bool = False) -> FormCheck:
     """Draw the form (seeded beforehand with :func:`seed_form`); returns its current check."""
+    revive_check(prefix)
     form = read_form(prefix)
     st.session_state[_k(prefix, "kept")] = form
     check = check_form(form)
@@ -129,6 +134,7 @@ def render_form(prefix: str, *, editing: bool = False) -> FormCheck:
     _conditions(prefix, errors)
     _design(prefix, errors)
     _checks(prefix, errors)
+    render_comprehension(prefix, form, errors.at)
     _completion(prefix, errors)
     errors.rest()
     return check
@@ -173,14 +179,6 @@ def _checks(prefix: str, errors: _Errors) -> None:
     cols[2].number_input("Attention failures allowed", 0, 20, key=_k(prefix, "max_attention_failures"))
     cols[3].number_input("Time limit (minutes)", 1, 24 * 60, key=_k(prefix, "time_limit_minutes"))
     errors.at("practice_items", "attention_checks", "max_attention_failures", "time_limit_minutes")
-    with st.container(key=_k(prefix, "comprehension_slot")):
-        if "comprehension" in StudyConfig.model_fields:
-            st.caption("Comprehension check: the form keeps the `comprehension:` settings as they are; "
-                       "edit them under YAML (advanced).")
-        else:
-            st.caption("Comprehension check: not in this version's config yet (slot for the `comprehension:` "
-                       "settings).")
-        errors.at("comprehension")
 
 
 def _completion(prefix: str, errors: _Errors) -> None:

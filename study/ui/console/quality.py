@@ -35,25 +35,23 @@ def render(name: str) -> None:
         st.caption("Shown once assistance is stored: AI accuracy, calibration and quote verification.")
         return
     verdict, quotes, debate = report.get("verdict"), report["quotes"], report["debate"]
-    cols = st.columns(6)
+    top, bottom = st.columns(3), st.columns(3)  # two rows of three: no label is cut off at 1280 px
     if verdict is not None:
-        cols[0].metric("AI accuracy", f"{verdict['accuracy']:.1%}")
-        cols[1].metric("Majority rate", f"{verdict['majority_rate']:.1%}",
-                       help="Accuracy of always giving the most common gold label.")
-        cols[2].metric("Brier", f"{verdict['brier']:.3f}", help="mean((confidence - correct)^2); lower is better.")
-        cols[3].metric("ECE", f"{verdict['ece']:.3f}", help="Expected calibration error over 10 confidence bins.")
+        top[0].metric("AI accuracy", f"{verdict['accuracy']:.1%}")
+        top[1].metric("Majority rate", f"{verdict['majority_rate']:.1%}",
+                      help="Accuracy of always giving the most common gold label.")
+        top[2].metric("Brier", f"{verdict['brier']:.3f}", help="mean((confidence - correct)^2); lower is better.")
+        bottom[0].metric("ECE", f"{verdict['ece']:.3f}", help="Expected calibration error over 10 confidence bins.")
     rate = quotes.get("verification_rate")
-    cols[4].metric("Quotes verified", "n/a" if rate is None else f"{rate:.1%}",
-                   help=f"{quotes['verified']} of {quotes['total']} quotes found verbatim in the sources.")
-    cols[5].metric("Debate sides without support", f"{debate['sides_without_support']} of {debate['sides']}")
+    bottom[1].metric("Quotes verified", "n/a" if rate is None else f"{rate:.1%}",
+                     help=f"{quotes['verified']} of {quotes['total']} quotes found verbatim in the sources.")
+    bottom[2].metric("Debate sides without support", f"{debate['sides_without_support']} of {debate['sides']}")
     for warning in report.get("warnings", []):
         st.warning(warning)
     if verdict is not None and verdict.get("reliability"):
         bins = pd.DataFrame(verdict["reliability"])
-        left, right = st.columns([3, 2])
-        left.altair_chart(_reliability_chart(bins), width="stretch")
-        with right:
-            show(bins, "quality_bins")
+        st.altair_chart(_reliability_chart(bins), width="stretch")
+        show(bins, "quality_bins")
 
 
 def _reliability_chart(bins: pd.DataFrame) -> alt.LayerChart | alt.FacetChart:

@@ -61,6 +61,7 @@ def _parse_upload(state: ConsoleState, name: str, config: StudyConfig) -> None:
         state.bank = read_item_bank(
             upload.name, None if fmt == "auto" else fmt, labels=config.labels,
             label_map=config.importing.label_map, max_sources=config.importing.max_sources, data=upload.getvalue(),
+            stances=config.importing.stances,
         )
     except ItemBankError as err:
         state.bank_errors = err.errors
@@ -141,4 +142,15 @@ def _assistance(state: ConsoleState, name: str, draft: bool) -> None:
     provenance = monitor.assistance_provenance(engine(), name)
     if len(provenance):
         st.write("**Provenance** (stored rows by generator, model and seed)")
-        show(provenance, "provenance")
+        show(_short_provenance(provenance), "provenance")
+        with st.expander("Full provenance (model paths, versions and parameters)"):
+            show(provenance, "provenance_full")
+
+
+def _short_provenance(provenance: pd.DataFrame) -> pd.DataFrame:
+    """The provenance table narrow enough to read without scrolling: a model path shows its
+    last two folders, a version its first 12 characters (the expander has the full values)."""
+    short = provenance.drop(columns=["parameters"]).copy()
+    short["model"] = short["model"].map(lambda m: "/".join(str(m).split("/")[-2:]) if "/" in str(m) else m)
+    short["model_version"] = short["model_version"].map(lambda v: str(v)[:19] + "…" if len(str(v)) > 20 else v)
+    return short

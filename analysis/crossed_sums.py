@@ -1,0 +1,165 @@
+"""Sums over the rater, item and cell clusters of a regression design, by covariate pattern when it has few rows.
+
+The two-way covariance (:mod:`analysis.crossed`) needs sums such as sum_{i in g} x_i v_i
+over the clusters g of one kind, sum_i v_i x_i' M x_i, or sum_i v_i x_i' M m_c(i) with m_c
+a per-rater or per-item vector. When the design has few distinct rows X_p (a
+treatment-coded condition x ai_correct design has 2 x #conditions;
+:func:`analysis.cluster_sums.patterns`), with p(i) the pattern of judgment i:
+
+    sum_{i in g} x_i v_i = sum_p V_{g,p} X_p,   V_{g,p} = sum_{i in g, p(i) = p} v_i,
+
+one bincount over the judgments instead of (judgments x p) arrays; the other sums likewise.
+Designs with many distinct rows use the per-judgment sums (the same numbers, tested).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from analysis import cluster_sums as patterns_mod
+
+KINDS = ("rater", "item", "cell")
+SIGN = {"rater": 1.0, "item": 1.0, "cell": -1.0}  # V = V_rater + V_item - V_cell
+COMPONENTS = ("phi", "rater", "item")  # the working model's pieces, in the order of its parameters
+
+
+@dataclass(frozen=True)
+class Crossed:
+    """A design (x, working weights w) with its rater, item and cell (rater x item) clusterings."""
+
+    x: np.ndarray
+    weight: np.ndarray
+    info: np.ndarray
+    bread: np.ndarray
+    codes: dict[str, np.ndarray]  # cluster code of each judgment, per kind ("obs": the judgment itself)
+    sizes: dict[str, int]
+    cell_rater: np.ndarray  # rater code of each cell
+    cell_item: np.ndarray  # item code of each cell
+    pattern: np.ndarray | None  # pattern of each judgment, or None (many distinct rows)
+    rows: np.ndarray  # the distinct design rows (P x p); x itself without patterns
+    _indicators: dict[str, sparse.csr_matrix] = field(default_factory=dict)
+
+    def indicator(self, kind: str) -> sparse.csr_matrix:
+        """G x n cluster membership (built on first use)."""
+        if kind not in self._indicators:
+            n = len(self.weight)
+            self._indicators[kind] = sparse.csr_matrix(
+                (np.ones(n), (self.codes[kind], np.arange(n))), shape=(self.sizes[kind], n))
+        return self._indicators[kind]
+
+
+def crossed_design(x: np.ndarray, weight: np.ndarray, rater: np.ndarray, item: np.ndarray) -> Crossed:
+    """Cluster codes of a design; cells are the distinct (rater, item) pairs."""
+    r = pd.factorize(np.asarray(rater))[0].astype(np.int64)
+    j = pd.factorize(np.asarray(item))[0].astype(np.int64)
+    n_items = int(j.max()) + 1 if len(j) else 1
+    cell, cell_keys = pd.factorize(r * n_items + j)
+    keys = np.asarray(cell_keys, dtype=np.int64)
+    codes = {"rater": r, "item": j, "cell": cell.astype(np.int64), "obs": np.arange(len(r))}
+    sizes = {kind: int(c.max()) + 1 if len(c) else 0 for kind, c in codes.items()}
+    found = patterns_mod.patterns(x)
+    if found is not None and 2 * len(found[1]) <= len(x):
+        pattern, rows = found
+        info = (rows.T * np.bincount(pattern, weight, minlength=len(rows))) @ rows
+    else:
+        pattern, rows, info = None, x, x.T @ (x * weight[:, None])
+    return Crossed(x, weight, info, np.linalg.inv(info), codes, sizes, keys // n_items, keys % n_items, pattern, rows)
+
+
+def singletons(cd: Crossed, kind: str) -> bool:
+    return cd.sizes[kind] == len(cd.weight)
+
+
+def sums(cd: Crossed, kind: str, v: np.ndarray) -> np.ndarray:
+    """Sums of v (a vector, or the rows of a matrix) over the clusters of one kind."""
+    if kind == "obs":
+        return v
+    if v.ndim == 1:
+        return np.bincount(cd.codes[kind], v, minlength=cd.sizes[kind])
+    return np.asarray(cd.indicator(kind) @ v)
+
+
+def xsums(cd: Crossed, kind: str, v: np.ndarray) -> np.ndarray:
+    """G x p: sum_{i in g} x_i v_i for the clusters g of one kind."""
+    if cd.pattern is None or kind == "obs":
+        return sums(cd, kind, cd.x * v[:, None])
+    size, n_p = cd.sizes[kind], len(cd.rows)
+    table = np.bincount(cd.codes[kind] * n_p + cd.pattern, v, minlength=size * n_p).reshape(size, n_p)
+    out: np.ndarray = table @ cd.rows
+    return out
+
+
+def row_values(cd: Crossed, mat: np.ndarray) -> np.ndarray:
+    """x_i' mat x_i for every judgment."""
+    if cd.pattern is None:
+        plain: np.ndarray = np.einsum("ij,jk,ik->i", cd.x, mat, cd.x)
+        return plain
+    out: np.ndarray = np.einsum("pj,jk,pk->p", cd.rows, mat, cd.rows)[cd.pattern]
+    return out
+
+
+def cross_values(cd: Crossed, kind: str, m_c: np.ndarray, mat: np.ndarray) -> np.ndarray:
+    """x_i' mat m_c(i) for every judgment, m_c one p-vector per cluster of ``kind`` (rows of m_c)."""
+    if cd.pattern is None:
+        plain: np.ndarray = np.einsum("ij,ij->i", cd.x @ mat, m_c[cd.codes[kind]])
+        return plain
+    out: np.ndarray = (m_c @ mat.T @ cd.rows.T)[cd.codes[kind], cd.pattern]
+    return out
+
+
+def coefficient_sums(cd: Crossed, f: np.ndarray, power: int = 2) -> np.ndarray:
+    """p-vector sum_i (x_i' B^-1 e_k)^power f_i."""
+    if cd.pattern is None:
+        plain: np.ndarray = ((cd.x @ cd.bread) ** power).T @ f
+        return plain
+    out: np.ndarray = ((cd.rows @ cd.bread) ** power).T @ np.bincount(cd.pattern, f, minlength=len(cd.rows))
+    return out
+
+
+def quad_sum(cd: Crossed, kind: str, v: np.ndarray, mat: np.ndarray) -> float:
+    """sum_g s_g' mat s_g with s_g = sum_{i in g} x_i v_i."""
+    if kind == "obs" or singletons(cd, kind):
+        return float(v**2 @ row_values(cd, mat))
+    s_g = xsums(cd, kind, v)
+    return float(np.sum((s_g @ mat) * s_g))
+
+
+def outer_sum(cd: Crossed, kind: str, v: np.ndarray) -> np.ndarray:
+    """p x p: sum_g s_g s_g' with s_g = sum_{i in g} x_i v_i."""
+    if singletons(cd, kind):
+        if cd.pattern is None:
+            plain: np.ndarray = cd.x.T @ (cd.x * (v**2)[:, None])
+            return plain
+        out: np.ndarray = (cd.rows.T * np.bincount(cd.pattern, v**2, minlength=len(cd.rows))) @ cd.rows
+        return out
+    s_g = xsums(cd, kind, v)
+    meat: np.ndarray = s_g.T @ s_g
+    return meat
+
+
+def blocks(cd: Crossed, kind: str, v: np.ndarray, rows: np.ndarray,
+           partner: tuple[str, np.ndarray] | None = None) -> np.ndarray:
+    """G' x p x p: sum_{i in g} v_i x_i y_i' over the clusters g holding ``rows``, y_i = x_i, or
+    y_i = m_c(i) with ``partner`` = (kind c, m_c)."""
+    codes = pd.factorize(cd.codes[kind][rows])[0]
+    size = int(codes.max()) + 1
+    if cd.pattern is None:
+        ind = sparse.csr_matrix((v[rows], (codes, np.arange(len(codes)))), shape=(size, len(codes)))
+        y = cd.x[rows] if partner is None else partner[1][cd.codes[partner[0]][rows]]
+        stacked: np.ndarray = np.stack([np.asarray(ind @ (cd.x[rows, a : a + 1] * y)) for a in range(cd.x.shape[1])], 1)
+        return stacked
+    n_p = len(cd.rows)
+    if partner is None:
+        table = np.bincount(codes * n_p + cd.pattern[rows], v[rows], minlength=size * n_p).reshape(size, n_p)
+        paired: np.ndarray = np.einsum("gp,pa,pb->gab", table, cd.rows, cd.rows)
+        return paired
+    comp, m_c = partner
+    other = cd.codes[comp][rows]
+    table = sparse.csr_matrix((v[rows], (codes * n_p + cd.pattern[rows], other)), shape=(size * n_p, len(m_c)))
+    summed = np.asarray(table @ m_c).reshape(size, n_p, -1)
+    out: np.ndarray = np.einsum("gpb,pa->gab", summed, cd.rows)
+    return out
