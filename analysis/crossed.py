@@ -132,15 +132,14 @@ def expected_sandwich(cd: Crossed, m: dict[str, np.ndarray]) -> np.ndarray:
     for kind in KINDS:
         counts = np.bincount(cd.codes[kind], minlength=cd.sizes[kind])[cd.codes[kind]]
         single, many = (counts == 1).astype(float), np.flatnonzero(counts > 1)
-        left = np.einsum("ka,gab->gkb", bread, cs.blocks(cd, kind, w, many)) if len(many) else None
+        left = bread @ cs.blocks(cd, kind, w, many) if len(many) else None
         for c, comp in enumerate(COMPONENTS):
             own = 2.0 * (cs.row_values(cd, bread) if comp == "phi" else cs.cross_values(cd, comp, m[comp], bread))
             part = cs.coefficient_sums(cd, single * w * w * (own - cs.row_values(cd, mids[comp])))
-            if left is not None:
-                right = left if comp == "phi" else np.einsum(
-                    "ka,gab->gkb", bread, cs.blocks(cd, kind, w, many, (comp, m[comp])))
-                part = part + (2.0 * np.einsum("gkb,bc,gkc->k", left, bread, right)
-                               - np.einsum("gkb,bc,gkc->k", left, mids[comp], left))
+            if left is not None:  # diag of sum_g (2 L_g B^-1 R_g' - L_g mid L_g'), L = B^-1 P_g, R = B^-1 Q_g
+                right = left if comp == "phi" else bread @ cs.blocks(cd, kind, w, many, (comp, m[comp]))
+                part = part + np.einsum("gkb,gkb->k", left @ (2.0 * bread), right) - np.einsum(
+                    "gkb,gkb->k", left @ mids[comp], left)
             out[c] -= SIGN[kind] * part
     return out
 

@@ -145,8 +145,11 @@ def blocks(cd: Crossed, kind: str, v: np.ndarray, rows: np.ndarray,
            partner: tuple[str, np.ndarray] | None = None) -> np.ndarray:
     """G' x p x p: sum_{i in g} v_i x_i y_i' over the clusters g holding ``rows``, y_i = x_i, or
     y_i = m_c(i) with ``partner`` = (kind c, m_c)."""
-    codes = pd.factorize(cd.codes[kind][rows])[0]
-    size = int(codes.max()) + 1
+    if len(rows) == len(cd.weight):  # every cluster: the codes are already 0 .. G - 1
+        codes, size = cd.codes[kind], cd.sizes[kind]
+    else:
+        codes = pd.factorize(cd.codes[kind][rows])[0]
+        size = int(codes.max()) + 1
     if cd.pattern is None:
         ind = sparse.csr_matrix((v[rows], (codes, np.arange(len(codes)))), shape=(size, len(codes)))
         y = cd.x[rows] if partner is None else partner[1][cd.codes[partner[0]][rows]]
