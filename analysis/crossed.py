@@ -87,8 +87,12 @@ def _expected_cluster_squares(cd: Crossed, kind: str, m: dict[str, np.ndarray]) 
     E_c = sum_M beta_M^2 - 2 sum_g f_g' B^-1 sum_{M in g} beta_M m_c(M) + sum_g f_g' B^-1 K_c B^-1 f_g, K_c = m_c' m_c.
     """
     w, bread = cd.weight, cd.bread
-    out = [float(w.sum()) - cs.quad_sum(cd, kind, w, bread)]
     f_g = None if kind == "obs" else cs.xsums(cd, kind, w)
+
+    def quad(mat: np.ndarray) -> float:  # sum_g f_g' mat f_g
+        return cs.quad_sum(cd, kind, w, mat) if f_g is None else float(np.sum((f_g @ mat) * f_g))
+
+    out = [float(w.sum()) - quad(bread)]
     for comp in COMPONENTS[1:]:
         m_c = m[comp]
         if kind == "obs":  # every judgment its own cluster: beta = w, the cross sum is w_i^2 x_i' B^-1 m_c(i)
@@ -101,13 +105,13 @@ def _expected_cluster_squares(cd: Crossed, kind: str, m: dict[str, np.ndarray]) 
             own, other = (cd.cell_rater, cd.cell_item) if kind == "rater" else (cd.cell_item, cd.cell_rater)
             table = sparse.csr_matrix((beta, (own, other)), shape=(cd.sizes[kind], cd.sizes[comp]))
             squares, cross = float(beta @ beta), float(np.sum((f_g @ bread) * np.asarray(table @ m_c)))
-        out.append(squares - 2.0 * cross + cs.quad_sum(cd, kind, w, bread @ (m_c.T @ m_c) @ bread))
+        out.append(squares - 2.0 * cross + quad(bread @ (m_c.T @ m_c) @ bread))
     return np.array(out)
 
 
-def working_components(cd: Crossed, resid: np.ndarray) -> np.ndarray:
+def working_components(cd: Crossed, resid: np.ndarray, m: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """(phi, tau_rater, tau_item) >= 0 by the method of moments (module docstring)."""
-    m = _random_effect_sums(cd)
+    m = _random_effect_sums(cd) if m is None else m
     e_obs, e_r, e_i = (_expected_cluster_squares(cd, kind, m) for kind in ("obs", "rater", "item"))
     ss = float(resid @ resid)
     stats_ = np.array([ss, np.sum(cs.sums(cd, "rater", resid) ** 2) - ss,
@@ -129,13 +133,14 @@ def expected_sandwich(cd: Crossed, m: dict[str, np.ndarray]) -> np.ndarray:
     w, bread = cd.weight, cd.bread
     mids = {"phi": bread} | {comp: bread @ (m[comp].T @ m[comp]) @ bread for comp in COMPONENTS[1:]}
     out = np.array([np.diag(mids[comp]) for comp in COMPONENTS])
+    own = {comp: w * w * (2.0 * (cs.row_values(cd, bread) if comp == "phi" else cs.cross_values(
+        cd, comp, m[comp], bread)) - cs.row_values(cd, mids[comp])) for comp in COMPONENTS}
     for kind in KINDS:
         counts = np.bincount(cd.codes[kind], minlength=cd.sizes[kind])[cd.codes[kind]]
-        single, many = (counts == 1).astype(float), np.flatnonzero(counts > 1)
+        single, many = counts == 1, np.flatnonzero(counts > 1)
         left = bread @ cs.blocks(cd, kind, w, many) if len(many) else None
         for c, comp in enumerate(COMPONENTS):
-            own = 2.0 * (cs.row_values(cd, bread) if comp == "phi" else cs.cross_values(cd, comp, m[comp], bread))
-            part = cs.coefficient_sums(cd, single * w * w * (own - cs.row_values(cd, mids[comp])))
+            part = cs.coefficient_sums(cd, np.where(single, own[comp], 0.0))
             if left is not None:  # diag of sum_g (2 L_g B^-1 R_g' - L_g mid L_g'), L = B^-1 P_g, R = B^-1 Q_g
                 right = left if comp == "phi" else bread @ cs.blocks(cd, kind, w, many, (comp, m[comp]))
                 part = part + np.einsum("gkb,gkb->k", left @ (2.0 * bread), right) - np.einsum(
@@ -144,9 +149,10 @@ def expected_sandwich(cd: Crossed, m: dict[str, np.ndarray]) -> np.ndarray:
     return out
 
 
-def corrections(cd: Crossed, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def corrections(cd: Crossed, theta: np.ndarray,
+                m: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per coefficient: t_k, E[V0_kk] under the working model, and the shrink factor min(1, t_k / E[V0_kk])."""
-    m = _random_effect_sums(cd)
+    m = _random_effect_sums(cd) if m is None else m
     truth: np.ndarray = model_variance(cd, m) @ theta
     means: np.ndarray = theta @ expected_sandwich(cd, m)
     shrink: np.ndarray = np.where(means > truth, truth / np.where(means > 0, means, 1.0), 1.0)
@@ -158,8 +164,9 @@ def two_way(x: np.ndarray, resid: np.ndarray, weight: np.ndarray, rater: np.ndar
     """Corrected two-way covariance D(c)^1/2 V0 D(c)^1/2 + D(max(t - E[V0], 0)), negative eigenvalues
     set to 0, and per-coefficient df."""
     cd = crossed_design(x, weight, np.asarray(rater), np.asarray(item))
-    theta = working_components(cd, resid)
-    truth, means, shrink = corrections(cd, theta)
+    m = _random_effect_sums(cd)
+    theta = working_components(cd, resid, m)
+    truth, means, shrink = corrections(cd, theta, m)
     scale = np.sqrt(shrink)
     cov = sandwich(cd, resid) * np.outer(scale, scale) + np.diag(np.maximum(truth - means, 0.0))
     vals, vecs = np.linalg.eigh((cov + cov.T) / 2.0)

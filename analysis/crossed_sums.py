@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import sparse
 
 from analysis import cluster_sums as patterns_mod
+from analysis.cluster_sums import _dense_codes
 
 KINDS = ("rater", "item", "cell")
 SIGN = {"rater": 1.0, "item": 1.0, "cell": -1.0}  # V = V_rater + V_item - V_cell
@@ -54,12 +55,13 @@ class Crossed:
 
 def crossed_design(x: np.ndarray, weight: np.ndarray, rater: np.ndarray, item: np.ndarray) -> Crossed:
     """Cluster codes of a design; cells are the distinct (rater, item) pairs."""
-    r = pd.factorize(np.asarray(rater))[0].astype(np.int64)
-    j = pd.factorize(np.asarray(item))[0].astype(np.int64)
-    n_items = int(j.max()) + 1 if len(j) else 1
-    cell, cell_keys = pd.factorize(r * n_items + j)
-    keys = np.asarray(cell_keys, dtype=np.int64)
-    codes = {"rater": r, "item": j, "cell": cell.astype(np.int64), "obs": np.arange(len(r))}
+    r, _ = dense_codes(np.asarray(rater))
+    j, n_items = dense_codes(np.asarray(item))
+    n_items = max(n_items, 1)
+    cell, n_cells = dense_codes(r * n_items + j)
+    keys = np.zeros(n_cells, dtype=np.int64)
+    keys[cell] = r * n_items + j
+    codes = {"rater": r, "item": j, "cell": cell, "obs": np.arange(len(r))}
     sizes = {kind: int(c.max()) + 1 if len(c) else 0 for kind, c in codes.items()}
     found = patterns_mod.patterns(x)
     if found is not None and 2 * len(found[1]) <= len(x):
@@ -68,6 +70,12 @@ def crossed_design(x: np.ndarray, weight: np.ndarray, rater: np.ndarray, item: n
     else:
         pattern, rows, info = None, x, x.T @ (x * weight[:, None])
     return Crossed(x, weight, info, np.linalg.inv(info), codes, sizes, keys // n_items, keys % n_items, pattern, rows)
+
+
+def dense_codes(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """(0-based int64 code of each label, number of distinct labels)."""
+    codes, size = _dense_codes(labels) if labels.dtype.kind in "iu" else _dense_codes(pd.factorize(labels)[0])
+    return codes.astype(np.int64), size
 
 
 def singletons(cd: Crossed, kind: str) -> bool:
@@ -146,23 +154,35 @@ def blocks(cd: Crossed, kind: str, v: np.ndarray, rows: np.ndarray,
     """G' x p x p: sum_{i in g} v_i x_i y_i' over the clusters g holding ``rows``, y_i = x_i, or
     y_i = m_c(i) with ``partner`` = (kind c, m_c)."""
     if len(rows) == len(cd.weight):  # every cluster: the codes are already 0 .. G - 1
-        codes, size = cd.codes[kind], cd.sizes[kind]
+        codes, size, first = cd.codes[kind], cd.sizes[kind], np.arange(cd.sizes[kind])
     else:
-        codes = pd.factorize(cd.codes[kind][rows])[0]
-        size = int(codes.max()) + 1
+        codes, labels = pd.factorize(cd.codes[kind][rows])
+        size, first = len(labels), np.asarray(labels)
+    weights, n_p = v[rows], len(cd.rows)
+    if partner is not None and partner[0] == kind:  # m_c(i) is the cluster's own: (sum v_i x_i) m_g'
+        own: np.ndarray = _row_sums(cd, codes, size, weights, rows)[:, :, None] * partner[1][first][:, None, :]
+        return own
     if cd.pattern is None:
-        ind = sparse.csr_matrix((v[rows], (codes, np.arange(len(codes)))), shape=(size, len(codes)))
+        ind = sparse.csr_matrix((weights, (codes, np.arange(len(codes)))), shape=(size, len(codes)))
         y = cd.x[rows] if partner is None else partner[1][cd.codes[partner[0]][rows]]
         stacked: np.ndarray = np.stack([np.asarray(ind @ (cd.x[rows, a : a + 1] * y)) for a in range(cd.x.shape[1])], 1)
         return stacked
-    n_p = len(cd.rows)
+    key = codes * n_p + cd.pattern[rows]
     if partner is None:
-        table = np.bincount(codes * n_p + cd.pattern[rows], v[rows], minlength=size * n_p).reshape(size, n_p)
+        table = np.bincount(key, weights, minlength=size * n_p).reshape(size, n_p)
         paired: np.ndarray = np.einsum("gp,pa,pb->gab", table, cd.rows, cd.rows)
         return paired
-    comp, m_c = partner
-    other = cd.codes[comp][rows]
-    table = sparse.csr_matrix((v[rows], (codes * n_p + cd.pattern[rows], other)), shape=(size * n_p, len(m_c)))
-    summed = np.asarray(table @ m_c).reshape(size, n_p, -1)
-    out: np.ndarray = np.einsum("gpb,pa->gab", summed, cd.rows)
+    m_i = partner[1][cd.codes[partner[0]][rows]]
+    summed = np.stack([np.bincount(key, weights * m_i[:, b], minlength=size * n_p) for b in range(m_i.shape[1])], 1)
+    out: np.ndarray = np.einsum("gpb,pa->gab", summed.reshape(size, n_p, -1), cd.rows)
+    return out
+
+
+def _row_sums(cd: Crossed, codes: np.ndarray, size: int, weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """size x p: sum of weights_i x_i per code, for the judgments ``rows``."""
+    if cd.pattern is None:
+        return np.asarray(sparse.csr_matrix((weights, (codes, np.arange(len(codes)))), shape=(size, len(codes)))
+                          @ cd.x[rows])
+    n_p = len(cd.rows)
+    out: np.ndarray = np.bincount(codes * n_p + cd.pattern[rows], weights, minlength=size * n_p).reshape(size, n_p) @ cd.rows
     return out
