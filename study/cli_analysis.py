@@ -7,13 +7,18 @@ commands are there whenever the CLI is.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
-from study import service
 from study.cli_common import DbOption, app, clean_errors, engine_for
+from study.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from study import service
+else:  # loaded on first use (no SQLAlchemy for analyze --from-csv)
+    service = lazy_module("study.service")
 
 
 def _load_profile(path: Path) -> Any:
@@ -101,7 +106,7 @@ def analyze(
     rules = rules.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     note = None
     if exclude:  # raters excluded in the console review (study.review), off with the other rules
-        from study.review import drop_excluded
+        from study.experimenter_exclusions import drop_excluded
 
         df, note = drop_excluded(df)
     try:
