@@ -198,6 +198,7 @@ def analyze(
     reference: str | None = None,
     labels: list[str] | None = None,
     n_splits: int = engine.N_SPLITS,
+    threads: int | None = None,
 ) -> AnalysisResult:
     """The full analysis of a raw judgments table.
 
@@ -210,19 +211,21 @@ def analyze(
     regression models (skipped with ``fit=False``), the reviewer analyses (trial
     position, item difficulty, routing by human and by both confidences) and the
     reliability-diagram table. ``notes`` say why anything is null and what was excluded.
+    The bootstrap runs on ``threads`` threads (default: ``$OVERSIGHT_THREADS``, else the CPU
+    count; ``analysis.parallel``); the numbers do not depend on it.
     """
     check_labels(df, labels)
     data, excluded = prepare_with_report(df, exclusions)
     with schema.shared_codes():  # every analysis below factorises the same columns of ``data``: once
         return _analyze_prepared(df, data, excluded, exclusions, n_boot=n_boot, seed=seed, k=k, ci=ci, fit=fit,
-                                 reference=reference, n_splits=n_splits)
+                                 reference=reference, n_splits=n_splits, threads=threads)
 
 
 def _analyze_prepared(df: pd.DataFrame, data: pd.DataFrame, excluded: dict[str, int],
                       exclusions: ExclusionRules | None, *, n_boot: int, seed: int, k: int, ci: float, fit: bool,
-                      reference: str | None, n_splits: int) -> AnalysisResult:
+                      reference: str | None, n_splits: int, threads: int | None = None) -> AnalysisResult:
     ref, why = conditions.reference_condition(data, reference)
-    run = engine.run(data, n_boot=n_boot, seed=seed, k=k, n_splits=n_splits, reference=ref)
+    run = engine.run(data, n_boot=n_boot, seed=seed, k=k, n_splits=n_splits, reference=ref, threads=threads)
     metrics, notes = reliance.metrics_table(run, data, ci)
     notes = [why, *_exclusion_notes(excluded), *notes]
     summary, hybrid_notes = hybrid.summary_table(run, data, ci)

@@ -76,6 +76,7 @@ def analyze(
     out: Annotated[Path | None, typer.Option("--out", help="Output file (stdout when omitted).")] = None,
     n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap replicates.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap/cross-fitting seed.")] = 0,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="Bootstrap threads (default: $OVERSIGHT_THREADS, else the CPU count); results do not depend on it.")] = None,
     models: Annotated[bool, typer.Option("--models/--no-models", help="Fit the regression models.")] = True,
     reference: Annotated[str | None, typer.Option("--reference", help="Reference condition (default: the one whose assistance_kind is none).")] = None,
     exclude: Annotated[bool, typer.Option("--exclusions/--no-exclusions", help="Apply the exclusion rules (study config, or defaults for --from-csv).")] = True,
@@ -111,7 +112,7 @@ def analyze(
         df, note = drop_excluded(df)
     try:
         result = analysis.analyze(df, exclusions=rules if exclude else None, n_boot=n_boot, seed=seed, fit=models,
-                                  reference=reference, labels=labels)
+                                  reference=reference, labels=labels, threads=threads)
     except ValueError as err:  # label mismatch, unknown reference, inconsistent item columns
         raise service.ServiceError(f"{from_csv or 'study ' + str(study)}: {err}") from None
     if note:
