@@ -138,10 +138,18 @@ def _per_item(values: np.ndarray, item: np.ndarray, n_items: int, name: str, ids
     return per_item
 
 
+def _dense(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(codes, return_inverse=True)`` for non-negative integer codes, without sorting."""
+    present = np.zeros(int(codes.max(initial=-1)) + 1, dtype=bool)
+    present[codes] = True
+    local = np.cumsum(present, dtype=np.int64) - 1
+    return np.flatnonzero(present).astype(codes.dtype), local[codes]
+
+
 def _cells(parts: d.RowParts, rater: np.ndarray, item: np.ndarray, level: dict[str, np.ndarray],
            item_ids: np.ndarray, folds_all: np.ndarray, condition: str, k: int) -> Cells:
-    items, item_local = np.unique(item, return_inverse=True)
-    raters, rater_local = np.unique(rater, return_inverse=True)
+    items, item_local = _dense(item)
+    raters, rater_local = _dense(rater)
     ids = item_ids[items]
     right = _per_item(level["right"], item_local, len(items), "ai_label/gold_label", ids)
     known = _per_item(level["known"], item_local, len(items), "ai_label/gold_label", ids)
@@ -158,10 +166,8 @@ def _cells(parts: d.RowParts, rater: np.ndarray, item: np.ndarray, level: dict[s
 def _strata(rater: np.ndarray, cond: np.ndarray, n_raters: int) -> np.ndarray:
     """Stratum of each rater: the set of conditions it judged in (as a code)."""
     cond_code, _ = pd.factorize(cond, sort=True)
-    pairs = np.unique(rater.astype(np.int64) * (int(cond_code.max(initial=0)) + 1) + cond_code)
-    n_cond = int(cond_code.max(initial=0)) + 1
-    members = np.zeros((n_raters, n_cond), dtype=bool)
-    members[pairs // n_cond, pairs % n_cond] = True
+    members = np.zeros((n_raters, int(cond_code.max(initial=0)) + 1), dtype=bool)
+    members[rater, cond_code] = True
     return np.unique(members, axis=0, return_inverse=True)[1].astype(np.int64).ravel()
 
 
