@@ -100,10 +100,25 @@ class AnalysisResult:
         return render(self)
 
 
-_ENCODE = json.JSONEncoder(allow_nan=False, separators=(", ", ": ")).encode  # the C encoder (no indent)
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(", ", ": "))
+_C_MAKE = getattr(json.encoder, "c_make_encoder", None)  # CPython's C encoder, what JSONEncoder.encode uses
+_C_ENCODE = (_C_MAKE(None, _ENCODER.default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False,
+                     False) if _C_MAKE is not None else None)  # built once, not once per table row
+
+
+def _encode(value: Any) -> str:
+    """``_ENCODER.encode(value)`` (one line, strict: NaN raises) through the reused C encoder."""
+    if _C_ENCODE is None:
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODE(value, 0))
 
 
 def _flat(value: Any) -> bool:
+    kind = type(value)
+    if kind is dict:
+        return not any(type(v) is dict or type(v) is list for v in value.values())
+    if kind is list:
+        return not any(type(v) is dict or type(v) is list for v in value)
     return not isinstance(value, dict | list) or all(not isinstance(v, dict | list) for v in
                                                         (value.values() if isinstance(value, dict) else value))
 
@@ -115,14 +130,14 @@ def dumps(data: Any, pad: str = "") -> str:
     stay readable and are encoded by the C encoder."""
     inner = pad + "  "
     if isinstance(data, dict) and data:
-        return "{\n" + ",\n".join(f"{inner}{_ENCODE(str(k))}: {dumps(v, inner)}" for k, v in data.items()) \
+        return "{\n" + ",\n".join(f"{inner}{_encode(str(k))}: {dumps(v, inner)}" for k, v in data.items()) \
             + "\n" + pad + "}"
     if isinstance(data, list) and len(data) <= 8 and not any(isinstance(v, dict | list) for v in data):
-        return _ENCODE(data)  # short list of scalars (an interval): one line
+        return _encode(data)  # short list of scalars (an interval): one line
     if isinstance(data, list) and data:
-        lines = [_ENCODE(v) if _flat(v) else dumps(v, inner) for v in data]
+        lines = [_encode(v) if _flat(v) else dumps(v, inner) for v in data]
         return "[\n" + ",\n".join(inner + line for line in lines) + "\n" + pad + "]"
-    return _ENCODE(data)
+    return _encode(data)
 
 
 def json_safe(obj: Any) -> Any:
