@@ -91,11 +91,12 @@ def routing_by_confidence(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_spli
         n = int(m.sum())
         if not n:
             continue
-        best = max(human[m].mean(), ai[m].mean())
+        hum, gain, folds_m = human[m], ai[m] - human[m], [f[m] for f in folds]  # selected once per condition
+        best = max(hum.mean(), ai[m].mean())
         for rule, grid in RULES.items():
             score = scores[rule][m]
             bins = np.where(np.isnan(score), 0, 1 + np.searchsorted(grid, np.nan_to_num(score), side="left"))
-            per = [_crossfit(bins, ai[m] - human[m], human[m], f[m], k_eff, len(grid) + 2) for f in folds]
+            per = [_crossfit(bins, gain, hum, f, k_eff, len(grid) + 2) for f in folds_m]
             acc = np.array([p[0] / n for p in per])
             rows.append({"condition": c, "rule": rule, "cv_accuracy": float(np.median(acc)),
                          "cv_accuracy_split_min": float(acc.min()), "cv_accuracy_split_max": float(acc.max()),

@@ -49,7 +49,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from analysis import definitions as d
-from analysis import routing, slot_sums
+from analysis import parallel, routing, slot_sums
 from analysis import schema as s
 
 ROUTING_STATS: tuple[str, ...] = (
@@ -138,10 +138,18 @@ def _per_item(values: np.ndarray, item: np.ndarray, n_items: int, name: str, ids
     return per_item
 
 
+def _dense(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(codes, return_inverse=True)`` for non-negative integer codes, without sorting."""
+    present = np.zeros(int(codes.max(initial=-1)) + 1, dtype=bool)
+    present[codes] = True
+    local = np.cumsum(present, dtype=np.int64) - 1
+    return np.flatnonzero(present).astype(codes.dtype), local[codes]
+
+
 def _cells(parts: d.RowParts, rater: np.ndarray, item: np.ndarray, level: dict[str, np.ndarray],
            item_ids: np.ndarray, folds_all: np.ndarray, condition: str, k: int) -> Cells:
-    items, item_local = np.unique(item, return_inverse=True)
-    raters, rater_local = np.unique(rater, return_inverse=True)
+    items, item_local = _dense(item)
+    raters, rater_local = _dense(rater)
     ids = item_ids[items]
     right = _per_item(level["right"], item_local, len(items), "ai_label/gold_label", ids)
     known = _per_item(level["known"], item_local, len(items), "ai_label/gold_label", ids)
@@ -158,10 +166,8 @@ def _cells(parts: d.RowParts, rater: np.ndarray, item: np.ndarray, level: dict[s
 def _strata(rater: np.ndarray, cond: np.ndarray, n_raters: int) -> np.ndarray:
     """Stratum of each rater: the set of conditions it judged in (as a code)."""
     cond_code, _ = pd.factorize(cond, sort=True)
-    pairs = np.unique(rater.astype(np.int64) * (int(cond_code.max(initial=0)) + 1) + cond_code)
-    n_cond = int(cond_code.max(initial=0)) + 1
-    members = np.zeros((n_raters, n_cond), dtype=bool)
-    members[pairs // n_cond, pairs % n_cond] = True
+    members = np.zeros((n_raters, int(cond_code.max(initial=0)) + 1), dtype=bool)
+    members[rater, cond_code] = True
     return np.unique(members, axis=0, return_inverse=True)[1].astype(np.int64).ravel()
 
 
@@ -286,18 +292,20 @@ def _blocks(layout: Layout, n_rep: int, all_splits: bool, first: int) -> list[tu
 
 
 def compute(layout: Layout, rater_w: np.ndarray, item_w: np.ndarray, *, all_splits: bool = False,
-            first_replicate: int = 0) -> Replicates:
+            first_replicate: int = 0, threads: int | None = None) -> Replicates:
     """All statistics for every weighting (row of the weight matrices), plus ``overall``.
 
     ``all_splits``: routing statistics are the median over every fold split (point
     estimate); otherwise replicate b uses split (first_replicate + b) mod n_splits.
+    Blocks of replicates run on ``parallel.thread_count(threads)`` threads (same results;
+    ``all_splits`` blocks, which also write the per-split table, run in order).
     """
     with threadpool_limits(1, "blas"):  # small memory-bound products: BLAS threads only contend
-        return _compute(layout, rater_w, item_w, all_splits, first_replicate)
+        return _compute(layout, rater_w, item_w, all_splits, first_replicate, threads)
 
 
 def _compute(layout: Layout, rater_w: np.ndarray, item_w: np.ndarray, all_splits: bool,
-             first_replicate: int) -> Replicates:
+             first_replicate: int, threads: int | None) -> Replicates:
     n_rep = rater_w.shape[0]
     out = Replicates({c.condition: np.full((n_rep, len(STAT_NAMES)), np.nan) for c in layout.cells},
                      {c.condition: np.full((n_rep, layout.k), np.nan) for c in layout.cells})
@@ -305,8 +313,8 @@ def _compute(layout: Layout, rater_w: np.ndarray, item_w: np.ndarray, all_splits
     if all_splits:
         out.split_stats = {c.condition: np.full((layout.n_splits, _N_ROUTING), np.nan) for c in layout.cells}
 
-    for block in _blocks(layout, n_rep, all_splits, first_replicate):
-        _block_stats(layout, rater_w, item_w, block, out)
+    parallel.run_each(lambda block: _block_stats(layout, rater_w, item_w, block, out),
+                      _blocks(layout, n_rep, all_splits, first_replicate), 1 if all_splits else threads)
     return out
 
 
@@ -397,15 +405,16 @@ class Run:
 
 
 def run(df: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, k: int = 5, n_splits: int = N_SPLITS,
-        reference: str | None = None) -> Run:
+        reference: str | None = None, threads: int | None = None) -> Run:
     """Point estimates (weights 1) and ``n_boot`` two-way bootstrap replicates, seeded.
 
     The fold splits and the bootstrap draws both derive from ``seed``. The weights are
     drawn and used in chunks of replicates, so memory does not grow with ``n_boot``.
     """
     layout = build_layout(df, k=k, seed=seed, n_splits=n_splits, reference=reference)
-    point = compute(layout, *point_weights(layout), all_splits=True)
-    boot = compute(layout, *draw_weights(layout, n_boot, seed, compact=True)) if n_boot > 0 else Replicates({}, {})
+    point = compute(layout, *point_weights(layout), all_splits=True, threads=threads)
+    boot = (compute(layout, *draw_weights(layout, n_boot, seed, compact=True), threads=threads) if n_boot > 0
+            else Replicates({}, {}))
     return Run(layout, point, boot, n_boot, seed)
 
 

@@ -100,10 +100,25 @@ class AnalysisResult:
         return render(self)
 
 
-_ENCODE = json.JSONEncoder(allow_nan=False, separators=(", ", ": ")).encode  # the C encoder (no indent)
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(", ", ": "))
+_C_MAKE = getattr(json.encoder, "c_make_encoder", None)  # CPython's C encoder, what JSONEncoder.encode uses
+_C_ENCODE = (_C_MAKE(None, _ENCODER.default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False,
+                     False) if _C_MAKE is not None else None)  # built once, not once per table row
+
+
+def _encode(value: Any) -> str:
+    """``_ENCODER.encode(value)`` (one line, strict: NaN raises) through the reused C encoder."""
+    if _C_ENCODE is None:
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODE(value, 0))
 
 
 def _flat(value: Any) -> bool:
+    kind = type(value)
+    if kind is dict:
+        return not any(type(v) is dict or type(v) is list for v in value.values())
+    if kind is list:
+        return not any(type(v) is dict or type(v) is list for v in value)
     return not isinstance(value, dict | list) or all(not isinstance(v, dict | list) for v in
                                                         (value.values() if isinstance(value, dict) else value))
 
@@ -115,14 +130,14 @@ def dumps(data: Any, pad: str = "") -> str:
     stay readable and are encoded by the C encoder."""
     inner = pad + "  "
     if isinstance(data, dict) and data:
-        return "{\n" + ",\n".join(f"{inner}{_ENCODE(str(k))}: {dumps(v, inner)}" for k, v in data.items()) \
+        return "{\n" + ",\n".join(f"{inner}{_encode(str(k))}: {dumps(v, inner)}" for k, v in data.items()) \
             + "\n" + pad + "}"
     if isinstance(data, list) and len(data) <= 8 and not any(isinstance(v, dict | list) for v in data):
-        return _ENCODE(data)  # short list of scalars (an interval): one line
+        return _encode(data)  # short list of scalars (an interval): one line
     if isinstance(data, list) and data:
-        lines = [_ENCODE(v) if _flat(v) else dumps(v, inner) for v in data]
+        lines = [_encode(v) if _flat(v) else dumps(v, inner) for v in data]
         return "[\n" + ",\n".join(inner + line for line in lines) + "\n" + pad + "]"
-    return _ENCODE(data)
+    return _encode(data)
 
 
 def json_safe(obj: Any) -> Any:
@@ -198,6 +213,7 @@ def analyze(
     reference: str | None = None,
     labels: list[str] | None = None,
     n_splits: int = engine.N_SPLITS,
+    threads: int | None = None,
 ) -> AnalysisResult:
     """The full analysis of a raw judgments table.
 
@@ -210,19 +226,21 @@ def analyze(
     regression models (skipped with ``fit=False``), the reviewer analyses (trial
     position, item difficulty, routing by human and by both confidences) and the
     reliability-diagram table. ``notes`` say why anything is null and what was excluded.
+    The bootstrap runs on ``threads`` threads (default: ``$OVERSIGHT_THREADS``, else the CPU
+    count; ``analysis.parallel``); the numbers do not depend on it.
     """
     check_labels(df, labels)
     data, excluded = prepare_with_report(df, exclusions)
     with schema.shared_codes():  # every analysis below factorises the same columns of ``data``: once
         return _analyze_prepared(df, data, excluded, exclusions, n_boot=n_boot, seed=seed, k=k, ci=ci, fit=fit,
-                                 reference=reference, n_splits=n_splits)
+                                 reference=reference, n_splits=n_splits, threads=threads)
 
 
 def _analyze_prepared(df: pd.DataFrame, data: pd.DataFrame, excluded: dict[str, int],
                       exclusions: ExclusionRules | None, *, n_boot: int, seed: int, k: int, ci: float, fit: bool,
-                      reference: str | None, n_splits: int) -> AnalysisResult:
+                      reference: str | None, n_splits: int, threads: int | None = None) -> AnalysisResult:
     ref, why = conditions.reference_condition(data, reference)
-    run = engine.run(data, n_boot=n_boot, seed=seed, k=k, n_splits=n_splits, reference=ref)
+    run = engine.run(data, n_boot=n_boot, seed=seed, k=k, n_splits=n_splits, reference=ref, threads=threads)
     metrics, notes = reliance.metrics_table(run, data, ci)
     notes = [why, *_exclusion_notes(excluded), *notes]
     summary, hybrid_notes = hybrid.summary_table(run, data, ci)

@@ -8,7 +8,7 @@ with y, agreement_with_ai = mean(h == a) and over_reliance = mean(h == a | a != 
 Slope: per condition and outcome o in {correct = [h == y], agree_with_ai = [h == a]},
 the least-squares line o = b0 + b1 * position / 10 (a linear probability model), so
 ``slope_per_10_trials`` is the change in the share per 10 trials. Its interval and
-p-value use the two-way (rater, item) cluster-robust CR3 covariance and per-term t
+p-value use the corrected two-way (rater, item) cluster-robust covariance and per-term t
 degrees of freedom of :mod:`analysis.models` (with unit weights, the OLS case).
 """
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer.exceptions import TyperException
@@ -20,14 +20,19 @@ from study import (
     cli_analysis,  # noqa: F401  (registers simulate, analyze, power on the app)
     cli_links,  # noqa: F401  (registers links, test-raters on the app)
     cli_manage,  # noqa: F401  (registers study clone|edit|delete, items remove, review)
-    preparing,
-    service,
 )
-from study import demo as demo_mod
 from study.cli_common import _DEBUG, DbOption, app, clean_errors, db_app, engine_for, items_app, study_app
-from study.config import load_config
-from study.db import PROJECT_ROOT, resolve_url, upgrade
+from study.lazy import lazy_module
 from tasks.importers import FORMATS, read_item_bank
+
+if TYPE_CHECKING:
+    from study import config as config_mod
+    from study import db as db_mod
+    from study import demo as demo_mod
+    from study import preparing, service
+else:  # loaded on first use: analyze --from-csv, simulate and power need no database layer
+    config_mod, db_mod, demo_mod, preparing, service = (
+        lazy_module(f"study.{m}") for m in ("config", "db", "demo", "preparing", "service"))
 
 
 @db_app.command("upgrade")
@@ -37,7 +42,7 @@ def db_upgrade(db: DbOption = None) -> None:
 
     Example: oversight db upgrade --db postgresql+psycopg://postgres@127.0.0.1:5432/test
     """
-    url = upgrade(db)
+    url = db_mod.upgrade(db)
     typer.echo(f"database at head: {_redact(url)}")
 
 
@@ -54,7 +59,7 @@ def study_create(config: Annotated[Path, typer.Argument(help="YAML study config.
 
     Example: oversight study create data/demo_study.yaml
     """
-    cfg = load_config(config)
+    cfg = config_mod.load_config(config)
     service.create_study(engine_for(db), cfg)
     typer.echo(f"created study {cfg.name!r} (draft) with conditions {[c.key for c in cfg.conditions]}")
 
@@ -202,8 +207,8 @@ def run(
     Example: oversight run --port 8501
     """
     engine = engine_for(db)
-    env = dict(os.environ, OVERSIGHT_DATABASE_URL=resolve_url(db))
-    cmd = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
+    env = dict(os.environ, OVERSIGHT_DATABASE_URL=db_mod.resolve_url(db))
+    cmd = [sys.executable, "-m", "streamlit", "run", str(db_mod.PROJECT_ROOT / "app.py"),
            "--server.port", str(port), "--server.headless", str(headless).lower()]
     typer.echo(f"starting: {' '.join(cmd)}")
     if not preparing.demo_ready(engine):

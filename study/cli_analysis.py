@@ -7,13 +7,18 @@ commands are there whenever the CLI is.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
-from study import service
 from study.cli_common import DbOption, app, clean_errors, engine_for
+from study.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from study import service
+else:  # loaded on first use (no SQLAlchemy for analyze --from-csv)
+    service = lazy_module("study.service")
 
 
 def _load_profile(path: Path) -> Any:
@@ -71,6 +76,7 @@ def analyze(
     out: Annotated[Path | None, typer.Option("--out", help="Output file (stdout when omitted).")] = None,
     n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap replicates.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap/cross-fitting seed.")] = 0,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="Bootstrap threads (default: $OVERSIGHT_THREADS, else the CPU count); results do not depend on it.")] = None,
     models: Annotated[bool, typer.Option("--models/--no-models", help="Fit the regression models.")] = True,
     reference: Annotated[str | None, typer.Option("--reference", help="Reference condition (default: the one whose assistance_kind is none).")] = None,
     exclude: Annotated[bool, typer.Option("--exclusions/--no-exclusions", help="Apply the exclusion rules (study config, or defaults for --from-csv).")] = True,
@@ -101,12 +107,12 @@ def analyze(
     rules = rules.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     note = None
     if exclude:  # raters excluded in the console review (study.review), off with the other rules
-        from study.review import drop_excluded
+        from study.experimenter_exclusions import drop_excluded
 
         df, note = drop_excluded(df)
     try:
         result = analysis.analyze(df, exclusions=rules if exclude else None, n_boot=n_boot, seed=seed, fit=models,
-                                  reference=reference, labels=labels)
+                                  reference=reference, labels=labels, threads=threads)
     except ValueError as err:  # label mismatch, unknown reference, inconsistent item columns
         raise service.ServiceError(f"{from_csv or 'study ' + str(study)}: {err}") from None
     if note:

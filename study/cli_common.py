@@ -6,17 +6,19 @@ import json
 import os
 from collections.abc import Callable
 from functools import wraps
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
 from typer.exceptions import TyperException
 
-from study import service
-from study.config import ConfigError
-from study.db import get_engine, upgrade
+from study.lazy import lazy_module
 from tasks.importers import ItemBankError
+
+if TYPE_CHECKING:  # loaded on first use: commands that need no database do not import SQLAlchemy
+    from study import config, db, service
+else:
+    config, db, service = (lazy_module(f"study.{name}") for name in ("config", "db", "service"))
 
 app = typer.Typer(help="oversight-lab: run human-AI oversight experiments.", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False)
@@ -43,6 +45,8 @@ def _options(debug: Annotated[bool, typer.Option("--debug", help="Show the full 
 
 def _one_line(err: BaseException) -> str:
     """An unexpected error as one line: no SQL, no bound parameters, no traceback."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
     if isinstance(err, DBAPIError):  # str() would append the SQL and its parameters
         orig = str(err.orig).strip().splitlines() if err.orig is not None else []
         reason = orig[0] if orig else type(err).__name__
@@ -59,7 +63,7 @@ def clean_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (ConfigError, ItemBankError, service.ServiceError, service.StudyFull, ValidationError) as err:
+        except (config.ConfigError, ItemBankError, service.ServiceError, service.StudyFull, ValidationError) as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(2) from None
         except (TyperException, typer.Exit, typer.Abort):  # typer.Exit is a RuntimeError: let it through
@@ -78,10 +82,10 @@ def clean_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def engine_for(db: str | None) -> Any:
+def engine_for(db_url: str | None) -> Any:
     """The engine of ``--db`` (default database when None), upgraded to the current schema."""
-    url = upgrade(db)
-    return get_engine(url)
+    url = db.upgrade(db_url)
+    return db.get_engine(url)
 
 
 

@@ -6,13 +6,17 @@ Registered on :data:`study.cli.app`; a thin skin over :mod:`study.links`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from study import links
 from study.cli_common import DbOption, app, clean_errors, engine_for
-from study.service import ServiceError
+from study.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from study import links, service
+else:  # loaded on first use
+    links, service = lazy_module("study.links"), lazy_module("study.service")
 
 __all__ = ["links_cmd", "test_raters_cmd"]
 
@@ -22,7 +26,7 @@ OutOption = Annotated[Path, typer.Option("--out", help="CSV file to write (must 
 
 def _write(rows: list[links.RaterLink], out: Path) -> None:
     if out.exists():
-        raise ServiceError(f"--out {out}: the file exists; give a new file name")
+        raise service.ServiceError(f"--out {out}: the file exists; give a new file name")
     out.write_bytes(links.links_csv(rows))
     typer.echo(f"wrote {len(rows)} links to {out}")
 

@@ -7,14 +7,19 @@ of :mod:`study.studies` or :mod:`study.review`, as the console's buttons do.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from study import review as review_mod
-from study import studies
 from study.cli_common import DbOption, app, clean_errors, engine_for, items_app, study_app
-from study.config import load_config
+from study.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from study import config as config_mod
+    from study import review as review_mod
+    from study import studies
+else:  # loaded on first use
+    config_mod, review_mod, studies = (lazy_module(f"study.{m}") for m in ("config", "review", "studies"))
 
 
 @study_app.command("clone")
@@ -46,7 +51,7 @@ def study_edit(
 
     Example: oversight study edit my-study my-study.yaml
     """
-    studies.update_config(engine_for(db), name, load_config(config))
+    studies.update_config(engine_for(db), name, config_mod.load_config(config))
     typer.echo(f"updated the config of draft study {name!r}")
 
 

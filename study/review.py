@@ -22,13 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
 from study import models as m
 from study.bonus import BonusRule, bonus_amount
 from study.db import read_session, write_session
+from study.experimenter_exclusions import EXCLUDED as EXCLUDED
+from study.experimenter_exclusions import drop_excluded as drop_excluded
 from study.service import ServiceError, _study
 
 __all__ = [
@@ -57,7 +58,6 @@ APPROVAL_COLUMNS = ["participant_id", "decision", "reason"]
 #: Columns of Prolific's bulk bonus list (``bonus.csv``).
 BONUS_COLUMNS = ["participant_id", "amount"]
 #: The tidy judgments column that marks an experimenter exclusion.
-EXCLUDED = "excluded_by_experimenter"
 
 
 @dataclass(frozen=True)
@@ -129,25 +129,6 @@ def reviews(engine: Engine, name: str) -> pd.DataFrame:
 def excluded_raters(engine: Engine, name: str) -> set[str]:
     """External ids of the raters the experimenter excluded from analysis."""
     return {rid for rid, parts in _latest(engine, name).items() if parts.get("analysis", ("",))[0] == "exclude"}
-
-
-def drop_excluded(df: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
-    """The judgments without raters excluded by the experimenter, and a note saying how many.
-
-    Rows whose ``excluded_by_experimenter`` is true are dropped; a table without the
-    column is returned unchanged (note ``None``).
-    """
-    if EXCLUDED not in df.columns:
-        return df, None
-    codes, values = pd.factorize(df[EXCLUDED], use_na_sentinel=False)  # test the distinct values only
-    flag = pd.Series(np.array([str(v).strip().lower() in ("true", "1", "yes") for v in values], dtype=bool)[codes],
-                     index=df.index)
-    if not flag.any():
-        return df, None
-    raters = df.loc[flag, "rater_id"].nunique() if "rater_id" in df.columns else 0
-    note = (f"experimenter exclusions: {raters} rater(s) excluded in the review, "
-            f"{int(flag.sum())} judgment row(s) left out")
-    return df.loc[~flag].reset_index(drop=True), note
 
 
 def _participant(pid: str | None, external_id: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -135,3 +137,36 @@ def test_float32_product_keeps_counts_exact(monkeypatch: pytest.MonkeyPatch) -> 
     point32 = engine.compute(layout32, *engine.point_weights(layout32), all_splits=True)
     for cond, values in point.stats.items():  # the point estimate never uses float32
         np.testing.assert_array_equal(point32.stats[cond], values)
+
+
+def test_threaded_blocks_are_bit_identical_to_serial(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of replicates on several threads give exactly the serial numbers (each block writes its own rows)."""
+    df = simulate_judgments(30, 20, SimulationProfile(rater_sd=0.5), seed=4, items_per_rater=10, two_stage=True)
+    layout = engine.build_layout(df, k=3, seed=0, reference="none")
+    rater_w, item_w = engine.draw_weights(layout, 40, seed=2, compact=True)
+    monkeypatch.setattr(engine, "_BLOCK_ELEMENTS", 1)  # one replicate per block: 40 blocks to share out
+    serial = engine.compute(layout, rater_w, item_w, threads=1)
+    for threads in (2, 4):
+        threaded = engine.compute(layout, rater_w, item_w, threads=threads)
+        for cond, values in serial.stats.items():
+            np.testing.assert_array_equal(threaded.stats[cond], values)
+        for cond, values in serial.thresholds.items():
+            np.testing.assert_array_equal(threaded.thresholds[cond], values)
+    point = engine.compute(layout, *engine.point_weights(layout), all_splits=True, threads=1)
+    point2 = engine.compute(layout, *engine.point_weights(layout), all_splits=True, threads=2)
+    for cond, values in point.stats.items():
+        np.testing.assert_array_equal(point2.stats[cond], values)
+
+
+def test_thread_count_from_argument_environment_or_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis import parallel
+
+    monkeypatch.delenv(parallel.ENV_VAR, raising=False)
+    assert parallel.thread_count() == max(1, os.cpu_count() or 1)
+    monkeypatch.setenv(parallel.ENV_VAR, "3")
+    assert parallel.thread_count() == 3
+    assert parallel.thread_count(1) == 1
+    assert parallel.thread_count(0) == 1
+    seen: list[int] = []
+    parallel.run_each(seen.append, list(range(10)), threads=2)
+    assert sorted(seen) == list(range(10))

@@ -184,3 +184,18 @@ def test_inference_sections_in_json_and_html() -> None:
     for heading in ("Contrasts against the reference condition (none)", "Team complementarity",
                     "Routing by human confidence", "Learning and fatigue", "Item difficulty and AI errors"):
         assert heading in page
+
+
+def test_dumps_matches_the_standard_encoder_and_refuses_nan() -> None:
+    """The reused C encoder writes what ``json.JSONEncoder.encode`` writes, row by row, and stays strict."""
+    from analysis.report import dumps
+
+    rows = [{"item": "é\n", "p": 0.1 + 0.2, "n": 3, "ok": True, "x": None}, {"item": "b", "p": 1e-300, "n": -1,
+                                                                               "ok": False, "x": "1"}] * 5
+    text = dumps({"rows": rows})
+    assert json.loads(text) == {"rows": rows}
+    standard = json.JSONEncoder(allow_nan=False, separators=(", ", ": ")).encode
+    assert [line.strip().rstrip(",") for line in text.splitlines()[2:-2]] == [standard(r) for r in rows]
+    for bad in (float("nan"), [1.0, float("inf")], {"a": [float("-inf")]}):
+        with pytest.raises(ValueError):
+            dumps(bad)
