@@ -213,7 +213,7 @@ def run(
     typer.echo(f"starting: {' '.join(cmd)}")
     if not preparing.demo_ready(engine):
         # First start: serve at once (the page shows the progress) and prepare the demo meanwhile.
-        typer.echo(f"first start: preparing the demo study (about a minute); http://localhost:{port} shows the progress")
+        typer.echo(f"first start: preparing the demo study (seconds to a minute); http://localhost:{port} shows the progress")
         raise typer.Exit(preparing.serve_while_preparing(engine, cmd, env, typer.echo))
     raise typer.Exit(preparing.serve(cmd, env))
 

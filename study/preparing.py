@@ -1,7 +1,7 @@
 """First start: the demo study is prepared with visible progress, on the terminal and on the page.
 
 Preparing the demo (importing its items, generating the AI assistance with the
-encoder, launching) takes about a minute on a laptop CPU. ``oversight run`` therefore
+encoder, launching) takes from a few seconds (this machine, bfloat16 encoder) to about a minute on a laptop CPU. ``oversight run`` therefore
 starts the app server at once and prepares the demo meanwhile, showing a progress bar
 on the terminal. The same progress goes to a small JSON file, the *marker*, named by
 the environment variable ``OVERSIGHT_PREPARING`` in the server's environment::
