@@ -149,13 +149,18 @@ def fit_logit_2way(data: pd.DataFrame, outcome: str, reference: str) -> list[dic
     mu = 1.0 / (1.0 + np.exp(-(x @ params)))
     cov, df_t = two_way_covariance(x, o - mu, mu * (1.0 - mu), data["rater"].to_numpy(), data["item"].to_numpy())
     se = np.sqrt(np.diag(cov))
-    crit = special.stdtrit(df_t, 0.975)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = 2.0 * special.stdtr(df_t, -np.abs(params / se))
+    low, high, p = t_interval(params, se, df_t)
     return [{"model": "logit_2way", "outcome": outcome, "term": t, "estimate": float(e), "se": float(v),
-             "ci_low": float(e - c * v), "ci_high": float(e + c * v), "p_value": float(q),
-             "n": len(data), "note": ""}
-            for t, e, v, q, c in zip(names, params, se, p, crit, strict=True)]
+             "ci_low": float(lo), "ci_high": float(hi), "p_value": float(q), "n": len(data), "note": ""}
+            for t, e, v, lo, hi, q in zip(names, params, se, low, high, p, strict=True)]
+
+
+def t_interval(estimate: np.ndarray, se: np.ndarray, df: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """95% Wald-t interval and two-sided p: estimate -+ t_{df, 0.975} se, p = 2 P(T_df > |estimate / se|)."""
+    crit = special.stdtrit(df, 0.975)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = 2.0 * special.stdtr(df, -np.abs(estimate / se))
+    return estimate - crit * se, estimate + crit * se, p
 
 
 def _null(model: str, outcome: str, note: str, n: int = 0) -> list[dict[str, object]]:

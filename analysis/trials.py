@@ -14,9 +14,10 @@ degrees of freedom of :mod:`analysis.models` (with unit weights, the OLS case).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
-from scipy import special  # Student t: stdtrit = t.ppf, stdtr(df, -x) = t.sf(x)
 
 from analysis import models
 from analysis import schema as s
@@ -49,6 +50,14 @@ def _frame(df: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
+def _by_condition(data: dict[str, np.ndarray]) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+    """(condition name, its judgments' columns) for every condition with judgments."""
+    for code, cond in enumerate(data["names"]):
+        m = data["condition"] == code
+        if m.any():
+            yield str(cond), {key: v[m] for key, v in data.items() if key != "names"}
+
+
 def _ratio(num: np.ndarray, den: np.ndarray) -> float:
     with np.errstate(invalid="ignore", divide="ignore"):
         return float(np.sum(num) / np.sum(den))
@@ -58,13 +67,8 @@ def position_bins(df: pd.DataFrame, n_bins: int = 5) -> pd.DataFrame:
     """Per condition and position bin: n, accuracy, agreement_with_ai, over_reliance (module docstring)."""
     if POSITION not in df.columns or not len(df):
         return pd.DataFrame(columns=BIN_COLUMNS)
-    data = _frame(df)
     rows = []
-    for code, cond in enumerate(data["names"]):
-        m = data["condition"] == code
-        if not m.any():
-            continue
-        part = {key: v[m] for key, v in data.items() if key != "names"}
+    for cond, part in _by_condition(_frame(df)):
         pos = part["position"]
         low, high = float(pos.min()), float(pos.max())
         edges = np.linspace(low, high, n_bins + 1) if high > low else np.array([low, high + 1.0])
@@ -88,30 +92,22 @@ def _slope(part: dict[str, np.ndarray], outcome: str, keep: str) -> dict[str, fl
     o = g[outcome]
     beta = np.linalg.lstsq(x, o, rcond=None)[0]
     cov, dof = models.two_way_covariance(x, o - x @ beta, np.ones(n), g["rater"], g["item"])
-    se = float(np.sqrt(cov[1, 1]))
-    crit = float(special.stdtrit(dof[1], 0.975))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = float(2.0 * special.stdtr(dof[1], -abs(beta[1] / se)))
-    return {"slope_per_10_trials": float(beta[1]), "ci_low": float(beta[1] - crit * se),
-            "ci_high": float(beta[1] + crit * se), "p_value": p, "n": n}
+    low, high, p = models.t_interval(beta[1:2], np.sqrt(cov[1:2, 1]), dof[1:2])
+    return {"slope_per_10_trials": float(beta[1]), "ci_low": float(low[0]), "ci_high": float(high[0]),
+            "p_value": float(p[0]), "n": n}
 
 
 def position_slopes(df: pd.DataFrame) -> pd.DataFrame:
     """Per condition: slope of correct and of agree_with_ai on position, per 10 trials, with CI."""
     if POSITION not in df.columns or not len(df):
         return pd.DataFrame(columns=SLOPE_COLUMNS)
-    data = _frame(df)
     rows = []
-    for code, cond in enumerate(data["names"]):
-        m = data["condition"] == code
-        if not m.any():
-            continue
-        part = {key: v[m] for key, v in data.items() if key != "names"}
+    for cond, part in _by_condition(_frame(df)):
         for outcome, column, keep in (("correct", "correct", "graded"), ("agree_with_ai", "agree", "has_ai")):
             try:
                 fitted = _slope(part, column, keep)
             except np.linalg.LinAlgError:
                 fitted = {"slope_per_10_trials": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan,
-                          "n": int(m.sum())}
+                          "n": len(part["position"])}
             rows.append({"condition": cond, "outcome": outcome, **fitted})
     return pd.DataFrame(rows, columns=SLOPE_COLUMNS)

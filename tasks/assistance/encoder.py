@@ -30,7 +30,7 @@ import hashlib
 import json
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -216,38 +216,37 @@ class Encoder:
         """Run the network in bfloat16 if it agrees with fp32 (cosine >= MIN_AGREEMENT) on every calibration text."""
         import torch
 
+        self.bf16 = self._keep_if_agrees(lambda fp32: copy.deepcopy(fp32).to(torch.bfloat16), "bfloat16")
+
+    def _keep_if_agrees(self, variant: Callable[[Any], Any], name: str) -> bool:
+        """Swap in ``variant(fp32 network)``; keep it only if every calibration text agrees with fp32
+        at cosine >= MIN_AGREEMENT (``self.agreement`` = the minimum), else restore fp32 and warn."""
         reference = self.encode(_CALIBRATION_TEXTS)
         fp32 = self._net
-        self._net = copy.deepcopy(fp32).to(torch.bfloat16)
+        self._net = variant(fp32)
         agreement = float((self.encode(_CALIBRATION_TEXTS) * reference).sum(axis=1).min())
         self.agreement = agreement
-        if agreement >= MIN_AGREEMENT:
-            self.bf16 = True
-        else:
-            warnings.warn(f"bfloat16 encoder disagrees with fp32 (cosine {agreement:.4f}); using fp32", stacklevel=3)
+        if agreement < MIN_AGREEMENT:
+            warnings.warn(f"{name} encoder disagrees with fp32 (cosine {agreement:.4f}); using fp32", stacklevel=4)
             self._net = fp32
+        return agreement >= MIN_AGREEMENT
 
     def _try_quantize(self) -> None:
         import torch
         from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-        reference = self.encode(_CALIBRATION_TEXTS)
         spec = {
             name: per_channel_dynamic_qconfig
             for name, module in self._net.named_modules()
             if isinstance(module, torch.nn.Linear) and ".attention." in name
         }
-        fp32 = self._net
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch.ao.quantization deprecation notice
-            self._net = quantize_dynamic(copy.deepcopy(fp32), spec, dtype=torch.qint8)  # type: ignore[no-untyped-call]  # torch.ao is untyped
-        agreement = float((self.encode(_CALIBRATION_TEXTS) * reference).sum(axis=1).min())
-        self.agreement = agreement
-        if agreement >= MIN_AGREEMENT:
-            self.quantized = True
-        else:
-            warnings.warn(f"int8 encoder disagrees with fp32 (cosine {agreement:.4f}); using fp32", stacklevel=3)
-            self._net = fp32
+
+        def int8(fp32: Any) -> Any:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch.ao.quantization deprecation notice
+                return quantize_dynamic(copy.deepcopy(fp32), spec, dtype=torch.qint8)  # type: ignore[no-untyped-call]  # torch.ao is untyped
+
+        self.quantized = self._keep_if_agrees(int8, "int8")
 
     def _batches(self, ids: list[list[int]]) -> list[np.ndarray]:
         lengths = np.array([len(x) for x in ids])

@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from tasks.assistance.verdict import verdict_metrics
@@ -97,6 +98,42 @@ def _warnings(report: dict[str, Any], margin: float, stance_kinds: bool) -> list
         )
     return out
 
+@dataclass
+class _Tally:
+    """Counts over the stored assistance rows of the items that count (see :func:`assistance_quality`)."""
+
+    verdicts: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    quotes_total: int = 0
+    quotes_verified: int = 0
+    sides: int = 0
+    unsupported: int = 0
+    debates_unsupported: int = 0
+    revealing: int = 0
+    consultants: int = 0
+    consultant_gold: int = 0
+    consultant_bare: int = 0
+    consultant_bare_wrong: int = 0
+    stance_kinds: bool = False
+
+    def add(self, item_id: str, kind: str, content: Mapping[str, Any], gold_label: str) -> None:
+        self.stance_kinds = self.stance_kinds or kind in ("reasoning", "debate", "consultancy")
+        if kind == "verdict":
+            self.verdicts[item_id] = content
+        found = _content_quotes(kind, content)
+        self.quotes_total += len(found)
+        self.quotes_verified += sum(bool(q.get("verified")) for q in found)
+        if kind == "debate":
+            bare = [side for side in content.get("sides", []) if not side.get("quotes")]
+            self.sides += len(content.get("sides", []))
+            self.unsupported += len(bare)
+            self.debates_unsupported += bool(bare)
+            self.revealing += _reveals(content.get("sides", []), gold_label)
+        if kind == "consultancy":
+            self.consultants += 1
+            self.consultant_gold += bool(content.get("assigned_correct"))
+            self.consultant_bare += not content.get("quotes")
+            self.consultant_bare_wrong += not content.get("quotes") and not content.get("assigned_correct")
+
 
 def assistance_quality(
     gold: Mapping[str, str],
@@ -110,56 +147,35 @@ def assistance_quality(
     Only items in ``gold`` count (pass the main items to report on what the analysis uses).
     ``annotated``: ids of the items whose sources carry stance annotations (None: not reported).
     """
-    verdicts: dict[str, Mapping[str, Any]] = {}
-    quotes_total = quotes_verified = 0
-    sides = unsupported = debates_unsupported = revealing = 0
-    consultants = consultant_gold = consultant_bare = consultant_bare_wrong = 0
-    stance_kinds = False
+    t = _Tally()
     for item_id, kind, content in rows:
-        if item_id not in gold:
-            continue
-        stance_kinds = stance_kinds or kind in ("reasoning", "debate", "consultancy")
-        if kind == "verdict":
-            verdicts[item_id] = content
-        found = _content_quotes(kind, content)
-        quotes_total += len(found)
-        quotes_verified += sum(bool(q.get("verified")) for q in found)
-        if kind == "debate":
-            bare = [s for s in content.get("sides", []) if not s.get("quotes")]
-            sides += len(content.get("sides", []))
-            unsupported += len(bare)
-            debates_unsupported += bool(bare)
-            revealing += _reveals(content.get("sides", []), gold[item_id])
-        if kind == "consultancy":
-            consultants += 1
-            consultant_gold += bool(content.get("assigned_correct"))
-            consultant_bare += not content.get("quotes")
-            consultant_bare_wrong += not content.get("quotes") and not content.get("assigned_correct")
+        if item_id in gold:
+            t.add(item_id, kind, content, gold[item_id])
     report: dict[str, Any] = {
         "n_items": len(gold),
-        "verdict": _verdict_part(gold, verdicts),
+        "verdict": _verdict_part(gold, t.verdicts),
         "quotes": {
-            "total": quotes_total,
-            "verified": quotes_verified,
-            "verification_rate": round(quotes_verified / quotes_total, 4) if quotes_total else None,
+            "total": t.quotes_total,
+            "verified": t.quotes_verified,
+            "verification_rate": round(t.quotes_verified / t.quotes_total, 4) if t.quotes_total else None,
         },
         "debate": {
-            "sides": sides,
-            "sides_without_support": unsupported,
-            "debates_with_unsupported_side": debates_unsupported,
-            "revealing_debates": revealing,
+            "sides": t.sides,
+            "sides_without_support": t.unsupported,
+            "debates_with_unsupported_side": t.debates_unsupported,
+            "revealing_debates": t.revealing,
         },
         "consultancy": {
-            "items": consultants,
-            "assigned_correct_share": round(consultant_gold / consultants, 4) if consultants else None,
-            "without_support": consultant_bare,
-            "without_support_when_wrong": consultant_bare_wrong,
+            "items": t.consultants,
+            "assigned_correct_share": round(t.consultant_gold / t.consultants, 4) if t.consultants else None,
+            "without_support": t.consultant_bare,
+            "without_support_when_wrong": t.consultant_bare_wrong,
         },
         "stances": None
         if annotated is None
         else {"annotated_items": len(set(gold) & set(annotated)), "model_items": len(set(gold) - set(annotated))},
     }
-    report["warnings"] = _warnings(report, margin, stance_kinds)
+    report["warnings"] = _warnings(report, margin, t.stance_kinds)
     return report
 
 
