@@ -402,20 +402,30 @@ class Run:
     boot: Replicates
     n_boot: int
     seed: int
+    bootstrap: str = "exact"  # "exact" (product weights) or "additive" (analysis.additive)
 
 
 def run(df: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, k: int = 5, n_splits: int = N_SPLITS,
-        reference: str | None = None, threads: int | None = None) -> Run:
+        reference: str | None = None, threads: int | None = None, bootstrap: str = "auto") -> Run:
     """Point estimates (weights 1) and ``n_boot`` two-way bootstrap replicates, seeded.
 
     The fold splits and the bootstrap draws both derive from ``seed``. The weights are
     drawn and used in chunks of replicates, so memory does not grow with ``n_boot``.
+    ``bootstrap``: ``exact`` (product weights, this module), ``additive``
+    (:mod:`analysis.additive`: the same multiplicities, R + I - 1) or ``auto`` (additive
+    from ``analysis.additive.AUTO_JUDGMENTS`` judgments).
     """
+    from analysis import additive  # it builds on this module's layout
+
+    mode = additive.chosen(bootstrap, len(df))
     layout = build_layout(df, k=k, seed=seed, n_splits=n_splits, reference=reference)
     point = compute(layout, *point_weights(layout), all_splits=True, threads=threads)
-    boot = (compute(layout, *draw_weights(layout, n_boot, seed, compact=True), threads=threads) if n_boot > 0
-            else Replicates({}, {}))
-    return Run(layout, point, boot, n_boot, seed)
+    if n_boot <= 0:
+        return Run(layout, point, Replicates({}, {}), n_boot, seed, mode)
+    weights = draw_weights(layout, n_boot, seed, compact=True)
+    boot = (additive.compute(layout, *weights, threads=threads) if mode == "additive"
+            else compute(layout, *weights, threads=threads))
+    return Run(layout, point, boot, n_boot, seed, mode)
 
 
 def replicates(run_: Run, condition: str, name: str) -> np.ndarray:

@@ -214,6 +214,7 @@ def analyze(
     labels: list[str] | None = None,
     n_splits: int = engine.N_SPLITS,
     threads: int | None = None,
+    bootstrap: str = "auto",
 ) -> AnalysisResult:
     """The full analysis of a raw judgments table.
 
@@ -227,29 +228,37 @@ def analyze(
     position, item difficulty, routing by human and by both confidences) and the
     reliability-diagram table. ``notes`` say why anything is null and what was excluded.
     The bootstrap runs on ``threads`` threads (default: ``$OVERSIGHT_THREADS``, else the CPU
-    count; ``analysis.parallel``); the numbers do not depend on it.
+    count; ``analysis.parallel``); the numbers do not depend on it. ``bootstrap``: ``exact``
+    (product weights), ``additive`` (:mod:`analysis.additive`) or ``auto`` (additive from
+    ``analysis.additive.AUTO_JUDGMENTS`` analysed judgments); ``settings["bootstrap"]`` says which ran.
     """
     check_labels(df, labels)
     data, excluded = prepare_with_report(df, exclusions)
     with schema.shared_codes():  # every analysis below factorises the same columns of ``data``: once
         return _analyze_prepared(df, data, excluded, exclusions, n_boot=n_boot, seed=seed, k=k, ci=ci, fit=fit,
-                                 reference=reference, n_splits=n_splits, threads=threads)
+                                 reference=reference, n_splits=n_splits, threads=threads, bootstrap=bootstrap)
 
 
 def _analyze_prepared(df: pd.DataFrame, data: pd.DataFrame, excluded: dict[str, int],
                       exclusions: ExclusionRules | None, *, n_boot: int, seed: int, k: int, ci: float, fit: bool,
-                      reference: str | None, n_splits: int, threads: int | None = None) -> AnalysisResult:
+                      reference: str | None, n_splits: int, threads: int | None = None,
+                      bootstrap: str = "auto") -> AnalysisResult:
     ref, why = conditions.reference_condition(data, reference)
-    run = engine.run(data, n_boot=n_boot, seed=seed, k=k, n_splits=n_splits, reference=ref, threads=threads)
+    run = engine.run(data, n_boot=n_boot, seed=seed, k=k, n_splits=n_splits, reference=ref, threads=threads,
+                     bootstrap=bootstrap)
     metrics, notes = reliance.metrics_table(run, data, ci)
     notes = [why, *_exclusion_notes(excluded), *notes]
+    if run.bootstrap == "additive" and n_boot > 0:
+        notes.append(f"bootstrap: additive two-way (weights R + I - 1, fixed fold thresholds) for {len(data)} "
+                     "judgments; --bootstrap exact for the product weights")
     summary, hybrid_notes = hybrid.summary_table(run, data, ci)
     curve = hybrid.curve_table(run.layout) if not hybrid_notes else hybrid.hybrid_curve(data)
     fitted = models.fit_models(data, reference=ref) if fit else pd.DataFrame(columns=models.MODEL_COLUMNS)
     notes += hybrid_notes + [f"model {r['model']} ({r['outcome']}): {r['note']}"
                              for r in fitted.to_dict("records") if r["term"] is None]
     items, source = difficulty.item_difficulty(data, ref)
-    settings = {"n_boot": n_boot, "seed": seed, "k": run.layout.k, "n_splits": run.layout.n_splits, "ci": ci,
+    settings = {"n_boot": n_boot, "seed": seed, "bootstrap": run.bootstrap, "k": run.layout.k,
+                "n_splits": run.layout.n_splits, "ci": ci,
                 "n_input_rows": len(df), "n_analysed_rows": len(data), "reference": ref,
                 "difficulty_source": source, "excluded": excluded,
                 "exclusions": exclusions.model_dump() if exclusions is not None else None}

@@ -77,6 +77,7 @@ def analyze(
     n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap replicates.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap/cross-fitting seed.")] = 0,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="Bootstrap threads (default: $OVERSIGHT_THREADS, else the CPU count); results do not depend on it.")] = None,
+    bootstrap: Annotated[str, typer.Option("--bootstrap", help="exact (product weights), additive (rater and item sums; large studies) or auto (additive from 200,000 judgments).")] = "auto",
     models: Annotated[bool, typer.Option("--models/--no-models", help="Fit the regression models.")] = True,
     reference: Annotated[str | None, typer.Option("--reference", help="Reference condition (default: the one whose assistance_kind is none).")] = None,
     exclude: Annotated[bool, typer.Option("--exclusions/--no-exclusions", help="Apply the exclusion rules (study config, or defaults for --from-csv).")] = True,
@@ -101,6 +102,10 @@ def analyze(
         raise service.ServiceError("give exactly one of --study or --from-csv")
     if fmt not in ("json", "html"):
         raise service.ServiceError(f"--format must be json or html, not {fmt!r}")
+    from analysis.additive import MODES
+
+    if bootstrap not in MODES:
+        raise service.ServiceError(f"--bootstrap must be one of {', '.join(MODES)}, not {bootstrap!r}")
     df, rules, labels = _analysis_input(study, from_csv, db, include_test)
     overrides = {"max_attention_failures": max_attention_failures, "min_time_ms": min_time_ms,
                  "max_time_ms": max_time_ms, "exclude_statuses": exclude_status}
@@ -112,7 +117,8 @@ def analyze(
         df, note = drop_excluded(df)
     try:
         result = analysis.analyze(df, exclusions=rules if exclude else None, n_boot=n_boot, seed=seed, fit=models,
-                                  reference=reference, labels=labels, threads=threads)
+                                  reference=reference, labels=labels, threads=threads,
+                                  bootstrap=bootstrap)
     except ValueError as err:  # label mismatch, unknown reference, inconsistent item columns
         raise service.ServiceError(f"{from_csv or 'study ' + str(study)}: {err}") from None
     if note:
