@@ -47,7 +47,7 @@ over the items each other condition shares with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -83,28 +83,45 @@ class Column:
 
 @dataclass(frozen=True)
 class UnitSums:
-    """The terms of one condition summed per rater (n_r, K), per item (n_i, K) and in total (K,)."""
+    """The terms of one condition summed per rater (n_r, K), per item (n_i, K) and in total (K,).
+
+    Columns ``n_base`` and on come in groups of ``group`` (one group per fold split); a
+    replicate uses the first ``n_base`` columns and its split's group.
+    """
 
     rater: np.ndarray
     item: np.ndarray
     total: np.ndarray
+    n_base: int
+    group: int = 3
+    by_split: list[tuple[np.ndarray, ...]] = field(default_factory=list)
 
-    def products(self, rater_w: np.ndarray, item_w: np.ndarray) -> np.ndarray:
-        """sum_r R[b, r] T_r + sum_j I[b, j] T_j - T for multiplicities (b, n_r) and (b, n_i).
+    def __post_init__(self) -> None:
+        """Per split: (its columns, their rater and item sums in float32, largest column sums of |T|)."""
+        r_abs, i_abs = np.abs(self.rater).sum(axis=0), np.abs(self.item).sum(axis=0)
+        for start in range(self.n_base, self.rater.shape[1], self.group):
+            cols = np.r_[0:self.n_base, start:start + self.group]
+            self.by_split.append((cols, self.rater[:, cols].astype(np.float32), self.item[:, cols].astype(np.float32),
+                                  r_abs[cols].max(initial=0.0), i_abs[cols].max(initial=0.0)))
+
+    def products(self, rater_w: np.ndarray, item_w: np.ndarray, split: int) -> np.ndarray:
+        """sum_r R[b, r] T_r + sum_j I[b, j] T_j - T (b, n_base + group) for multiplicities (b, n_r), (b, n_i).
 
         In float32 when every product and partial sum of the integer columns is an integer
         below 2^24 (then exact; the continuous columns round at a relative ~1e-7), else float64.
         """
-        bound = max(float(np.abs(self.rater).sum(axis=0).max(initial=0.0)) * float(rater_w.max(initial=0)),
-                    float(np.abs(self.item).sum(axis=0).max(initial=0.0)) * float(item_w.max(initial=0)))
-        dtype = np.float32 if bound < _EXACT32 else np.float64
-        out = (rater_w.astype(dtype) @ self.rater.astype(dtype)).astype(float)
-        out += item_w.astype(dtype) @ self.item.astype(dtype)
-        out -= self.total
+        cols, rater32, item32, r_abs, i_abs = self.by_split[split]
+        out: np.ndarray
+        if max(float(r_abs) * float(rater_w.max(initial=0)), float(i_abs) * float(item_w.max(initial=0))) < _EXACT32:
+            out = (rater_w.astype(np.float32) @ rater32).astype(float)
+            out += item_w.astype(np.float32) @ item32
+        else:
+            out = rater_w.astype(float) @ self.rater[:, cols] + item_w.astype(float) @ self.item[:, cols]
+        out -= self.total[cols]
         return out
 
 
-def unit_sums(slots: slot_sums.SlotMatrix, columns: list[Column]) -> UnitSums:
+def unit_sums(slots: slot_sums.SlotMatrix, columns: list[Column], n_base: int) -> UnitSums:
     """Per-rater and per-item sums of every column, from the condition's slot matrix.
 
     Binary quantity q, item vector g: T_r = sum_t bits[t, q] (M_t' g)_r and
@@ -123,14 +140,14 @@ def unit_sums(slots: slot_sums.SlotMatrix, columns: list[Column]) -> UnitSums:
         if weight.any():
             rater += np.asarray(block.T @ g) * weight
             item += counts[t * n_i:(t + 1) * n_i, None] * g * weight
-    for s, q in enumerate(slot_sums.CONTINUOUS):
+    for slot, q in enumerate(slot_sums.CONTINUOUS):
         cols = [k for k, c in enumerate(columns) if c.quantity == q]
         if not cols:
             continue
-        by_rater, by_item = _continuous(slots, s, n_r)
+        by_rater, by_item = _continuous(slots, slot, n_r)
         rater[:, cols] = np.asarray(by_rater @ g[:, cols])
         item[:, cols] = by_item[:, None] * g[:, cols]
-    return UnitSums(rater, item, rater.sum(axis=0))
+    return UnitSums(rater, item, rater.sum(axis=0), n_base)
 
 
 def _continuous(slots: slot_sums.SlotMatrix, s: int, n_r: int) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -157,12 +174,18 @@ def human_items(cells: engine.Cells, split: int) -> tuple[np.ndarray, np.ndarray
 class _Terms:
     """One condition's columns and their unit sums; where each statistic's terms are (column indices)."""
 
-    sums: UnitSums
-    pairs: np.ndarray  # column of each ``definitions.PAIRS`` term
-    routed: np.ndarray  # (n_splits, 3): columns of H_h, N_h, A_h in each split
-    a_total: int  # column of sum graded x [a == y]
+    sums: UnitSums  # columns: PAIRS, a_total, team; then H_h, N_h, A_h of each split
     thresholds: np.ndarray  # (n_splits, k) the point estimate's fold thresholds
     team: dict[str, tuple[int, int]]  # reference condition only: columns of sum [h == y], graded on shared items
+
+    @property
+    def a_total(self) -> int:  # column of sum graded x [a == y]
+        return len(d.PAIRS)
+
+    @property
+    def routed(self) -> tuple[int, int, int]:  # columns of H_h, N_h, A_h in ``UnitSums.products``
+        n = self.sums.n_base
+        return n, n + 1, n + 2
 
 
 def _terms(cells: engine.Cells, layout: engine.Layout) -> _Terms:
@@ -170,20 +193,18 @@ def _terms(cells: engine.Cells, layout: engine.Layout) -> _Terms:
     factors, q = cells.slots.factors, d.Q
     columns = [Column(qi, factors[f]) for qi, f in d.PAIRS]
     columns.append(Column(q["graded"], cells.ai_right))
-    thresholds, routed = [], []
-    for split in range(layout.n_splits):
-        thr, human = human_items(cells, split)
-        thresholds.append(thr)
-        routed.append([len(columns), len(columns) + 1, len(columns) + 2])
-        columns += [Column(q["correct"], human), Column(q["graded"], human),
-                    Column(q["graded"], human * cells.ai_right)]
     team: dict[str, tuple[int, int]] = {}
     if cells.condition == layout.reference:
         for condition, shared in layout.shared.items():
             team[condition] = (len(columns), len(columns) + 1)
             columns += [Column(q["correct"], shared), Column(q["graded"], shared)]
-    return _Terms(unit_sums(cells.slots, columns), np.arange(len(d.PAIRS)), np.array(routed), len(d.PAIRS),
-                  np.array(thresholds), team)
+    n_base, thresholds = len(columns), []
+    for split in range(layout.n_splits):
+        thr, human = human_items(cells, split)
+        thresholds.append(thr)
+        columns += [Column(q["correct"], human), Column(q["graded"], human),
+                    Column(q["graded"], human * cells.ai_right)]
+    return _Terms(unit_sums(cells.slots, columns, n_base), np.array(thresholds), team)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -194,7 +215,7 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 def _term_array(values: np.ndarray, terms: _Terms) -> np.ndarray:
     """The replicate term sums (b, Q, F) of ``definitions.evaluate`` from the column sums (b, K)."""
     sums = np.zeros((values.shape[0], len(d.ROW_QUANTITIES), len(d.ITEM_FACTORS)))
-    for (qi, f), col in zip(d.PAIRS, terms.pairs, strict=True):
+    for col, (qi, f) in enumerate(d.PAIRS):
         sums[:, qi, f] = values[:, col]
     return sums
 
@@ -207,28 +228,29 @@ def compute(layout: engine.Layout, rater_w: np.ndarray, item_w: np.ndarray, *, f
                             {c.condition: np.full((n_rep, layout.k), np.nan) for c in layout.cells})
     out.stats[s.OVERALL] = np.full((n_rep, len(names)), np.nan)
     terms = {c.condition: _terms(c, layout) for c in layout.cells}
-    blocks = [np.arange(n_rep)[i:i + _BLOCK] for i in range(0, n_rep, _BLOCK)]
+    split = (first_replicate + np.arange(n_rep)) % layout.n_splits  # replicate b uses split b mod n_splits
+    blocks = [(sp, rows[i:i + _BLOCK]) for sp in range(layout.n_splits)
+              for rows in [np.flatnonzero(split == sp)] for i in range(0, len(rows), _BLOCK)]
     with threadpool_limits(1, "blas"):  # threads over blocks instead
-        parallel.run_each(lambda rows: _block(layout, terms, rater_w, item_w, rows, first_replicate, out),
-                          blocks, threads)
+        parallel.run_each(lambda block: _block(layout, terms, rater_w, item_w, block, out), blocks, threads)
     return out
 
 
 def _block(layout: engine.Layout, terms: dict[str, _Terms], rater_w: np.ndarray, item_w: np.ndarray,
-           rows: np.ndarray, first: int, out: engine.Replicates) -> None:
-    """The statistics of one block of replicates, written into ``out``."""
+           block: tuple[int, np.ndarray], out: engine.Replicates) -> None:
+    """The statistics of one block of replicates (all of fold split ``split``), written into ``out``."""
+    split, rows = block
     r_block, i_block = rater_w[rows], item_w[rows]
-    split = (first + rows) % layout.n_splits
     values, sums_by = {}, []
     for cells in layout.cells:
         t = terms[cells.condition]
-        v = t.sums.products(np.take(r_block, cells.raters, axis=1), np.take(i_block, cells.items, axis=1))
+        v = t.sums.products(np.take(r_block, cells.raters, axis=1), np.take(i_block, cells.items, axis=1), split)
         values[cells.condition] = v
         sums = _term_array(v, t)
         sums_by.append(sums)
         target = out.stats[cells.condition]
         target[rows, :len(d.METRICS)] = np.stack([d.evaluate(m, sums) for m in d.METRICS], axis=1)
-        target[rows, len(d.METRICS):len(d.METRICS) + len(engine.ROUTING_STATS)] = _routing(v, sums, t, split)
+        target[rows, len(d.METRICS):len(d.METRICS) + len(engine.ROUTING_STATS)] = _routing(v, sums, t)
         out.thresholds[cells.condition][rows] = t.thresholds[split]
     if sums_by:
         out.stats[s.OVERALL][rows, :len(d.METRICS)] = np.stack(
@@ -236,11 +258,10 @@ def _block(layout: engine.Layout, terms: dict[str, _Terms], rater_w: np.ndarray,
     _team(layout, terms, values, out, rows)
 
 
-def _routing(v: np.ndarray, sums: np.ndarray, t: _Terms, split: np.ndarray) -> np.ndarray:
-    """``engine.ROUTING_STATS`` (b, 8) with each replicate's split's fixed thresholds (module docstring)."""
+def _routing(v: np.ndarray, sums: np.ndarray, t: _Terms) -> np.ndarray:
+    """``engine.ROUTING_STATS`` (b, 8) with the block's split's fixed thresholds (module docstring)."""
     human_only, ai_only, oracle = (d.evaluate(m, sums) for m in d.ROUTING_BASES)
-    at = np.arange(len(v))
-    h_h, n_h, a_h = (v[at, t.routed[split, i]] for i in range(3))
+    h_h, n_h, a_h = (v[:, col] for col in t.routed)
     a_all, n_all = v[:, t.a_total], sums[:, d.Q["graded"], d.F["all"]]
     cv = _ratio(a_all - a_h + h_h, n_all)
     return np.stack([human_only, ai_only, oracle, cv, cv - np.maximum(human_only, ai_only), _ratio(n_h, n_all),

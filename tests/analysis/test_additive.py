@@ -84,3 +84,13 @@ def test_analysis_reports_which_bootstrap_ran() -> None:
     assert result.settings["bootstrap"] == "additive"
     assert any(note.startswith("bootstrap: additive") for note in result.notes)
     assert analyze(df, n_boot=50, fit=False).settings["bootstrap"] == "exact"
+
+
+def test_float64_fallback_gives_the_same_replicates(monkeypatch: pytest.MonkeyPatch) -> None:
+    layout = engine.build_layout(_study(60, 50, 30), reference="none")
+    r_w, i_w = engine.draw_weights(layout, 30, 4)
+    fast = additive.compute(layout, r_w, i_w)
+    monkeypatch.setattr(additive, "_EXACT32", 0)  # every block then takes the float64 products
+    slow = additive.compute(layout, r_w, i_w)
+    for condition, values in slow.stats.items():
+        np.testing.assert_allclose(fast.stats[condition], values, rtol=1e-6, atol=1e-12)
