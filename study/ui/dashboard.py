@@ -135,7 +135,8 @@ def _results(label: str, result: AnalysisResult) -> None:
     overall = result.metrics[result.metrics["condition"] == "overall"]
     cols[2].metric("Raters", int(overall["n_raters"].iloc[0]) if len(overall) else None)
     cols[3].metric("Items", int(overall["n_items"].iloc[0]) if len(overall) else None)
-    st.caption(f"Analysis of {label}: {settings.get('n_boot')} cluster-bootstrap replicates over raters and items, "
+    st.caption(f"Analysis of {label}: {settings.get('n_boot')} cluster-bootstrap replicates over raters and items "
+               f"({settings.get('bootstrap', 'exact')} weights), "
                f"seed {settings.get('seed')}, {settings.get('k')}-fold cross-fitted routing; intervals are "
                f"{settings.get('ci', 0.95):.0%}. Formulas: docs/metrics.md.")
     charts = result.charts()
