@@ -21,7 +21,8 @@ and, divided by t_k, the bound delta_k on the relative correction. lambda_g is t
 tr H_g = sum_{i in g} w_i x_i' B^-1 x_i and, for a design with few distinct rows X_p (weights
 C_gp per cluster and row, G_pq = X_p' B^-1 X_q), the Gershgorin bound
 max_p sum_q sqrt(C_gp C_gq) |G_pq| on the same eigenvalues. For the cells, and for designs with
-many distinct rows, sum_g beta_gk f_g <= max_g f_g (B^-1)_kk.
+many distinct rows, sum_g beta_gk f_g <= max_g f_g (B^-1)_kk, with lambda_g <= W_g max_i x_i' B^-1 x_i
+for a cell.
 
 theta here solves the moment equations of :func:`analysis.crossed.working_components` without
 the projection M (E[e'Ce] ~ tr(C S); the projection changes them by terms of the same leverage
@@ -69,20 +70,26 @@ def cluster_weights(cd: Crossed, kind: str) -> np.ndarray:
     if cd.pattern is not None and kind != "cell":
         out: np.ndarray = cd.weight_table(kind).sum(axis=1)
         return out
-    return cd.weight if cd.sizes[kind] == len(cd.weight) and kind == "cell" else sums(cd, kind, cd.weight)
+    return cd.weight if cd.sizes[kind] == len(cd.weight) else sums(cd, kind, cd.weight)
 
 
 def _largest_share(cd: Crossed, kind: str) -> np.ndarray:
-    """lambda_g >= the largest eigenvalue of H_g, per cluster (module docstring)."""
-    if cd.pattern is None or kind == "cell":
-        lev = cd.weight * np.einsum("ij,jk,ik->i", cd.x, cd.bread, cd.x) if cd.pattern is None else (
-            cd.weight * np.einsum("pj,jk,pk->p", cd.rows, cd.bread, cd.rows)[cd.pattern])
-        return lev if cd.sizes[kind] == len(cd.weight) and kind == "cell" else sums(cd, kind, lev)
+    """lambda_g >= the largest eigenvalue of H_g, per rater or item (module docstring)."""
+    if cd.pattern is None:
+        return sums(cd, kind, cd.weight * np.einsum("ij,jk,ik->i", cd.x, cd.bread, cd.x))
     table = cd.weight_table(kind)
     gram = cd.rows @ cd.bread @ cd.rows.T
     root = np.sqrt(table)
     out: np.ndarray = np.minimum(table @ np.diag(gram), np.max(root * (root @ np.abs(gram)), axis=1))
     return out
+
+
+def _cell_term(cd: Crossed, phi: float, spread: float, reach: float) -> float:
+    """max over cells of f_g, with lambda_g <= tr H_g <= W_g max_i x_i' B^-1 x_i."""
+    rows = cd.x if cd.pattern is None else cd.rows
+    weight = float(np.max(cluster_weights(cd, "cell"), initial=0.0))
+    share = weight * float(np.max(np.einsum("ij,jk,ik->i", rows, cd.bread, rows), initial=0.0))
+    return (2.0 * phi + spread) * share + 2.0 * float(np.sqrt(share * weight)) * reach
 
 
 def correction_bound(cd: Crossed, theta: np.ndarray, m: dict[str, np.ndarray]) -> np.ndarray:
@@ -92,11 +99,11 @@ def correction_bound(cd: Crossed, theta: np.ndarray, m: dict[str, np.ndarray]) -
     spread = float(np.max(np.linalg.eigvals(cd.bread @ outer).real))  # ||Omega||
     reach = sum(tau * np.sqrt(np.max(np.einsum("gp,pq,gq->g", m[c], cd.bread, m[c]), initial=0.0))
                 for tau, c in ((tau_r, "rater"), (tau_i, "item")))
-    total = np.zeros(len(cd.bread))
-    for kind in ("rater", "item", "cell"):
+    total = _cell_term(cd, phi, spread, reach) * np.diag(cd.bread)
+    for kind in ("rater", "item"):
         share = _largest_share(cd, kind)
         f_g = (2.0 * phi + spread) * share + 2.0 * np.sqrt(share * cluster_weights(cd, kind)) * reach
-        if cd.pattern is None or kind == "cell":
+        if cd.pattern is None:
             total += np.max(f_g, initial=0.0) * np.diag(cd.bread)
         else:  # sum_g f_g beta_gk, beta_gk = sum_p C_gp (X_p' B^-1 e_k)^2
             total += f_g @ cd.weight_table(kind) @ (cd.rows @ cd.bread) ** 2

@@ -70,9 +70,10 @@ class Crossed:
 
 
 def crossed_design(x: np.ndarray, weight: np.ndarray, rater: np.ndarray, item: np.ndarray,
-                   like: Crossed | None = None) -> Crossed:
+                   like: Crossed | None = None, found: tuple[np.ndarray, np.ndarray] | None = None) -> Crossed:
     """Cluster codes of a design; cells are the distinct (rater, item) pairs. ``like``: a Crossed of the
-    same x, raters and items (another weight), whose codes and patterns are reused."""
+    same x, raters and items (another weight), whose codes and patterns are reused; ``found``: the
+    patterns of x (:func:`analysis.cluster_sums.patterns`) when already known."""
     if like is not None:
         info = ((like.rows.T * np.bincount(like.pattern, weight, minlength=len(like.rows))) @ like.rows
                 if like.pattern is not None else x.T @ (x * weight[:, None]))
@@ -85,7 +86,7 @@ def crossed_design(x: np.ndarray, weight: np.ndarray, rater: np.ndarray, item: n
     keys[cell] = r * n_items + j
     codes = {"rater": r, "item": j, "cell": cell, "obs": np.arange(len(r))}
     sizes = {kind: int(c.max()) + 1 if len(c) else 0 for kind, c in codes.items()}
-    found = patterns_mod.patterns(x)
+    found = patterns_mod.patterns(x) if found is None else found
     if found is not None and 2 * len(found[1]) <= len(x):
         pattern, rows = found
         info = (rows.T * np.bincount(pattern, weight, minlength=len(rows))) @ rows
