@@ -23,6 +23,9 @@ is removed in proportion), and each coefficient gets its own t degrees of freedo
 Satterthwaite df under the same model (a term informed by few items, e.g.
 ``ai_correct``, gets few). Formulas: :mod:`analysis.crossed`.
 ci = estimate +- t_{0.975, df_k} se, p = 2 P(T_{df_k} > |estimate / se|).
+With many small clusters (every coefficient's bound delta_k on the relative correction
+<= 0.02 and its df under independent judgments >= 300, :mod:`analysis.crossed_fast`) the
+corrections are negligible and V0 with that df is reported (standard errors within 1%).
 
 A crossed-random-effects GLMM fitted by variational Bayes (``BinomialBayesMixedGLM``)
 and a GEE clustered by rater only were removed: over simulated studies with rater and

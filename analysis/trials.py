@@ -9,7 +9,10 @@ Slope: per condition and outcome o in {correct = [h == y], agree_with_ai = [h ==
 the least-squares line o = b0 + b1 * position / 10 (a linear probability model), so
 ``slope_per_10_trials`` is the change in the share per 10 trials. Its interval and
 p-value use the corrected two-way (rater, item) cluster-robust covariance and per-term t
-degrees of freedom of :mod:`analysis.models` (with unit weights, the OLS case).
+degrees of freedom of :mod:`analysis.models` (with unit weights, the OLS case; V0 and the
+independence df when the leverage bound of :mod:`analysis.crossed_fast` shows the
+corrections negligible). The two outcomes share the crossed design when they have the
+same judgments; the line is fitted on the per-position means (weighted by counts).
 """
 
 from __future__ import annotations
