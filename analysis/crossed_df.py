@@ -117,9 +117,7 @@ def independence_df(cd: Crossed) -> np.ndarray:
         elif cd.pattern is None:
             square_sums += SIGN[kind] * np.sum(sums(cd, kind, cd.weight[:, None] * (cd.x @ cd.bread) ** 2) ** 2, axis=0)
         else:
-            n_p = len(cd.rows)
-            table = np.bincount(cd.codes[kind] * n_p + cd.pattern, cd.weight, minlength=cd.sizes[kind] * n_p)
-            square_sums += SIGN[kind] * np.sum((table.reshape(-1, n_p) @ (cd.rows @ cd.bread) ** 2) ** 2, axis=0)
+            square_sums += SIGN[kind] * np.sum((cd.weight_table(kind) @ (cd.rows @ cd.bread) ** 2) ** 2, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         out: np.ndarray = np.nan_to_num(coefficient_sums(cd, cd.weight) ** 2 / square_sums, nan=1.0, posinf=1.0)
     return out

@@ -14,7 +14,7 @@ Designs with many distinct rows use the per-judgment sums (the same numbers, tes
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -42,7 +42,9 @@ class Crossed:
     cell_item: np.ndarray  # item code of each cell
     pattern: np.ndarray | None  # pattern of each judgment, or None (many distinct rows)
     rows: np.ndarray  # the distinct design rows (P x p); x itself without patterns
-    _indicators: dict[str, sparse.csr_matrix] = field(default_factory=dict)
+    _indicators: dict[str, sparse.csr_matrix] = field(default_factory=dict)  # shared by reweighted copies
+    _keys: dict[str, np.ndarray] = field(default_factory=dict)  # likewise
+    _tables: dict[str, np.ndarray] = field(default_factory=dict)  # of this weight only
 
     def indicator(self, kind: str) -> sparse.csr_matrix:
         """G x n cluster membership (built on first use)."""
@@ -52,9 +54,30 @@ class Crossed:
                 (np.ones(n), (self.codes[kind], np.arange(n))), shape=(self.sizes[kind], n))
         return self._indicators[kind]
 
+    def key(self, kind: str) -> np.ndarray:
+        """code * P + pattern of every judgment: its (cluster, pattern) pair (designs with patterns)."""
+        if kind not in self._keys:
+            assert self.pattern is not None
+            self._keys[kind] = self.codes[kind] * len(self.rows) + self.pattern
+        return self._keys[kind]
 
-def crossed_design(x: np.ndarray, weight: np.ndarray, rater: np.ndarray, item: np.ndarray) -> Crossed:
-    """Cluster codes of a design; cells are the distinct (rater, item) pairs."""
+    def weight_table(self, kind: str) -> np.ndarray:
+        """G x P: C_gp = sum of w_i over the judgments of cluster g with pattern p (designs with patterns)."""
+        if kind not in self._tables:
+            size, n_p = self.sizes[kind], len(self.rows)
+            self._tables[kind] = np.bincount(self.key(kind), self.weight, minlength=size * n_p).reshape(size, n_p)
+        return self._tables[kind]
+
+
+def crossed_design(x: np.ndarray, weight: np.ndarray, rater: np.ndarray, item: np.ndarray,
+                   like: Crossed | None = None, found: tuple[np.ndarray, np.ndarray] | None = None) -> Crossed:
+    """Cluster codes of a design; cells are the distinct (rater, item) pairs. ``like``: a Crossed of the
+    same x, raters and items (another weight), whose codes and patterns are reused; ``found``: the
+    patterns of x (:func:`analysis.cluster_sums.patterns`) when already known."""
+    if like is not None:
+        info = ((like.rows.T * np.bincount(like.pattern, weight, minlength=len(like.rows))) @ like.rows
+                if like.pattern is not None else x.T @ (x * weight[:, None]))
+        return replace(like, weight=weight, info=info, bread=np.linalg.inv(info), _tables={})
     r, _ = dense_codes(np.asarray(rater))
     j, n_items = dense_codes(np.asarray(item))
     n_items = max(n_items, 1)
@@ -63,7 +86,7 @@ def crossed_design(x: np.ndarray, weight: np.ndarray, rater: np.ndarray, item: n
     keys[cell] = r * n_items + j
     codes = {"rater": r, "item": j, "cell": cell, "obs": np.arange(len(r))}
     sizes = {kind: int(c.max()) + 1 if len(c) else 0 for kind, c in codes.items()}
-    found = patterns_mod.patterns(x)
+    found = patterns_mod.patterns(x) if found is None else found
     if found is not None and 2 * len(found[1]) <= len(x):
         pattern, rows = found
         info = (rows.T * np.bincount(pattern, weight, minlength=len(rows))) @ rows
@@ -96,7 +119,8 @@ def xsums(cd: Crossed, kind: str, v: np.ndarray) -> np.ndarray:
     if cd.pattern is None or kind == "obs":
         return sums(cd, kind, cd.x * v[:, None])
     size, n_p = cd.sizes[kind], len(cd.rows)
-    table = np.bincount(cd.codes[kind] * n_p + cd.pattern, v, minlength=size * n_p).reshape(size, n_p)
+    table = cd.weight_table(kind) if v is cd.weight else np.bincount(
+        cd.key(kind), v, minlength=size * n_p).reshape(size, n_p)
     out: np.ndarray = table @ cd.rows
     return out
 

@@ -23,6 +23,9 @@ is removed in proportion), and each coefficient gets its own t degrees of freedo
 Satterthwaite df under the same model (a term informed by few items, e.g.
 ``ai_correct``, gets few). Formulas: :mod:`analysis.crossed`.
 ci = estimate +- t_{0.975, df_k} se, p = 2 P(T_{df_k} > |estimate / se|).
+With many small clusters (every coefficient's bound delta_k on the relative correction
+<= 0.02 and its df under independent judgments >= 300, :mod:`analysis.crossed_fast`) the
+corrections are negligible and V0 with that df is reported (standard errors within 1%).
 
 A crossed-random-effects GLMM fitted by variational Bayes (``BinomialBayesMixedGLM``)
 and a GEE clustered by rater only were removed: over simulated studies with rater and
@@ -39,6 +42,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -59,10 +63,12 @@ def _model_data(df: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
         return None, f"missing column(s) {', '.join(gaps)}"
     y, a, h = s.label_codes(df, (s.GOLD, s.AI_LABEL, s.FINAL))
     ok = (y >= 0) & (a >= 0) & (h >= 0)
+    codes, names = s.id_codes(df, s.CONDITION)
+    codes = np.where(names[codes] == "<missing>", -1, codes) if "<missing>" in names else codes
     data = pd.DataFrame({
         "rater": s.id_codes(df, s.RATER)[0],  # cluster codes (shared with the other analyses)
         "item": s.id_codes(df, s.ITEM)[0],
-        "condition": df[s.CONDITION].astype("string").to_numpy(dtype=object),
+        "condition": pd.Categorical.from_codes(codes, [str(n) for n in names]),  # missing: NaN
         "correct": (h == y).astype(float),
         "agree_with_ai": (h == a).astype(float),
         "ai_correct": (a == y).astype(float),
@@ -70,42 +76,73 @@ def _model_data(df: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
     return (data if ok.all() else data[ok].reset_index(drop=True)), ""
 
 
+def _condition_codes(data: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """(code of each row's condition, -1 if missing; the condition names, sorted)."""
+    column = data["condition"]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes, names = column.cat.codes.to_numpy(), [str(c) for c in column.cat.categories]
+        if list(names) != sorted(names):
+            codes, names = pd.factorize(column, sort=True)[0], sorted(names)
+    else:
+        codes, uniques = pd.factorize(column.to_numpy(dtype=object), sort=True)
+        names = [str(c) for c in uniques]
+    return np.asarray(codes, dtype=np.int64), names
+
+
 def _degenerate(data: pd.DataFrame, outcome: str) -> str:
-    conds = data["condition"].nunique()
-    if conds < 2:
-        return f"needs at least 2 conditions (found {conds})"
-    if data["ai_correct"].nunique() < 2:
+    """Why the model cannot be fitted (module docstring), or ""; counts by bincount on integer codes."""
+    cond, names = _condition_codes(data)
+    ok = cond >= 0
+    cond, ai, o = cond[ok], data["ai_correct"].to_numpy(dtype=np.int64)[ok], data[outcome].to_numpy(dtype=float)[ok]
+    item, rater, n_c = data["item"].to_numpy()[ok], data["rater"].to_numpy()[ok], len(names)
+    present = np.flatnonzero(np.bincount(cond, minlength=n_c))
+    if len(present) < 2:
+        return f"needs at least 2 conditions (found {len(present)})"
+    if len(np.unique(ai)) < 2:
         return "ai_correct takes one value, its effect is not identified"
-    items = data.groupby("ai_correct")["item"].nunique()
-    if items.min() < 2:  # one item: no item-to-item variation to estimate, intervals would be arbitrary
-        return f"ai_correct = {int(items.idxmin())} on only one item: its item-level variance is not estimable"
-    raters = data.groupby("condition")["rater"].nunique()
+    items = [_distinct(item[ai == v]) for v in (0, 1)]
+    if min(items) < 2:  # one item: no item-to-item variation to estimate, intervals would be arbitrary
+        return f"ai_correct = {int(np.argmin(items))} on only one item: its item-level variance is not estimable"
+    raters = _distinct_by(rater, cond, n_c)[present]
     if raters.min() < 2:
-        return f"condition {raters.idxmin()!r} has one rater: its rater-level variance is not estimable"
-    cells = data.groupby(["condition", "ai_correct"])[outcome].agg(["mean", "size"])
-    if len(cells) < 2 * conds:
+        return f"condition {names[present[np.argmin(raters)]]!r} has one rater: its rater-level variance is not estimable"
+    size = np.bincount(cond * 2 + ai, minlength=2 * n_c)
+    mean = np.bincount(cond * 2 + ai, o, minlength=2 * n_c) / np.maximum(size, 1)
+    if np.count_nonzero(size) < 2 * len(present):
         return "an empty condition x ai_correct cell: interaction not identified"
-    flat = cells[(cells["mean"] <= 0.0) | (cells["mean"] >= 1.0)]
+    flat = np.flatnonzero((size > 0) & ((mean <= 0.0) | (mean >= 1.0)))
     if len(flat):
-        cond, ai = flat.index[0]
-        return f"perfect separation: {outcome} constant in condition {cond!r}, ai_correct={int(ai)}"
+        return f"perfect separation: {outcome} constant in condition {names[flat[0] // 2]!r}, ai_correct={flat[0] % 2}"
     return ""
+
+
+def _distinct(values: np.ndarray) -> int:
+    """Number of distinct non-negative integer codes."""
+    return int(np.count_nonzero(np.bincount(cluster_sums._dense_codes(values)[0]))) if len(values) else 0
+
+
+def _distinct_by(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
+    """Number of distinct non-negative integer codes in each group 0 .. groups - 1."""
+    present = np.bincount(cluster_sums._dense_codes(values)[0].astype(np.int64) * groups + group) > 0
+    return np.bincount(np.flatnonzero(present) % groups, minlength=groups)
 
 
 def design(data: pd.DataFrame, reference: str) -> tuple[np.ndarray, list[str]]:
     """Treatment-coded design: Intercept, condition[k], ai_correct, condition[k]:ai_correct."""
-    levels = [reference] + sorted(c for c in data["condition"].unique() if c != reference)
-    cond = data["condition"].to_numpy(dtype=object)
+    codes, names = _condition_codes(data)
+    present = set(np.unique(codes[codes >= 0]).tolist())
+    levels = [reference] + [c for i, c in enumerate(names) if i in present and c != reference]
+    index = {c: i for i, c in enumerate(names)}
     ai = data["ai_correct"].to_numpy(dtype=float)
     n_k = len(levels) - 1
     x = np.empty((2 + 2 * n_k, len(data))).T  # filled in place, column by column (column-major)
     x[:, 0], x[:, 1 + n_k] = 1.0, ai
     for i, k in enumerate(levels[1:]):
-        x[:, 1 + i] = cond == k
+        x[:, 1 + i] = codes == index[k]
         np.multiply(x[:, 1 + i], ai, out=x[:, 2 + n_k + i])
-    names = ["Intercept", *(f"condition[{k}]" for k in levels[1:]), "ai_correct",
-             *(f"condition[{k}]:ai_correct" for k in levels[1:])]
-    return x, names
+    names_out = ["Intercept", *(f"condition[{k}]" for k in levels[1:]), "ai_correct",
+                 *(f"condition[{k}]:ai_correct" for k in levels[1:])]
+    return x, names_out
 
 
 def two_way_covariance(x: np.ndarray, resid: np.ndarray, weight: np.ndarray, rater: np.ndarray,
@@ -139,20 +176,43 @@ def logistic_mle(x: np.ndarray, o: np.ndarray, max_iter: int = 50, tol: float = 
     raise RuntimeError("logistic regression did not converge")
 
 
-def fit_logit_2way(data: pd.DataFrame, outcome: str, reference: str) -> list[dict[str, object]]:
-    """Logistic regression with two-way cluster-robust Wald-t intervals (see module docstring)."""
+@dataclass
+class SharedDesign:
+    """The design of one table and its clusters, shared by the outcomes' fits."""
+
+    x: np.ndarray
+    names: list[str]
+    found: tuple[np.ndarray, np.ndarray] | None  # covariate patterns (cluster_sums.patterns)
+    clusters: crossed.Crossed | None = None  # set by the first fit
+
+
+def shared_design(data: pd.DataFrame, reference: str) -> SharedDesign:
     x, names = design(data, reference)
+    return SharedDesign(x, names, cluster_sums.patterns(x))
+
+
+def fit_logit_2way(data: pd.DataFrame, outcome: str, reference: str,
+                   shared: SharedDesign | None = None) -> list[dict[str, object]]:
+    """Logistic regression with two-way cluster-robust Wald-t intervals (see module docstring).
+
+    ``shared``: the table's design (:func:`shared_design`), built once for both outcomes."""
+    d = shared_design(data, reference) if shared is None else shared
     o = data[outcome].to_numpy(dtype=float)
-    found = cluster_sums.patterns(x)  # few distinct design rows: fit on (successes, trials) per row
-    params = logistic_mle(x, o) if found is None else logistic_mle(
-        found[1], np.bincount(found[0], o), trials=np.bincount(found[0]).astype(float))
-    mu = 1.0 / (1.0 + np.exp(-(x @ params)))
-    cov, df_t = two_way_covariance(x, o - mu, mu * (1.0 - mu), data["rater"].to_numpy(), data["item"].to_numpy())
+    if d.found is None:
+        params = logistic_mle(d.x, o)
+        mu = 1.0 / (1.0 + np.exp(-(d.x @ params)))
+    else:  # few distinct design rows: fit on (successes, trials) per row
+        params = logistic_mle(d.found[1], np.bincount(d.found[0], o), trials=np.bincount(d.found[0]).astype(float))
+        mu = (1.0 / (1.0 + np.exp(-(d.found[1] @ params))))[d.found[0]]
+    w = mu * (1.0 - mu)
+    d.clusters = crossed.crossed_design(d.x, w, data["rater"].to_numpy(), data["item"].to_numpy(), like=d.clusters,
+                                        found=d.found)
+    cov, df_t = crossed.covariance(d.clusters, o - mu)
     se = np.sqrt(np.diag(cov))
     low, high, p = t_interval(params, se, df_t)
     return [{"model": "logit_2way", "outcome": outcome, "term": t, "estimate": float(e), "se": float(v),
              "ci_low": float(lo), "ci_high": float(hi), "p_value": float(q), "n": len(data), "note": ""}
-            for t, e, v, lo, hi, q in zip(names, params, se, low, high, p, strict=True)]
+            for t, e, v, lo, hi, q in zip(d.names, params, se, low, high, p, strict=True)]
 
 
 def t_interval(estimate: np.ndarray, se: np.ndarray, df: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -185,21 +245,25 @@ def fit_models(df: pd.DataFrame, *, seed: int = 0, models: tuple[str, ...] = MOD
     data, reason = _model_data(df)
     ref, _ = cn.reference_or_first(df, reference)
     rows: list[dict[str, object]] = []
+    shared: list[SharedDesign] = []  # built on the first fit, reused by the next
     for outcome in OUTCOMES:
         why = (reason or _degenerate(data, outcome)) if data is not None else reason
         for model in models:
             if why or data is None or ref is None:
                 rows += _null(model, outcome, why or "no conditions", 0 if data is None else len(data))
                 continue
-            rows += _fit_safely(model, data, outcome, ref)
+            rows += _fit_safely(model, data, outcome, ref, shared)
     return pd.DataFrame(rows, columns=MODEL_COLUMNS)
 
 
-def _fit_safely(model: str, data: pd.DataFrame, outcome: str, reference: str) -> list[dict[str, object]]:
+def _fit_safely(model: str, data: pd.DataFrame, outcome: str, reference: str,
+                shared: list[SharedDesign]) -> list[dict[str, object]]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            rows = fit_logit_2way(data, outcome, reference)
+            if not shared:
+                shared.append(shared_design(data, reference))
+            rows = fit_logit_2way(data, outcome, reference, shared[0])
     except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:  # numerical failure -> null row
         return _null(model, outcome, f"fit failed: {type(exc).__name__}: {exc}", len(data))
     finite = [math.isfinite(float(str(r["estimate"]))) and math.isfinite(float(str(r["se"]))) for r in rows]

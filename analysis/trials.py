@@ -9,7 +9,10 @@ Slope: per condition and outcome o in {correct = [h == y], agree_with_ai = [h ==
 the least-squares line o = b0 + b1 * position / 10 (a linear probability model), so
 ``slope_per_10_trials`` is the change in the share per 10 trials. Its interval and
 p-value use the corrected two-way (rater, item) cluster-robust covariance and per-term t
-degrees of freedom of :mod:`analysis.models` (with unit weights, the OLS case).
+degrees of freedom of :mod:`analysis.models` (with unit weights, the OLS case; V0 and the
+independence df when the leverage bound of :mod:`analysis.crossed_fast` shows the
+corrections negligible). The two outcomes share the crossed design when they have the
+same judgments; the line is fitted on the per-position means (weighted by counts).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from analysis import models
+from analysis import cluster_sums, crossed, models
 from analysis import schema as s
 
 POSITION = "position"
@@ -83,18 +86,41 @@ def position_bins(df: pd.DataFrame, n_bins: int = 5) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=BIN_COLUMNS)
 
 
-def _slope(part: dict[str, np.ndarray], outcome: str, keep: str) -> dict[str, float]:
-    g = {key: v[part[keep] > 0] for key, v in part.items()}
+_EMPTY = {"slope_per_10_trials": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan}
+
+
+def _slope(g: dict[str, np.ndarray], outcome: str, designs: dict[bytes, crossed.Crossed | None]) -> dict[str, float]:
+    """OLS slope per 10 trials with the two-way interval; ``designs`` holds the crossed design of each
+    subset already seen (both outcomes usually share the judgments, hence the design)."""
     n = len(g["position"])
     if n < 3 or any(not (g[key] != g[key][0]).any() for key in ("position", "rater", "item")):
-        return {"slope_per_10_trials": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "n": n}
+        return {**_EMPTY, "n": n}
     x = np.column_stack([np.ones(n), g["position"] / 10.0])
     o = g[outcome]
-    beta = np.linalg.lstsq(x, o, rcond=None)[0]
-    cov, dof = models.two_way_covariance(x, o - x @ beta, np.ones(n), g["rater"], g["item"])
+    found = cluster_sums.patterns(x[:, 1:])  # the positions: fit and sums by position
+    if found is None:
+        beta = np.linalg.lstsq(x, o, rcond=None)[0]
+    else:  # weighted least squares on the per-position means: the same line
+        counts, rows = np.bincount(found[0]).astype(float), np.column_stack([np.ones(len(found[1])), found[1]])
+        beta = np.linalg.solve(rows.T @ (rows * counts[:, None]), rows.T @ np.bincount(found[0], o))
+        found = (found[0], rows)
+    key = g["_mask"].tobytes() if "_mask" in g else b""
+    cd = designs.get(key)
+    if cd is None:
+        cd = crossed.crossed_design(x, np.ones(n), g["rater"], g["item"], found=found)
+        designs[key] = cd
+    cov, dof = crossed.covariance(cd, o - x @ beta)
     low, high, p = models.t_interval(beta[1:2], np.sqrt(cov[1:2, 1]), dof[1:2])
     return {"slope_per_10_trials": float(beta[1]), "ci_low": float(low[0]), "ci_high": float(high[0]),
             "p_value": float(p[0]), "n": n}
+
+
+def _subset(part: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, np.ndarray]:
+    """The judgments with ``keep`` > 0 (no copy when all are kept); ``_mask`` identifies the subset."""
+    mask = keep > 0
+    if mask.all():
+        return part
+    return {**{key: v[mask] for key, v in part.items()}, "_mask": np.packbits(mask)}
 
 
 def position_slopes(df: pd.DataFrame) -> pd.DataFrame:
@@ -103,11 +129,11 @@ def position_slopes(df: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=SLOPE_COLUMNS)
     rows = []
     for cond, part in _by_condition(_frame(df)):
+        designs: dict[bytes, crossed.Crossed | None] = {}
         for outcome, column, keep in (("correct", "correct", "graded"), ("agree_with_ai", "agree", "has_ai")):
             try:
-                fitted = _slope(part, column, keep)
+                fitted = _slope(_subset(part, part[keep]), column, designs)
             except np.linalg.LinAlgError:
-                fitted = {"slope_per_10_trials": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan,
-                          "n": len(part["position"])}
+                fitted = {**_EMPTY, "n": len(part["position"])}
             rows.append({"condition": cond, "outcome": outcome, **fitted})
     return pd.DataFrame(rows, columns=SLOPE_COLUMNS)
