@@ -21,6 +21,8 @@ grid, so they never depend on the judgments they are scored on.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -35,26 +37,31 @@ COLUMNS = ["condition", "rule", "cv_accuracy", "cv_accuracy_split_min", "cv_accu
            "cv_accuracy_split_sd", "complementarity", "share_ai", "median_threshold", "n_splits", "n"]
 
 
-def _scores(df: pd.DataFrame, rule: str) -> np.ndarray:
-    p = s.floats(df, s.CONF)
-    return 1.0 - p if rule == "human_confidence" else s.floats(df, s.AI_CONF) - p
+#: Bins per fold in the judgment counts (every rule's levels fit); a count key is (fold, bin, class).
+_WIDTH = max(len(grid) for grid in RULES.values()) + 2
 
 
-def _crossfit(bins: np.ndarray, gain: np.ndarray, human: np.ndarray, fold: np.ndarray, k: int,
-              n_levels: int) -> tuple[float, float, np.ndarray]:
+def _bins(score: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """0 for a missing score, else 1 + #(grid < score)."""
+    return np.where(np.isnan(score), 0, 1 + np.searchsorted(grid, np.nan_to_num(score), side="left"))
+
+
+def _crossfit(counts: np.ndarray, n_levels: int) -> tuple[float, float, np.ndarray]:
     """(#correct, #to AI, per-fold threshold index) of the cross-fitted rule on one split.
 
-    ``bins``: 0 for a missing score, else 1 + #(grid < score); route to the AI at
-    threshold index t iff bins > t (t = 0..n_levels - 1).
+    ``counts[f, b, c]``: judgments of fold f in bin b (0 for a missing score, else
+    1 + #(grid < score)) of class c = 2 * [a == y] + [h == y]; route to the AI at threshold
+    index t iff bin > t (t = 0..n_levels - 1). Gain of routing to the AI: d = #(c = 2) - #(c = 1).
     """
-    d = np.bincount(fold * n_levels + bins, gain, minlength=k * n_levels).reshape(k, n_levels)
-    cnt = np.bincount(fold * n_levels + bins, minlength=k * n_levels).reshape(k, n_levels).astype(float)
+    counts = counts[:, :n_levels].astype(float)
+    k = counts.shape[0]
+    d, cnt = counts[..., 2] - counts[..., 1], counts.sum(axis=2)
     # to_ai_gain[f, t] = sum_{bins > t} d[f, bins]
     above = np.cumsum(d[:, ::-1], axis=1)[:, ::-1]
     gain_at = np.concatenate([above[:, 1:], np.zeros((k, 1))], axis=1)
     count_above = np.cumsum(cnt[:, ::-1], axis=1)[:, ::-1]
     n_at = np.concatenate([count_above[:, 1:], np.zeros((k, 1))], axis=1)
-    base = np.bincount(fold, human, minlength=k)
+    base = (counts[..., 1] + counts[..., 3]).sum(axis=1)  # #(h == y) per fold
     correct, to_ai, chosen = 0.0, 0.0, np.zeros(k, dtype=np.int64)
     for f in range(k):
         train = gain_at.sum(axis=0) - gain_at[f]
@@ -70,33 +77,49 @@ def _threshold_value(grid: np.ndarray, t: np.ndarray) -> float:
     return float(np.median(values))
 
 
-def routing_by_confidence(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_splits: int = 5) -> pd.DataFrame:
-    """Per condition and rule: repeated cross-fitted accuracy and its spread (module docstring)."""
-    if s.missing(df, (s.ITEM, s.GOLD, s.AI_LABEL, s.FINAL, s.CONF)) or not len(df):
-        return pd.DataFrame(columns=COLUMNS)
+def _graded_by_condition(df: pd.DataFrame, k: int, seed: int, n_splits: int) -> dict[str, Any]:
+    """The graded judgments sorted by condition (table order within one): per rule (bin * 4 + class),
+    per split (fold * _WIDTH * 4), the human/AI correctness, and each condition's slice bounds."""
     y, a, h = s.label_codes(df, (s.GOLD, s.AI_LABEL, s.FINAL))
-    graded = y >= 0
     item, item_ids = s.id_codes(df, s.ITEM)
-    k_eff = max(1, min(k, len(item_ids)))
-    folds = [routing.assign_folds(len(item_ids), k_eff, seed + sp)[item] for sp in range(max(1, n_splits))]
     if s.CONDITION in df.columns:
         cond, names = s.id_codes(df, s.CONDITION)
     else:
         cond, names = np.zeros(len(df), dtype=np.int64), np.array(["all"], dtype=object)
-    human, ai = (graded & (h == y)).astype(float), (graded & (a >= 0) & (a == y)).astype(float)
-    scores = {rule: _scores(df, rule) for rule in RULES}
+    graded = np.flatnonzero(y >= 0)
+    order = graded[np.argsort(cond[graded], kind="stable")]
+    y, a, h, item = y[order], a[order], h[order], item[order].astype(np.intp)
+    human, ai = h == y, (a >= 0) & (a == y)
+    p, c = s.floats(df, s.CONF)[order], s.floats(df, s.AI_CONF)[order]
+    cls = 2 * ai.astype(np.int64) + human
+    k_eff = max(1, min(k, len(item_ids)))
+    return {"human": human.astype(float), "ai": ai.astype(float), "names": names, "k": k_eff,
+            "bounds": np.searchsorted(cond[order], np.arange(len(names) + 1)),
+            "levels": {rule: _bins(score, RULES[rule]) * 4 + cls
+                       for rule, score in (("human_confidence", 1.0 - p), ("both_confidences", c - p))},
+            "folds": [(routing.assign_folds(len(item_ids), k_eff, seed + sp) * (_WIDTH * 4))[item]
+                      for sp in range(max(1, n_splits))]}
+
+
+def routing_by_confidence(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_splits: int = 5) -> pd.DataFrame:
+    """Per condition and rule: repeated cross-fitted accuracy and its spread (module docstring)."""
+    if s.missing(df, (s.ITEM, s.GOLD, s.AI_LABEL, s.FINAL, s.CONF)) or not len(df):
+        return pd.DataFrame(columns=COLUMNS)
+    g = _graded_by_condition(df, k, seed, n_splits)
+    k_eff, names = g["k"], g["names"]
     rows = []
     for c in s.conditions_in(pd.DataFrame({s.CONDITION: names})):
-        m = (cond == int(np.flatnonzero(names == c)[0])) & graded
-        n = int(m.sum())
+        code = int(np.flatnonzero(names == c)[0])
+        part = slice(int(g["bounds"][code]), int(g["bounds"][code + 1]))
+        n = part.stop - part.start
         if not n:
             continue
-        hum, gain, folds_m = human[m], ai[m] - human[m], [f[m] for f in folds]  # selected once per condition
-        best = max(hum.mean(), ai[m].mean())
+        best = max(g["human"][part].mean(), g["ai"][part].mean())
+        folds_m = [f[part] for f in g["folds"]]  # selected once per condition
         for rule, grid in RULES.items():
-            score = scores[rule][m]
-            bins = np.where(np.isnan(score), 0, 1 + np.searchsorted(grid, np.nan_to_num(score), side="left"))
-            per = [_crossfit(bins, gain, hum, f, k_eff, len(grid) + 2) for f in folds_m]
+            level = g["levels"][rule][part]
+            per = [_crossfit(np.bincount(f + level, minlength=k_eff * _WIDTH * 4).reshape(k_eff, _WIDTH, 4),
+                             len(grid) + 2) for f in folds_m]
             acc = np.array([p[0] / n for p in per])
             rows.append({"condition": c, "rule": rule, "cv_accuracy": float(np.median(acc)),
                          "cv_accuracy_split_min": float(acc.min()), "cv_accuracy_split_max": float(acc.max()),
@@ -104,5 +127,5 @@ def routing_by_confidence(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_spli
                          "complementarity": float(np.median(acc)) - best,
                          "share_ai": float(np.median([p[1] / n for p in per])),
                          "median_threshold": _threshold_value(grid, np.concatenate([p[2] for p in per])),
-                         "n_splits": len(folds), "n": n})
+                         "n_splits": len(folds_m), "n": n})
     return pd.DataFrame(rows, columns=COLUMNS)

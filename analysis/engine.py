@@ -168,7 +168,8 @@ def _strata(rater: np.ndarray, cond: np.ndarray, n_raters: int) -> np.ndarray:
     cond_code, _ = pd.factorize(cond, sort=True)
     members = np.zeros((n_raters, int(cond_code.max(initial=0)) + 1), dtype=bool)
     members[rater, cond_code] = True
-    return np.unique(members, axis=0, return_inverse=True)[1].astype(np.int64).ravel()
+    packed = members @ (1 << np.arange(members.shape[1])[::-1]) if members.shape[1] <= 62 else members  # same order
+    return np.unique(packed, axis=0, return_inverse=True)[1].astype(np.int64).ravel()
 
 
 def _condition_codes(df: pd.DataFrame, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -76,13 +76,17 @@ def position_bins(df: pd.DataFrame, n_bins: int = 5) -> pd.DataFrame:
         low, high = float(pos.min()), float(pos.max())
         edges = np.linspace(low, high, n_bins + 1) if high > low else np.array([low, high + 1.0])
         b = np.clip(np.searchsorted(edges, pos, side="right") - 1, 0, len(edges) - 2)
-        for k in np.unique(b):
-            g = {key: v[b == k] for key, v in part.items()}
-            rows.append({"condition": cond, "bin": int(k), "position_low": float(g["position"].min()),
-                         "position_high": float(g["position"].max()), "n": len(g["position"]),
-                         "accuracy": _ratio(g["correct"], g["graded"]),
-                         "agreement_with_ai": _ratio(g["agree"], g["has_ai"]),
-                         "over_reliance": _ratio(g["agree"] * g["ai_wrong"], g["ai_wrong"])})
+        part["over"] = part["agree"] * part["ai_wrong"]
+        sums = {key: np.bincount(b, part[key], minlength=len(edges) - 1)  # exact: 0/1 values
+                for key in ("correct", "graded", "agree", "has_ai", "over", "ai_wrong")}
+        n = np.bincount(b, minlength=len(edges) - 1)
+        for k in np.flatnonzero(n):
+            at = pos[b == k]
+            rows.append({"condition": cond, "bin": int(k), "position_low": float(at.min()),
+                         "position_high": float(at.max()), "n": int(n[k]),
+                         "accuracy": _ratio(sums["correct"][k], sums["graded"][k]),
+                         "agreement_with_ai": _ratio(sums["agree"][k], sums["has_ai"][k]),
+                         "over_reliance": _ratio(sums["over"][k], sums["ai_wrong"][k])})
     return pd.DataFrame(rows, columns=BIN_COLUMNS)
 
 
