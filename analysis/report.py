@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +21,7 @@ from analysis import (
     engine,
     hybrid,
     models,
+    parallel,
     reliability,
     reliance,
     schema,
@@ -265,33 +268,50 @@ def _analyze_prepared(df: pd.DataFrame, data: pd.DataFrame, excluded: dict[str, 
                       reference: str | None, n_splits: int, threads: int | None = None,
                       bootstrap: str = "auto") -> AnalysisResult:
     ref, why = conditions.reference_condition(data, reference)
-    run = engine.run(data, n_boot=n_boot, seed=seed, k=k, n_splits=n_splits, reference=ref, threads=threads,
-                     bootstrap=bootstrap)
-    metrics, notes = reliance.metrics_table(run, data, ci)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the tables beside the bootstrap, on a second thread
+        side: Future[dict[str, Any]] | None = None
+        if parallel.thread_count(threads) > 1:
+            side = pool.submit(contextvars.copy_context().run, _side_tables, data, ref, fit, k, seed, n_splits)
+        run = engine.run(data, n_boot=n_boot, seed=seed, k=k, n_splits=n_splits, reference=ref, threads=threads,
+                         bootstrap=bootstrap)
+        metrics, notes = reliance.metrics_table(run, data, ci)
+        summary, hybrid_notes = hybrid.summary_table(run, data, ci)
+        curve = hybrid.curve_table(run.layout) if not hybrid_notes else hybrid.hybrid_curve(data)
+        tables = side.result() if side is not None else _side_tables(data, ref, fit, k, seed, n_splits)
     notes = [why, *_exclusion_notes(excluded), *notes]
     if run.bootstrap == "additive" and n_boot > 0:
         notes.append(f"bootstrap: additive two-way (weights R + I - 1, fixed fold thresholds) for {len(data)} "
                      "judgments; --bootstrap exact for the product weights")
-    summary, hybrid_notes = hybrid.summary_table(run, data, ci)
-    curve = hybrid.curve_table(run.layout) if not hybrid_notes else hybrid.hybrid_curve(data)
-    fitted = models.fit_models(data, reference=ref) if fit else pd.DataFrame(columns=models.MODEL_COLUMNS)
+    fitted = tables.pop("fitted")
     notes += hybrid_notes + [f"model {r['model']} ({r['outcome']}): {r['note']}"
                              for r in fitted.to_dict("records") if r["term"] is None]
-    items, source = difficulty.item_difficulty(data, ref)
     settings = {"n_boot": n_boot, "seed": seed, "bootstrap": run.bootstrap, "k": run.layout.k,
                 "n_splits": run.layout.n_splits, "ci": ci,
                 "n_input_rows": len(df), "n_analysed_rows": len(data), "reference": ref,
-                "difficulty_source": source, "excluded": excluded,
+                "difficulty_source": tables.pop("source"), "excluded": excluded,
                 "exclusions": exclusions.model_dump() if exclusions is not None else None}
     if trials.POSITION not in data.columns:
         notes.append("trial position: null, missing column position")
     return AnalysisResult(
-        metrics, curve, summary, fitted, reliability.reliability_table(data), notes, settings,
+        metrics, curve, summary, fitted, tables.pop("reliability"), notes, settings,
         contrasts=contrasts.contrast_table(run, ci), effect_sizes=contrasts.effect_size_table(run, ci),
-        team=contrasts.team_table(run, ci), position_bins=trials.position_bins(data),
-        position_slopes=trials.position_slopes(data), items=items, difficulty=difficulty.difficulty_bins(items),
-        routing_rules=confidence_routing.routing_by_confidence(data, k=k, seed=seed, n_splits=n_splits),
+        team=contrasts.team_table(run, ci), **tables,
     )
+
+
+def _side_tables(data: pd.DataFrame, ref: str | None, fit: bool, k: int, seed: int,
+                 n_splits: int) -> dict[str, Any]:
+    """The analyses that do not use the bootstrap: models, item difficulty, reliability diagram,
+    trial position, routing by confidence (keyword arguments of ``AnalysisResult``, plus
+    ``fitted`` and the difficulty ``source``)."""
+    items, source = difficulty.item_difficulty(data, ref)
+    return {
+        "fitted": models.fit_models(data, reference=ref) if fit else pd.DataFrame(columns=models.MODEL_COLUMNS),
+        "items": items, "source": source, "difficulty": difficulty.difficulty_bins(items),
+        "reliability": reliability.reliability_table(data), "position_bins": trials.position_bins(data),
+        "position_slopes": trials.position_slopes(data),
+        "routing_rules": confidence_routing.routing_by_confidence(data, k=k, seed=seed, n_splits=n_splits),
+    }
 
 
 def _exclusion_notes(excluded: dict[str, int]) -> list[str]:
