@@ -74,7 +74,7 @@ def _plain_squares(cd: Crossed, a: np.ndarray) -> dict[str, float | None]:
 
 def _low_rank(cd: Crossed) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """M S_a M' = S_a + G_a C_a G_a' with G_a = [W X, S_a X], C_a = [[B^-1 O B^-1, -B^-1], [-B^-1, 0]], O = X' S_a X."""
-    p = cd.x.shape[1]
+    p = cd.rows.shape[1]
     out = {}
     for comp in COMPONENTS:
         s_x = _sigma(cd, comp, cd.x)
@@ -110,7 +110,7 @@ def independence_df(cd: Crossed) -> np.ndarray:
     The Satterthwaite df under independent judgments, ignoring the projection M (what an
     earlier version reported); only used to skip the full computation where df is large.
     """
-    square_sums = np.zeros(cd.x.shape[1])
+    square_sums = np.zeros(cd.rows.shape[1])
     for kind in KINDS:
         if singletons(cd, kind):
             square_sums += SIGN[kind] * coefficient_sums(cd, cd.weight**2, power=4)

@@ -30,9 +30,12 @@ COMPONENTS = ("phi", "rater", "item")  # the working model's pieces, in the orde
 
 @dataclass(frozen=True)
 class Crossed:
-    """A design (x, working weights w) with its rater, item and cell (rater x item) clusterings."""
+    """A design (x, working weights w) with its rater, item and cell (rater x item) clusterings.
 
-    x: np.ndarray
+    ``x`` is built from the patterns (x_i = X_{p(i)}) on first use when not given: the sums by
+    pattern never need it."""
+
+    given_x: np.ndarray | None
     weight: np.ndarray
     info: np.ndarray
     bread: np.ndarray
@@ -45,6 +48,17 @@ class Crossed:
     _indicators: dict[str, sparse.csr_matrix] = field(default_factory=dict)  # shared by reweighted copies
     _keys: dict[str, np.ndarray] = field(default_factory=dict)  # likewise
     _tables: dict[str, np.ndarray] = field(default_factory=dict)  # of this weight only
+    _built: dict[str, np.ndarray] = field(default_factory=dict)  # x when not given; shared by reweighted copies
+
+    @property
+    def x(self) -> np.ndarray:
+        """The n x p design."""
+        if self.given_x is not None:
+            return self.given_x
+        if "x" not in self._built:
+            assert self.pattern is not None
+            self._built["x"] = self.rows[self.pattern]
+        return self._built["x"]
 
     def indicator(self, kind: str) -> sparse.csr_matrix:
         """G x n cluster membership (built on first use)."""
@@ -69,30 +83,45 @@ class Crossed:
         return self._tables[kind]
 
 
-def crossed_design(x: np.ndarray, weight: np.ndarray, rater: np.ndarray, item: np.ndarray,
+def crossed_design(x: np.ndarray | None, weight: np.ndarray, rater: np.ndarray, item: np.ndarray,
                    like: Crossed | None = None, found: tuple[np.ndarray, np.ndarray] | None = None) -> Crossed:
     """Cluster codes of a design; cells are the distinct (rater, item) pairs. ``like``: a Crossed of the
     same x, raters and items (another weight), whose codes and patterns are reused; ``found``: the
-    patterns of x (:func:`analysis.cluster_sums.patterns`) when already known."""
+    patterns of x (:func:`analysis.cluster_sums.patterns`) when already known (then x may be None)."""
     if like is not None:
         info = ((like.rows.T * np.bincount(like.pattern, weight, minlength=len(like.rows))) @ like.rows
-                if like.pattern is not None else x.T @ (x * weight[:, None]))
+                if like.pattern is not None else like.x.T @ (like.x * weight[:, None]))
         return replace(like, weight=weight, info=info, bread=np.linalg.inv(info), _tables={})
     r, _ = dense_codes(np.asarray(rater))
     j, n_items = dense_codes(np.asarray(item))
-    n_items = max(n_items, 1)
-    cell, n_cells = dense_codes(r * n_items + j)
-    keys = np.zeros(n_cells, dtype=np.int64)
-    keys[cell] = r * n_items + j
+    cell, cell_rater, cell_item = cell_codes(r, j, max(n_items, 1))
     codes = {"rater": r, "item": j, "cell": cell, "obs": np.arange(len(r))}
     sizes = {kind: int(c.max()) + 1 if len(c) else 0 for kind, c in codes.items()}
-    found = patterns_mod.patterns(x) if found is None else found
-    if found is not None and 2 * len(found[1]) <= len(x):
+    n = len(r)
+    found = patterns_mod.patterns(x) if found is None and x is not None else found
+    if found is not None and 2 * len(found[1]) <= n:
         pattern, rows = found
         info = (rows.T * np.bincount(pattern, weight, minlength=len(rows))) @ rows
     else:
+        x = found[1][found[0]] if x is None and found is not None else x
+        assert x is not None
         pattern, rows, info = None, x, x.T @ (x * weight[:, None])
-    return Crossed(x, weight, info, np.linalg.inv(info), codes, sizes, keys // n_items, keys % n_items, pattern, rows)
+    return Crossed(x, weight, info, np.linalg.inv(info), codes, sizes, cell_rater, cell_item, pattern, rows)
+
+
+def cell_codes(r: np.ndarray, j: np.ndarray, n_items: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cell code of each judgment, rater and item code of each cell) from 0-based rater and item codes.
+
+    When every (rater, item) pair is distinct (checked on the sorted keys r * n_items + j) the
+    cell of a judgment is the judgment itself; otherwise cells are numbered by first appearance."""
+    key = r * n_items + j
+    ordered = np.sort(key.astype(np.int32) if n_items * (int(r.max(initial=0)) + 1) < 2**31 else key)
+    if not (ordered[1:] == ordered[:-1]).any():
+        return np.arange(len(key)), r, j
+    cell, n_cells = dense_codes(key)
+    keys = np.zeros(n_cells, dtype=np.int64)
+    keys[cell] = key
+    return cell, keys // n_items, keys % n_items
 
 
 def dense_codes(labels: np.ndarray) -> tuple[np.ndarray, int]:
