@@ -57,23 +57,50 @@ MODELS = ("logit_2way",)
 OUTCOMES = ("correct", "agree_with_ai")
 
 
-def _model_data(df: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
+@dataclass(frozen=True)
+class ModelData:
+    """Per analysed judgment: rater and item codes, condition code (-1: missing) with the sorted
+    condition names, ai_correct = [a == y] (0/1) and the outcomes (0/1 floats)."""
+
+    rater: np.ndarray
+    item: np.ndarray
+    condition: np.ndarray
+    names: list[str]
+    ai: np.ndarray
+    outcomes: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.ai)
+
+    def subset(self, keep: np.ndarray) -> ModelData:
+        """The judgments with ``keep`` True."""
+        return ModelData(self.rater[keep], self.item[keep], self.condition[keep], self.names, self.ai[keep],
+                         {key: v[keep] for key, v in self.outcomes.items()})
+
+
+def _model_data(df: pd.DataFrame) -> tuple[ModelData | None, str]:
     gaps = s.missing(df, (s.RATER, s.ITEM, s.CONDITION, s.GOLD, s.AI_LABEL, s.FINAL))
     if gaps:
         return None, f"missing column(s) {', '.join(gaps)}"
     y, a, h = s.label_codes(df, (s.GOLD, s.AI_LABEL, s.FINAL))
     ok = (y >= 0) & (a >= 0) & (h >= 0)
     codes, names = s.id_codes(df, s.CONDITION)
-    codes = np.where(names[codes] == "<missing>", -1, codes) if "<missing>" in names else codes
-    data = pd.DataFrame({
-        "rater": s.id_codes(df, s.RATER)[0],  # cluster codes (shared with the other analyses)
-        "item": s.id_codes(df, s.ITEM)[0],
-        "condition": pd.Categorical.from_codes(codes, [str(n) for n in names]),  # missing: NaN
-        "correct": (h == y).astype(float),
-        "agree_with_ai": (h == a).astype(float),
-        "ai_correct": (a == y).astype(float),
-    })
-    return (data if ok.all() else data[ok].reset_index(drop=True)), ""
+    cond = codes.astype(np.int64)
+    cond = np.where(names[cond] == "<missing>", -1, cond) if "<missing>" in names else cond
+    data = ModelData(s.id_codes(df, s.RATER)[0], s.id_codes(df, s.ITEM)[0],  # codes shared with the other analyses
+                     cond, [str(n) for n in names], (a == y).astype(np.int8),
+                     {"correct": (h == y).astype(float), "agree_with_ai": (h == a).astype(float)})
+    return (data if ok.all() else data.subset(ok)), ""
+
+
+def _from_frame(data: pd.DataFrame | ModelData) -> ModelData:
+    """ModelData of a frame with columns rater, item, condition, ai_correct and the outcomes."""
+    if isinstance(data, ModelData):
+        return data
+    cond, names = _condition_codes(data)
+    return ModelData(np.asarray(data["rater"]), np.asarray(data["item"]), cond, names,
+                     data["ai_correct"].to_numpy(dtype=np.int64),
+                     {o: data[o].to_numpy(dtype=float) for o in OUTCOMES if o in data.columns})
 
 
 def _condition_codes(data: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
@@ -89,41 +116,58 @@ def _condition_codes(data: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     return np.asarray(codes, dtype=np.int64), names
 
 
-def _degenerate(data: pd.DataFrame, outcome: str) -> str:
+def _degenerate(data: ModelData | pd.DataFrame, outcome: str) -> str:
     """Why the model cannot be fitted (module docstring), or ""; counts by bincount on integer codes."""
-    cond, names = _condition_codes(data)
-    ok = cond >= 0
-    cond, ai, o = cond[ok], data["ai_correct"].to_numpy(dtype=np.int64)[ok], data[outcome].to_numpy(dtype=float)[ok]
-    item, rater, n_c = data["item"].to_numpy()[ok], data["rater"].to_numpy()[ok], len(names)
+    d = _from_frame(data)
+    return _table_problem(d) or _separation(d, outcome)
+
+
+def _with_condition(d: ModelData) -> ModelData:
+    return d if not len(d) or d.condition.min() >= 0 else d.subset(d.condition >= 0)
+
+
+def _table_problem(data: ModelData) -> str:
+    """The outcome-free checks of :func:`_degenerate` (judgments with a condition)."""
+    d = _with_condition(data)
+    cond, ai, n_c = d.condition, d.ai, len(d.names)
     present = np.flatnonzero(np.bincount(cond, minlength=n_c))
     if len(present) < 2:
         return f"needs at least 2 conditions (found {len(present)})"
-    if len(np.unique(ai)) < 2:
+    if np.count_nonzero(np.bincount(ai, minlength=2)) < 2:
         return "ai_correct takes one value, its effect is not identified"
-    items = [_distinct(item[ai == v]) for v in (0, 1)]
-    if min(items) < 2:  # one item: no item-to-item variation to estimate, intervals would be arbitrary
+    items = _distinct_by(d.item, ai, 2)
+    if items.min() < 2:  # one item: no item-to-item variation to estimate, intervals would be arbitrary
         return f"ai_correct = {int(np.argmin(items))} on only one item: its item-level variance is not estimable"
-    raters = _distinct_by(rater, cond, n_c)[present]
+    raters = _distinct_by(d.rater, cond, n_c)[present]
     if raters.min() < 2:
-        return f"condition {names[present[np.argmin(raters)]]!r} has one rater: its rater-level variance is not estimable"
-    size = np.bincount(cond * 2 + ai, minlength=2 * n_c)
-    mean = np.bincount(cond * 2 + ai, o, minlength=2 * n_c) / np.maximum(size, 1)
-    if np.count_nonzero(size) < 2 * len(present):
+        return f"condition {d.names[present[np.argmin(raters)]]!r} has one rater: its rater-level variance is not estimable"
+    if np.count_nonzero(np.bincount(cond * 2 + ai, minlength=2 * n_c)) < 2 * len(present):
         return "an empty condition x ai_correct cell: interaction not identified"
-    flat = np.flatnonzero((size > 0) & ((mean <= 0.0) | (mean >= 1.0)))
-    if len(flat):
-        return f"perfect separation: {outcome} constant in condition {names[flat[0] // 2]!r}, ai_correct={flat[0] % 2}"
     return ""
 
 
-def _distinct(values: np.ndarray) -> int:
-    """Number of distinct non-negative integer codes."""
-    return int(np.count_nonzero(np.bincount(cluster_sums._dense_codes(values)[0]))) if len(values) else 0
+def _separation(data: ModelData, outcome: str) -> str:
+    """(Quasi-)perfect separation: the outcome constant in a condition x ai_correct cell."""
+    d = _with_condition(data)
+    n_c, key = len(d.names), d.condition * 2 + d.ai
+    size = np.bincount(key, minlength=2 * n_c)
+    mean = np.bincount(key, d.outcomes[outcome], minlength=2 * n_c) / np.maximum(size, 1)
+    flat = np.flatnonzero((size > 0) & ((mean <= 0.0) | (mean >= 1.0)))
+    if len(flat):
+        return f"perfect separation: {outcome} constant in condition {d.names[flat[0] // 2]!r}, ai_correct={flat[0] % 2}"
+    return ""
+
+
+def _small_codes(values: np.ndarray) -> np.ndarray:
+    """Non-negative integer codes below 4 n as they are (bincount-sized), others renumbered 0 .. G - 1."""
+    if values.dtype.kind in "iu" and len(values) and values.min() >= 0 and values.max() < 4 * len(values):
+        return values
+    return cluster_sums._dense_codes(values)[0]
 
 
 def _distinct_by(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
-    """Number of distinct non-negative integer codes in each group 0 .. groups - 1."""
-    present = np.bincount(cluster_sums._dense_codes(values)[0].astype(np.int64) * groups + group) > 0
+    """Number of distinct codes in each group 0 .. groups - 1."""
+    present = np.bincount(_small_codes(values).astype(np.int64) * groups + group) > 0
     return np.bincount(np.flatnonzero(present) % groups, minlength=groups)
 
 
@@ -178,36 +222,59 @@ def logistic_mle(x: np.ndarray, o: np.ndarray, max_iter: int = 50, tol: float = 
 
 @dataclass
 class SharedDesign:
-    """The design of one table and its clusters, shared by the outcomes' fits."""
+    """The design of one table by covariate pattern, shared by the outcomes' fits."""
 
-    x: np.ndarray
     names: list[str]
-    found: tuple[np.ndarray, np.ndarray] | None  # covariate patterns (cluster_sums.patterns)
+    found: tuple[np.ndarray, np.ndarray]  # (pattern of each judgment, distinct rows), as cluster_sums.patterns
+    counts: np.ndarray  # judgments per pattern
     clusters: crossed.Crossed | None = None  # set by the first fit
 
 
-def shared_design(data: pd.DataFrame, reference: str) -> SharedDesign:
-    x, names = design(data, reference)
-    return SharedDesign(x, names, cluster_sums.patterns(x))
+def _row(level: int, ai: int, n_k: int) -> list[float]:
+    """The design row of a condition level (0: reference) and ai_correct value (:func:`design`)."""
+    one_hot = [float(level == k) for k in range(1, n_k + 1)]
+    return [1.0, *one_hot, float(ai), *(ai * v for v in one_hot)]
 
 
-def fit_logit_2way(data: pd.DataFrame, outcome: str, reference: str,
+def shared_design(data: ModelData | pd.DataFrame, reference: str) -> SharedDesign:
+    """The rows of :func:`design` straight from the condition and ai_correct codes: the pattern of a
+    judgment is its (level, ai_correct) pair, the patterns numbered as :func:`analysis.cluster_sums.patterns`
+    numbers them (rows read as binary numbers, ascending), so no n x p design is formed."""
+    d = _from_frame(data)
+    n_c = len(d.names)
+    present = np.flatnonzero(np.bincount(d.condition + 1, minlength=n_c + 1)[1:])
+    levels = [reference] + [d.names[i] for i in present if d.names[i] != reference]
+    level_of = np.zeros(n_c + 1, dtype=np.int64)  # by condition code + 1; missing or reference: level 0
+    for i, k in enumerate(levels[1:], 1):
+        level_of[d.names.index(k) + 1] = i
+    n_k = len(levels) - 1
+    combo = level_of[d.condition + 1] * 2 + d.ai
+    rows = np.array([_row(level, ai, n_k) for level in range(n_k + 1) for ai in (0, 1)])
+    counts = np.bincount(combo, minlength=len(rows))
+    seen = np.flatnonzero(counts)
+    order = seen[np.argsort([int("".join("1" if v else "0" for v in rows[c]), 2) for c in seen], kind="stable")]
+    rank = np.zeros(len(rows), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    names_out = ["Intercept", *(f"condition[{k}]" for k in levels[1:]), "ai_correct",
+                 *(f"condition[{k}]:ai_correct" for k in levels[1:])]
+    return SharedDesign(names_out, (rank[combo], rows[order]), counts[order])
+
+
+def fit_logit_2way(data: ModelData | pd.DataFrame, outcome: str, reference: str,
                    shared: SharedDesign | None = None) -> list[dict[str, object]]:
     """Logistic regression with two-way cluster-robust Wald-t intervals (see module docstring).
 
-    ``shared``: the table's design (:func:`shared_design`), built once for both outcomes."""
+    Fitted on (successes, trials) per design pattern; ``shared``: the table's design
+    (:func:`shared_design`), built once for both outcomes."""
+    data = _from_frame(data)
     d = shared_design(data, reference) if shared is None else shared
-    o = data[outcome].to_numpy(dtype=float)
-    if d.found is None:
-        params = logistic_mle(d.x, o)
-        mu = 1.0 / (1.0 + np.exp(-(d.x @ params)))
-    else:  # few distinct design rows: fit on (successes, trials) per row
-        params = logistic_mle(d.found[1], np.bincount(d.found[0], o), trials=np.bincount(d.found[0]).astype(float))
-        mu = (1.0 / (1.0 + np.exp(-(d.found[1] @ params))))[d.found[0]]
-    w = mu * (1.0 - mu)
-    d.clusters = crossed.crossed_design(d.x, w, data["rater"].to_numpy(), data["item"].to_numpy(), like=d.clusters,
-                                        found=d.found)
-    cov, df_t = crossed.covariance(d.clusters, o - mu)
+    o = data.outcomes[outcome]
+    pattern, rows = d.found
+    params = logistic_mle(rows, np.bincount(pattern, o, minlength=len(rows)), trials=d.counts.astype(float))
+    mu_p = 1.0 / (1.0 + np.exp(-(rows @ params)))
+    w = (mu_p * (1.0 - mu_p))[pattern]
+    d.clusters = crossed.crossed_design(None, w, data.rater, data.item, like=d.clusters, found=d.found)
+    cov, df_t = crossed.covariance(d.clusters, o - mu_p[pattern])
     se = np.sqrt(np.diag(cov))
     low, high, p = t_interval(params, se, df_t)
     return [{"model": "logit_2way", "outcome": outcome, "term": t, "estimate": float(e), "se": float(v),
@@ -246,8 +313,9 @@ def fit_models(df: pd.DataFrame, *, seed: int = 0, models: tuple[str, ...] = MOD
     ref, _ = cn.reference_or_first(df, reference)
     rows: list[dict[str, object]] = []
     shared: list[SharedDesign] = []  # built on the first fit, reused by the next
+    reason = reason or (_table_problem(data) if data is not None else "")
     for outcome in OUTCOMES:
-        why = (reason or _degenerate(data, outcome)) if data is not None else reason
+        why = (reason or _separation(data, outcome)) if data is not None else reason
         for model in models:
             if why or data is None or ref is None:
                 rows += _null(model, outcome, why or "no conditions", 0 if data is None else len(data))
@@ -256,7 +324,7 @@ def fit_models(df: pd.DataFrame, *, seed: int = 0, models: tuple[str, ...] = MOD
     return pd.DataFrame(rows, columns=MODEL_COLUMNS)
 
 
-def _fit_safely(model: str, data: pd.DataFrame, outcome: str, reference: str,
+def _fit_safely(model: str, data: ModelData, outcome: str, reference: str,
                 shared: list[SharedDesign]) -> list[dict[str, object]]:
     try:
         with warnings.catch_warnings():
