@@ -178,15 +178,16 @@ def covariance(cd: Crossed, resid: np.ndarray, fast: bool = True) -> tuple[np.nd
     set to 0, and per-coefficient df; V0 and the screening df when the corrections are negligible
     (module docstring; ``fast=False``: always the full computation)."""
     m = _random_effect_sums(cd)
+    plain = sandwich(cd, resid)  # first: its sums of resid by (cluster, pattern) serve the moment equations
     if fast:
         screening = np.maximum(independence_df(cd), 1.0)
         delta = crossed_fast.correction_bound(cd, crossed_fast.rough_components(cd, resid), m)
         if crossed_fast.negligible(delta, screening):
-            return _clipped(sandwich(cd, resid)), screening
+            return _clipped(plain), screening
     theta = working_components(cd, resid, m)
     truth, means, shrink = corrections(cd, theta, m)
     scale = np.sqrt(shrink)
-    cov = sandwich(cd, resid) * np.outer(scale, scale) + np.diag(np.maximum(truth - means, 0.0))
+    cov = plain * np.outer(scale, scale) + np.diag(np.maximum(truth - means, 0.0))
     return _clipped(cov), satterthwaite_df(cd, theta, truth, means, shrink)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from analysis.crossed_sums import COMPONENTS, KINDS, SIGN, Crossed, coefficient_sums, singletons, sums
+from analysis.crossed_sums import COMPONENTS, KINDS, SIGN, Crossed, singletons, sums, weight_coefficient_sums
 
 GRAM_LIMIT = 4_000_000  # most multiplications allowed for the Gram matrix of the exact second-order terms
 LARGE_DF = 300.0  # above this the 97.5% t quantile is within 0.5% of the normal one
@@ -113,13 +113,13 @@ def independence_df(cd: Crossed) -> np.ndarray:
     square_sums = np.zeros(cd.rows.shape[1])
     for kind in KINDS:
         if singletons(cd, kind):
-            square_sums += SIGN[kind] * coefficient_sums(cd, cd.weight**2, power=4)
+            square_sums += SIGN[kind] * weight_coefficient_sums(cd, 2, 4)
         elif cd.pattern is None:
             square_sums += SIGN[kind] * np.sum(sums(cd, kind, cd.weight[:, None] * (cd.x @ cd.bread) ** 2) ** 2, axis=0)
         else:
             square_sums += SIGN[kind] * np.sum((cd.weight_table(kind) @ (cd.rows @ cd.bread) ** 2) ** 2, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out: np.ndarray = np.nan_to_num(coefficient_sums(cd, cd.weight) ** 2 / square_sums, nan=1.0, posinf=1.0)
+        out: np.ndarray = np.nan_to_num(weight_coefficient_sums(cd, 1, 2) ** 2 / square_sums, nan=1.0, posinf=1.0)
     return out
 
 

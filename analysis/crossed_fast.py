@@ -47,7 +47,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from analysis.crossed_df import LARGE_DF
-from analysis.crossed_sums import Crossed, sums
+from analysis.crossed_sums import Crossed, singletons, sums
 
 FAST_TOLERANCE = 0.02  # largest relative correction of a variance (1% on a standard error) left out
 
@@ -55,8 +55,12 @@ FAST_TOLERANCE = 0.02  # largest relative correction of a variance (1% on a stan
 def rough_components(cd: Crossed, resid: np.ndarray) -> np.ndarray:
     """(phi, tau_rater, tau_item) >= 0 from the moment equations without the projection (module docstring)."""
     w = cd.weight
-    total, squares = float(w.sum()), float(w @ w)
-    pairs = {kind: float(np.sum(cluster_weights(cd, kind) ** 2)) - squares for kind in ("rater", "item", "cell")}
+    if cd.pattern is None:
+        total, squares = float(w.sum()), float(w @ w)
+    else:
+        total, squares = float(cd.weight_sums(1).sum()), float(cd.weight_sums(2).sum())
+    pairs = {kind: 0.0 if singletons(cd, kind) else float(np.sum(cluster_weights(cd, kind) ** 2)) - squares
+             for kind in ("rater", "item", "cell")}
     lhs = np.array([[total, squares, squares], [0.0, pairs["rater"], pairs["cell"]],
                     [0.0, pairs["cell"], pairs["item"]]])
     ss = float(resid @ resid)
@@ -87,7 +91,10 @@ def _largest_share(cd: Crossed, kind: str) -> np.ndarray:
 def _cell_term(cd: Crossed, phi: float, spread: float, reach: float) -> float:
     """max over cells of f_g, with lambda_g <= tr H_g <= W_g max_i x_i' B^-1 x_i."""
     rows = cd.x if cd.pattern is None else cd.rows
-    weight = float(np.max(cluster_weights(cd, "cell"), initial=0.0))
+    if singletons(cd, "cell") and cd.pattern_weight is not None:  # the cells are the judgments: max_p w_p
+        weight = float(np.max(cd.pattern_weight[cd.count_table("pattern")[0] > 0], initial=0.0))
+    else:
+        weight = float(np.max(cluster_weights(cd, "cell"), initial=0.0))
     share = weight * float(np.max(np.einsum("ij,jk,ik->i", rows, cd.bread, rows), initial=0.0))
     return (2.0 * phi + spread) * share + 2.0 * float(np.sqrt(share * weight)) * reach
 

@@ -33,7 +33,9 @@ class Crossed:
     """A design (x, working weights w) with its rater, item and cell (rater x item) clusterings.
 
     ``x`` is built from the patterns (x_i = X_{p(i)}) on first use when not given: the sums by
-    pattern never need it."""
+    pattern never need it. ``pattern_weight``: w_p when every weight is its pattern's (w_i = w_{p(i)}:
+    a GLM on a design with few rows); then C_gp = w_p N_gp with N_gp the judgments of cluster g with
+    pattern p, counted once for every weight."""
 
     given_x: np.ndarray | None
     weight: np.ndarray
@@ -45,10 +47,12 @@ class Crossed:
     cell_item: np.ndarray  # item code of each cell
     pattern: np.ndarray | None  # pattern of each judgment, or None (many distinct rows)
     rows: np.ndarray  # the distinct design rows (P x p); x itself without patterns
+    pattern_weight: np.ndarray | None = None  # w_p with w_i = w_{p(i)}, or None
     _indicators: dict[str, sparse.csr_matrix] = field(default_factory=dict)  # shared by reweighted copies
     _keys: dict[str, np.ndarray] = field(default_factory=dict)  # likewise
     _tables: dict[str, np.ndarray] = field(default_factory=dict)  # of this weight only
     _built: dict[str, np.ndarray] = field(default_factory=dict)  # x when not given; shared by reweighted copies
+    _last: dict[str, np.ndarray] = field(default_factory=dict)  # tables of the last vector summed (value_table)
 
     @property
     def x(self) -> np.ndarray:
@@ -75,38 +79,94 @@ class Crossed:
             self._keys[kind] = self.codes[kind] * len(self.rows) + self.pattern
         return self._keys[kind]
 
+    def count_table(self, kind: str) -> np.ndarray:
+        """G x P: N_gp, the judgments of cluster g with pattern p ("pattern": the P-vector of counts)."""
+        name = f"count.{kind}"
+        if name not in self._keys:
+            assert self.pattern is not None
+            size, n_p = (1, len(self.rows)) if kind == "pattern" else (self.sizes[kind], len(self.rows))
+            code = self.pattern if kind == "pattern" else self.key(kind)
+            self._keys[name] = np.bincount(code, minlength=size * n_p).reshape(size, n_p).astype(float)
+        return self._keys[name]
+
     def weight_table(self, kind: str) -> np.ndarray:
         """G x P: C_gp = sum of w_i over the judgments of cluster g with pattern p (designs with patterns)."""
         if kind not in self._tables:
-            size, n_p = self.sizes[kind], len(self.rows)
-            self._tables[kind] = np.bincount(self.key(kind), self.weight, minlength=size * n_p).reshape(size, n_p)
+            if self.pattern_weight is not None:
+                self._tables[kind] = self.count_table(kind) * self.pattern_weight
+            else:
+                self._tables[kind] = self.value_table(kind, self.weight, keep=False)
         return self._tables[kind]
+
+    def weight_sums(self, power: int = 1) -> np.ndarray:
+        """P-vector sum_{i: p(i) = p} w_i^power (designs with patterns; summed judgment by judgment, as the
+        degrees of freedom were before the counts)."""
+        name = f"power.{power}"
+        if name not in self._tables:
+            assert self.pattern is not None
+            self._tables[name] = np.bincount(self.pattern, self.weight**power, minlength=len(self.rows))
+        return self._tables[name]
+
+    def known_table(self, kind: str, v: np.ndarray) -> np.ndarray | None:
+        """The kept table of v (:meth:`value_table`), or None."""
+        return self._last[kind] if self._last.get("vector") is v and kind in self._last else None
+
+    def value_table(self, kind: str, v: np.ndarray, keep: bool = True) -> np.ndarray:
+        """G x P: sum of v_i over the judgments of cluster g with pattern p; the tables of the last
+        vector (by identity) are kept (``keep``), so the sandwich and the moment equations share them."""
+        known = self.known_table(kind, v) if keep else None
+        if known is not None:
+            return known
+        size, n_p = self.sizes[kind], len(self.rows)
+        table = np.bincount(self.key(kind), v, minlength=size * n_p).reshape(size, n_p)
+        if keep:
+            if self._last.get("vector") is not v:
+                self._last.clear()
+                self._last["vector"] = v
+            self._last[kind] = table
+        return table
 
 
 def crossed_design(x: np.ndarray | None, weight: np.ndarray, rater: np.ndarray, item: np.ndarray,
-                   like: Crossed | None = None, found: tuple[np.ndarray, np.ndarray] | None = None) -> Crossed:
+                   like: Crossed | None = None, found: tuple[np.ndarray, np.ndarray] | None = None,
+                   pattern_weight: np.ndarray | None = None) -> Crossed:
     """Cluster codes of a design; cells are the distinct (rater, item) pairs. ``like``: a Crossed of the
     same x, raters and items (another weight), whose codes and patterns are reused; ``found``: the
-    patterns of x (:func:`analysis.cluster_sums.patterns`) when already known (then x may be None)."""
+    patterns of x (:func:`analysis.cluster_sums.patterns`) when already known (then x may be None);
+    ``pattern_weight``: w_p when weight = w_{p(i)} (the weight sums are then taken from counts)."""
     if like is not None:
-        info = ((like.rows.T * np.bincount(like.pattern, weight, minlength=len(like.rows))) @ like.rows
-                if like.pattern is not None else like.x.T @ (like.x * weight[:, None]))
-        return replace(like, weight=weight, info=info, bread=np.linalg.inv(info), _tables={})
+        pattern_weight = pattern_weight if like.pattern is not None else None
+        weight, info = _weighted(like.x if like.pattern is None else None, like.pattern, like.rows, weight,
+                                 pattern_weight)
+        return replace(like, weight=weight, pattern_weight=pattern_weight, info=info, bread=np.linalg.inv(info),
+                       _tables={}, _last={})
     r, _ = dense_codes(np.asarray(rater))
     j, n_items = dense_codes(np.asarray(item))
     cell, cell_rater, cell_item = cell_codes(r, j, max(n_items, 1))
     codes = {"rater": r, "item": j, "cell": cell, "obs": np.arange(len(r))}
     sizes = {kind: int(c.max()) + 1 if len(c) else 0 for kind, c in codes.items()}
-    n = len(r)
     found = patterns_mod.patterns(x) if found is None and x is not None else found
-    if found is not None and 2 * len(found[1]) <= n:
+    if found is not None and 2 * len(found[1]) <= len(r):
         pattern, rows = found
-        info = (rows.T * np.bincount(pattern, weight, minlength=len(rows))) @ rows
     else:
         x = found[1][found[0]] if x is None and found is not None else x
         assert x is not None
-        pattern, rows, info = None, x, x.T @ (x * weight[:, None])
-    return Crossed(x, weight, info, np.linalg.inv(info), codes, sizes, cell_rater, cell_item, pattern, rows)
+        pattern, rows = None, x
+    pattern_weight = pattern_weight if pattern is not None else None
+    weight, info = _weighted(x, pattern, rows, weight, pattern_weight)
+    return Crossed(x, weight, info, np.linalg.inv(info), codes, sizes, cell_rater, cell_item, pattern, rows,
+                   pattern_weight)
+
+
+def _weighted(x: np.ndarray | None, pattern: np.ndarray | None, rows: np.ndarray, weight: np.ndarray,
+              pattern_weight: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The weights w_i and the information B = X'WX = sum_p (sum_{p(i) = p} w_i) X_p X_p'."""
+    if pattern is None:
+        assert x is not None
+        info = x.T @ (x * weight[:, None])
+    else:
+        info = (rows.T * np.bincount(pattern, weight, minlength=len(rows))) @ rows  # not from counts: B^-1 as summed
+    return weight, info
 
 
 def cell_codes(r: np.ndarray, j: np.ndarray, n_items: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -139,6 +199,10 @@ def sums(cd: Crossed, kind: str, v: np.ndarray) -> np.ndarray:
     if kind == "obs":
         return v
     if v.ndim == 1:
+        known = cd.known_table(kind, v)
+        if known is not None:  # G x P table of v already summed: add up its rows
+            out: np.ndarray = known.sum(axis=1)
+            return out
         return np.bincount(cd.codes[kind], v, minlength=cd.sizes[kind])
     return np.asarray(cd.indicator(kind) @ v)
 
@@ -147,9 +211,7 @@ def xsums(cd: Crossed, kind: str, v: np.ndarray) -> np.ndarray:
     """G x p: sum_{i in g} x_i v_i for the clusters g of one kind."""
     if cd.pattern is None or kind == "obs":
         return sums(cd, kind, cd.x * v[:, None])
-    size, n_p = cd.sizes[kind], len(cd.rows)
-    table = cd.weight_table(kind) if v is cd.weight else np.bincount(
-        cd.key(kind), v, minlength=size * n_p).reshape(size, n_p)
+    table = cd.weight_table(kind) if v is cd.weight else cd.value_table(kind, v)
     out: np.ndarray = table @ cd.rows
     return out
 
@@ -169,6 +231,14 @@ def cross_values(cd: Crossed, kind: str, m_c: np.ndarray, mat: np.ndarray) -> np
         plain: np.ndarray = np.einsum("ij,ij->i", cd.x @ mat, m_c[cd.codes[kind]])
         return plain
     out: np.ndarray = (m_c @ mat.T @ cd.rows.T)[cd.codes[kind], cd.pattern]
+    return out
+
+
+def weight_coefficient_sums(cd: Crossed, weight_power: int, power: int) -> np.ndarray:
+    """p-vector sum_i (x_i' B^-1 e_k)^power w_i^weight_power (by pattern: sum_p (X_p' B^-1 e_k)^power sum_{p(i) = p} w_i^weight_power)."""
+    if cd.pattern is None:
+        return coefficient_sums(cd, cd.weight**weight_power, power)
+    out: np.ndarray = ((cd.rows @ cd.bread) ** power).T @ cd.weight_sums(weight_power)
     return out
 
 

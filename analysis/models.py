@@ -272,8 +272,9 @@ def fit_logit_2way(data: ModelData | pd.DataFrame, outcome: str, reference: str,
     pattern, rows = d.found
     params = logistic_mle(rows, np.bincount(pattern, o, minlength=len(rows)), trials=d.counts.astype(float))
     mu_p = 1.0 / (1.0 + np.exp(-(rows @ params)))
-    w = (mu_p * (1.0 - mu_p))[pattern]
-    d.clusters = crossed.crossed_design(None, w, data.rater, data.item, like=d.clusters, found=d.found)
+    w_p = mu_p * (1.0 - mu_p)
+    d.clusters = crossed.crossed_design(None, w_p[pattern], data.rater, data.item, like=d.clusters, found=d.found,
+                                        pattern_weight=w_p)
     cov, df_t = crossed.covariance(d.clusters, o - mu_p[pattern])
     se = np.sqrt(np.diag(cov))
     low, high, p = t_interval(params, se, df_t)
