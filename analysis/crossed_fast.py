@@ -78,7 +78,11 @@ def cluster_weights(cd: Crossed, kind: str) -> np.ndarray:
 
 
 def _largest_share(cd: Crossed, kind: str) -> np.ndarray:
-    """lambda_g >= the largest eigenvalue of H_g, per rater or item (module docstring)."""
+    """lambda_g >= the largest eigenvalue of H_g, per rater or item (module docstring); once per weight."""
+    return cd.cached(f"share.{kind}", lambda: _share(cd, kind))
+
+
+def _share(cd: Crossed, kind: str) -> np.ndarray:
     if cd.pattern is None:
         return sums(cd, kind, cd.weight * np.einsum("ij,jk,ik->i", cd.x, cd.bread, cd.x))
     table = cd.weight_table(kind)

@@ -14,6 +14,7 @@ Designs with many distinct rows use the per-judgment sums (the same numbers, tes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -105,6 +106,12 @@ class Crossed:
         if name not in self._tables:
             assert self.pattern is not None
             self._tables[name] = np.bincount(self.pattern, self.weight**power, minlength=len(self.rows))
+        return self._tables[name]
+
+    def cached(self, name: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """A value of this design and weight, computed on first use."""
+        if name not in self._tables:
+            self._tables[name] = compute()
         return self._tables[name]
 
     def known_table(self, kind: str, v: np.ndarray) -> np.ndarray | None:

@@ -32,7 +32,7 @@ SLOPE_COLUMNS = ["condition", "outcome", "slope_per_10_trials", "ci_low", "ci_hi
 
 
 def _frame(df: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per judgment with a position: condition code, position, rater/item codes, 0/1 outcomes; and the names."""
+    """Per judgment with a position: condition code, position, rater/item codes, label codes y, a, h; and the names."""
     y, a, h = s.label_codes(df, (s.GOLD, s.AI_LABEL, s.FINAL))
     if s.CONDITION in df.columns:
         cond, names = s.id_codes(df, s.CONDITION)
@@ -44,21 +44,32 @@ def _frame(df: pd.DataFrame) -> dict[str, np.ndarray]:
         "condition": cond, "position": position,
         "rater": s.id_codes(df, s.RATER)[0] if s.RATER in df.columns else np.arange(len(df)),
         "item": s.id_codes(df, s.ITEM)[0] if s.ITEM in df.columns else np.arange(len(df)),
-        "graded": (y >= 0).astype(float), "correct": ((y >= 0) & (h == y)).astype(float),
-        "has_ai": ((a >= 0) & (h >= 0)).astype(float), "agree": ((a >= 0) & (h == a)).astype(float),
-        "ai_wrong": ((a >= 0) & (y >= 0) & (a != y)).astype(float),
+        "y": y, "a": a, "h": h,
     }
-    out = {key: v[keep] for key, v in columns.items()}
+    out = columns if keep.all() else {key: v[keep] for key, v in columns.items()}
     out["names"] = names
     return out
 
 
 def _by_condition(data: dict[str, np.ndarray]) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
-    """(condition name, its judgments' columns) for every condition with judgments."""
-    for code, cond in enumerate(data["names"]):
-        m = data["condition"] == code
-        if m.any():
-            yield str(cond), {key: v[m] for key, v in data.items() if key != "names"}
+    """(condition name, its judgments' columns) for every condition with judgments, in table order:
+    position, rater, item and the 0/1 floats graded = [y], correct = [h == y], has_ai = [a and h],
+    agree = [h == a], ai_wrong = [a != y] (each needs its labels). One stable sort by condition."""
+    names, cond = data["names"], data["condition"]
+    counts = np.bincount(cond, minlength=len(names))
+    order = np.argsort(cond, kind="stable") if np.count_nonzero(counts) > 1 else None
+    ends = np.cumsum(counts)
+    for code, name in enumerate(names):
+        if not counts[code]:
+            continue
+        at = slice(None) if order is None else order[ends[code] - counts[code]:ends[code]]
+        y, a, h = (data[key][at] for key in ("y", "a", "h"))
+        yield str(name), {
+            "position": data["position"][at], "rater": data["rater"][at], "item": data["item"][at],
+            "graded": (y >= 0).astype(float), "correct": ((y >= 0) & (h == y)).astype(float),
+            "has_ai": ((a >= 0) & (h >= 0)).astype(float), "agree": ((a >= 0) & (h == a)).astype(float),
+            "ai_wrong": ((a >= 0) & (y >= 0) & (a != y)).astype(float),
+        }
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> float:
@@ -93,27 +104,50 @@ def position_bins(df: pd.DataFrame, n_bins: int = 5) -> pd.DataFrame:
 _EMPTY = {"slope_per_10_trials": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan}
 
 
+def _position_patterns(position: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The patterns of the column position / 10 (:func:`analysis.cluster_sums.patterns`: values numbered by
+    first appearance), by a lookup table when the positions are small non-negative integers."""
+    scaled = position / 10.0
+    top = float(position.max())
+    if position.min() < 0 or top >= 4 * len(position) or top <= 10 or not (position == np.floor(position)).all():
+        return cluster_sums.patterns(scaled[:, None])  # also 0/10 only: an indicator column, numbered by value
+    ints = position.astype(np.int64)
+    first = np.full(int(top) + 1, len(ints))
+    first[ints[::-1]] = np.arange(len(ints))[::-1]  # first appearance of each position
+    values = np.flatnonzero(first < len(ints))
+    if len(values) > cluster_sums.MAX_PATTERNS:
+        return None
+    order = values[np.argsort(first[values])]
+    rank = np.zeros(len(first), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[ints], scaled[first[order]][:, None]
+
+
 def _slope(g: dict[str, np.ndarray], outcome: str, designs: dict[bytes, crossed.Crossed | None]) -> dict[str, float]:
     """OLS slope per 10 trials with the two-way interval; ``designs`` holds the crossed design of each
     subset already seen (both outcomes usually share the judgments, hence the design)."""
     n = len(g["position"])
     if n < 3 or any(not (g[key] != g[key][0]).any() for key in ("position", "rater", "item")):
         return {**_EMPTY, "n": n}
-    x = np.column_stack([np.ones(n), g["position"] / 10.0])
     o = g[outcome]
-    found = cluster_sums.patterns(x[:, 1:])  # the positions: fit and sums by position
+    found = _position_patterns(g["position"])  # the positions: fit and sums by position
+    x: np.ndarray | None = None
     if found is None:
+        x = np.column_stack([np.ones(n), g["position"] / 10.0])
         beta = np.linalg.lstsq(x, o, rcond=None)[0]
+        fitted = x @ beta
     else:  # weighted least squares on the per-position means: the same line
         counts, rows = np.bincount(found[0]).astype(float), np.column_stack([np.ones(len(found[1])), found[1]])
         beta = np.linalg.solve(rows.T @ (rows * counts[:, None]), rows.T @ np.bincount(found[0], o))
-        found = (found[0], rows)
+        found, fitted = (found[0], rows), (rows @ beta)[found[0]]
     key = g["_mask"].tobytes() if "_mask" in g else b""
     cd = designs.get(key)
     if cd is None:
-        cd = crossed.crossed_design(x, np.ones(n), g["rater"], g["item"], found=found)
+        weight = None if found is None else np.ones(len(found[1]))  # unit weights: every pattern's
+        cd = crossed.crossed_design(x, np.ones(n), g["rater"], g["item"], found=found,
+                                    pattern_weight=weight)
         designs[key] = cd
-    cov, dof = crossed.covariance(cd, o - x @ beta)
+    cov, dof = crossed.covariance(cd, o - fitted)
     low, high, p = models.t_interval(beta[1:2], np.sqrt(cov[1:2, 1]), dof[1:2])
     return {"slope_per_10_trials": float(beta[1]), "ci_low": float(low[0]), "ci_high": float(high[0]),
             "p_value": float(p[0]), "n": n}
