@@ -143,15 +143,15 @@ def crossed_design(x: np.ndarray | None, weight: np.ndarray, rater: np.ndarray, 
     ``pattern_weight``: w_p when weight = w_{p(i)} (the weight sums are then taken from counts)."""
     if like is not None:
         pattern_weight = pattern_weight if like.pattern is not None else None
-        weight, info = _weighted(like.x if like.pattern is None else None, like.pattern, like.rows, weight,
-                                 pattern_weight)
+        weight, info, tables = _weighted(like.x if like.pattern is None else None, like.pattern, like.rows, weight,
+                                         pattern_weight)
         return replace(like, weight=weight, pattern_weight=pattern_weight, info=info, bread=np.linalg.inv(info),
-                       _tables={}, _last={})
-    r, _ = dense_codes(np.asarray(rater))
+                       _tables=tables, _last={})
+    r, n_raters = dense_codes(np.asarray(rater))
     j, n_items = dense_codes(np.asarray(item))
     cell, cell_rater, cell_item = cell_codes(r, j, max(n_items, 1))
-    codes = {"rater": r, "item": j, "cell": cell, "obs": np.arange(len(r))}
-    sizes = {kind: int(c.max()) + 1 if len(c) else 0 for kind, c in codes.items()}
+    codes = {"rater": r, "item": j, "cell": cell, "obs": cell if len(cell_rater) == len(r) else np.arange(len(r))}
+    sizes = {"rater": n_raters, "item": n_items, "cell": len(cell_rater), "obs": len(r)}
     found = patterns_mod.patterns(x) if found is None and x is not None else found
     if found is not None and 2 * len(found[1]) <= len(r):
         pattern, rows = found
@@ -160,20 +160,20 @@ def crossed_design(x: np.ndarray | None, weight: np.ndarray, rater: np.ndarray, 
         assert x is not None
         pattern, rows = None, x
     pattern_weight = pattern_weight if pattern is not None else None
-    weight, info = _weighted(x, pattern, rows, weight, pattern_weight)
+    weight, info, tables = _weighted(x, pattern, rows, weight, pattern_weight)
     return Crossed(x, weight, info, np.linalg.inv(info), codes, sizes, cell_rater, cell_item, pattern, rows,
-                   pattern_weight)
+                   pattern_weight, _tables=tables)
 
 
 def _weighted(x: np.ndarray | None, pattern: np.ndarray | None, rows: np.ndarray, weight: np.ndarray,
-              pattern_weight: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """The weights w_i and the information B = X'WX = sum_p (sum_{p(i) = p} w_i) X_p X_p'."""
+              pattern_weight: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The weights w_i, the information B = X'WX = sum_p (sum_{p(i) = p} w_i) X_p X_p' and the first
+    tables of this weight (the per-pattern sums of w, as :meth:`Crossed.weight_sums` keeps them)."""
     if pattern is None:
         assert x is not None
-        info = x.T @ (x * weight[:, None])
-    else:
-        info = (rows.T * np.bincount(pattern, weight, minlength=len(rows))) @ rows  # not from counts: B^-1 as summed
-    return weight, info
+        return weight, x.T @ (x * weight[:, None]), {}
+    per = np.bincount(pattern, weight, minlength=len(rows))  # summed judgment by judgment, not from counts
+    return weight, (rows.T * per) @ rows, {"power.1": per}
 
 
 def cell_codes(r: np.ndarray, j: np.ndarray, n_items: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -192,7 +192,12 @@ def cell_codes(r: np.ndarray, j: np.ndarray, n_items: int) -> tuple[np.ndarray, 
 
 
 def dense_codes(labels: np.ndarray) -> tuple[np.ndarray, int]:
-    """(0-based int64 code of each label, number of distinct labels)."""
+    """(0-based int64 code of each label, number of distinct labels); codes already 0 .. G - 1 with
+    every value present are kept (one bincount instead of a lookup)."""
+    if labels.dtype.kind in "iu" and len(labels) and labels.min() >= 0 and labels.max() < 4 * len(labels):
+        counts = np.bincount(labels)
+        if counts.all():
+            return labels.astype(np.int64), len(counts)
     codes, size = _dense_codes(labels) if labels.dtype.kind in "iu" else _dense_codes(pd.factorize(labels)[0])
     return codes.astype(np.int64), size
 

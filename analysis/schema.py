@@ -208,8 +208,24 @@ def label_codes(df: pd.DataFrame, columns: Iterable[str]) -> list[np.ndarray]:
     Missing values and absent columns get -1, so ``codes_a == codes_b`` is element-wise
     label equality with "missing is never equal" once both are >= 0. Each column is
     factorised on its own (fast on arrow strings; once per table inside ``shared_codes``)
-    and the small vocabularies merged.
+    and the small vocabularies merged; inside ``shared_codes`` the codes of a set of columns are
+    computed once per table too, and are read-only.
     """
+    columns = tuple(columns)
+
+    def compute() -> list[np.ndarray]:
+        out = _merged_label_codes(df, columns)
+        for codes in out:
+            codes.setflags(write=False)
+        return out
+
+    if _SHARED.get() is None:
+        return _merged_label_codes(df, columns)
+    shared: list[np.ndarray] = _shared(df, "labels", "\x1f".join(columns), compute)
+    return list(shared)
+
+
+def _merged_label_codes(df: pd.DataFrame, columns: tuple[str, ...]) -> list[np.ndarray]:
     per_column = []
     for column in columns:
         if column not in df.columns:
@@ -250,7 +266,11 @@ def conditions_in(df: pd.DataFrame, reference: str | None = None) -> list[str]:
     """Conditions present, sorted, with ``reference`` (when given and present) first."""
     if CONDITION not in df.columns:
         return []
-    found = sorted({str(c) for c in df[CONDITION].dropna().unique()})
+    names = id_codes(df, CONDITION)[1] if _SHARED.get() is not None else np.array(["<missing>"])
+    if "<missing>" in names:  # outside shared_codes, or missing values: from the column itself
+        found = sorted({str(c) for c in df[CONDITION].dropna().unique()})
+    else:  # the shared codes' sorted distinct values
+        found = [str(c) for c in names]
     if reference is not None and reference in found:
         found.remove(reference)
         found.insert(0, reference)
