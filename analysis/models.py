@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -146,15 +146,20 @@ def _table_problem(data: ModelData) -> str:
     return ""
 
 
-def _separation(data: ModelData, outcome: str) -> str:
-    """(Quasi-)perfect separation: the outcome constant in a condition x ai_correct cell."""
-    d = _with_condition(data)
-    n_c, key = len(d.names), d.condition * 2 + d.ai
-    size = np.bincount(key, minlength=2 * n_c)
-    mean = np.bincount(key, d.outcomes[outcome], minlength=2 * n_c) / np.maximum(size, 1)
-    flat = np.flatnonzero((size > 0) & ((mean <= 0.0) | (mean >= 1.0)))
+def _separation(data: ModelData, outcome: str, shared: SharedDesign | None = None) -> str:
+    """(Quasi-)perfect separation: the outcome constant in a condition x ai_correct cell; by the
+    design's patterns when each is one cell (the same sums)."""
+    if shared is not None and shared.cells is not None:
+        cells, size, total = shared.cells, shared.counts, shared.successes(data, outcome)
+    else:
+        d = _with_condition(data)
+        key, cells = d.condition * 2 + d.ai, np.arange(2 * len(d.names))
+        size = np.bincount(key, minlength=len(cells))
+        total = np.bincount(key, d.outcomes[outcome], minlength=len(cells))
+    mean = total / np.maximum(size, 1)
+    flat = np.sort(cells[(size > 0) & ((mean <= 0.0) | (mean >= 1.0))])
     if len(flat):
-        return f"perfect separation: {outcome} constant in condition {d.names[flat[0] // 2]!r}, ai_correct={flat[0] % 2}"
+        return f"perfect separation: {outcome} constant in condition {data.names[flat[0] // 2]!r}, ai_correct={flat[0] % 2}"
     return ""
 
 
@@ -227,7 +232,15 @@ class SharedDesign:
     names: list[str]
     found: tuple[np.ndarray, np.ndarray]  # (pattern of each judgment, distinct rows), as cluster_sums.patterns
     counts: np.ndarray  # judgments per pattern
+    cells: np.ndarray | None  # condition code * 2 + ai_correct of each pattern (None: judgments without a condition)
     clusters: crossed.Crossed | None = None  # set by the first fit
+    _successes: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def successes(self, data: ModelData, outcome: str) -> np.ndarray:
+        """Sum of the outcome over each pattern's judgments (once per outcome)."""
+        if outcome not in self._successes:
+            self._successes[outcome] = np.bincount(self.found[0], data.outcomes[outcome], minlength=len(self.counts))
+        return self._successes[outcome]
 
 
 def _row(level: int, ai: int, n_k: int) -> list[float]:
@@ -248,6 +261,7 @@ def shared_design(data: ModelData | pd.DataFrame, reference: str) -> SharedDesig
     for i, k in enumerate(levels[1:], 1):
         level_of[d.names.index(k) + 1] = i
     n_k = len(levels) - 1
+    cell_of = np.array([d.names.index(k) if k in d.names else -1 for k in levels])  # condition code of a level
     combo = level_of[d.condition + 1] * 2 + d.ai
     rows = np.array([_row(level, ai, n_k) for level in range(n_k + 1) for ai in (0, 1)])
     counts = np.bincount(combo, minlength=len(rows))
@@ -257,7 +271,8 @@ def shared_design(data: ModelData | pd.DataFrame, reference: str) -> SharedDesig
     rank[order] = np.arange(len(order))
     names_out = ["Intercept", *(f"condition[{k}]" for k in levels[1:]), "ai_correct",
                  *(f"condition[{k}]:ai_correct" for k in levels[1:])]
-    return SharedDesign(names_out, (rank[combo], rows[order]), counts[order])
+    cells = (cell_of[order // 2] * 2 + order % 2) if not len(d) or d.condition.min() >= 0 else None
+    return SharedDesign(names_out, (rank[combo], rows[order]), counts[order], cells)
 
 
 def fit_logit_2way(data: ModelData | pd.DataFrame, outcome: str, reference: str,
@@ -270,7 +285,7 @@ def fit_logit_2way(data: ModelData | pd.DataFrame, outcome: str, reference: str,
     d = shared_design(data, reference) if shared is None else shared
     o = data.outcomes[outcome]
     pattern, rows = d.found
-    params = logistic_mle(rows, np.bincount(pattern, o, minlength=len(rows)), trials=d.counts.astype(float))
+    params = logistic_mle(rows, d.successes(data, outcome), trials=d.counts.astype(float))
     mu_p = 1.0 / (1.0 + np.exp(-(rows @ params)))
     w_p = mu_p * (1.0 - mu_p)
     d.clusters = crossed.crossed_design(None, w_p[pattern], data.rater, data.item, like=d.clusters, found=d.found,
@@ -315,8 +330,10 @@ def fit_models(df: pd.DataFrame, *, seed: int = 0, models: tuple[str, ...] = MOD
     rows: list[dict[str, object]] = []
     shared: list[SharedDesign] = []  # built on the first fit, reused by the next
     reason = reason or (_table_problem(data) if data is not None else "")
+    if data is not None and not reason and ref is not None:
+        shared.append(shared_design(data, ref))
     for outcome in OUTCOMES:
-        why = (reason or _separation(data, outcome)) if data is not None else reason
+        why = (reason or _separation(data, outcome, shared[0] if shared else None)) if data is not None else reason
         for model in models:
             if why or data is None or ref is None:
                 rows += _null(model, outcome, why or "no conditions", 0 if data is None else len(data))
