@@ -18,6 +18,7 @@ same judgments; the line is fitted on the per-position means (weighted by counts
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -53,22 +54,19 @@ def _frame(df: pd.DataFrame) -> dict[str, np.ndarray]:
 
 def _by_condition(data: dict[str, np.ndarray]) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
     """(condition name, its judgments' columns) for every condition with judgments, in table order:
-    position, rater, item and the 0/1 floats graded = [y], correct = [h == y], has_ai = [a and h],
-    agree = [h == a], ai_wrong = [a != y] (each needs its labels). One stable sort by condition."""
+    position, rater, item and the 0/1 (boolean) columns graded = [y], correct = [h == y],
+    has_ai = [a and h], agree = [h == a], ai_wrong = [a != y] (each needs its labels)."""
     names, cond = data["names"], data["condition"]
-    counts = np.bincount(cond, minlength=len(names))
-    order = np.argsort(cond, kind="stable") if np.count_nonzero(counts) > 1 else None
-    ends = np.cumsum(counts)
     for code, name in enumerate(names):
-        if not counts[code]:
+        rows = np.flatnonzero(cond == code)
+        if not len(rows):
             continue
-        at = slice(None) if order is None else order[ends[code] - counts[code]:ends[code]]
+        at = slice(None) if len(rows) == len(cond) else rows  # one condition: views, no copies
         y, a, h = (data[key][at] for key in ("y", "a", "h"))
         yield str(name), {
             "position": data["position"][at], "rater": data["rater"][at], "item": data["item"][at],
-            "graded": (y >= 0).astype(float), "correct": ((y >= 0) & (h == y)).astype(float),
-            "has_ai": ((a >= 0) & (h >= 0)).astype(float), "agree": ((a >= 0) & (h == a)).astype(float),
-            "ai_wrong": ((a >= 0) & (y >= 0) & (a != y)).astype(float),
+            "graded": y >= 0, "correct": (y >= 0) & (h == y), "has_ai": (a >= 0) & (h >= 0),
+            "agree": (a >= 0) & (h == a), "ai_wrong": (a >= 0) & (y >= 0) & (a != y),
         }
 
 
@@ -123,31 +121,51 @@ def _position_patterns(position: np.ndarray) -> tuple[np.ndarray, np.ndarray] | 
     return rank[ints], scaled[first[order]][:, None]
 
 
-def _slope(g: dict[str, np.ndarray], outcome: str, designs: dict[bytes, crossed.Crossed | None]) -> dict[str, float]:
-    """OLS slope per 10 trials with the two-way interval; ``designs`` holds the crossed design of each
-    subset already seen (both outcomes usually share the judgments, hence the design)."""
+@dataclass(frozen=True)
+class _Line:
+    """What the slopes of one set of judgments share: the position patterns (with their counts and
+    rows [1, position / 10]) or the n x 2 design, and the crossed design (unit weights)."""
+
+    found: tuple[np.ndarray, np.ndarray] | None
+    counts: np.ndarray
+    x: np.ndarray | None
+    clusters: crossed.Crossed
+
+
+def _line(g: dict[str, np.ndarray]) -> _Line | None:
+    """The shared design of these judgments; None with fewer than 3 or no variation in position, rater or item."""
     n = len(g["position"])
     if n < 3 or any(not (g[key] != g[key][0]).any() for key in ("position", "rater", "item")):
-        return {**_EMPTY, "n": n}
-    o = g[outcome]
+        return None
     found = _position_patterns(g["position"])  # the positions: fit and sums by position
-    x: np.ndarray | None = None
     if found is None:
         x = np.column_stack([np.ones(n), g["position"] / 10.0])
-        beta = np.linalg.lstsq(x, o, rcond=None)[0]
-        fitted = x @ beta
-    else:  # weighted least squares on the per-position means: the same line
-        counts, rows = np.bincount(found[0]).astype(float), np.column_stack([np.ones(len(found[1])), found[1]])
-        beta = np.linalg.solve(rows.T @ (rows * counts[:, None]), rows.T @ np.bincount(found[0], o))
-        found, fitted = (found[0], rows), (rows @ beta)[found[0]]
+        return _Line(None, np.ones(0), x, crossed.crossed_design(x, np.ones(n), g["rater"], g["item"]))
+    counts, rows = np.bincount(found[0]).astype(float), np.column_stack([np.ones(len(found[1])), found[1]])
+    found = (found[0], rows)
+    return _Line(found, counts, None, crossed.crossed_design(None, np.ones(n), g["rater"], g["item"], found=found,
+                                                            pattern_weight=np.ones(len(rows))))  # unit weights
+
+
+def _slope(g: dict[str, np.ndarray], outcome: str, designs: dict[bytes, _Line | None]) -> dict[str, float]:
+    """OLS slope per 10 trials with the two-way interval; ``designs`` holds the shared design of each
+    subset already seen (both outcomes usually share the judgments, hence the design)."""
     key = g["_mask"].tobytes() if "_mask" in g else b""
-    cd = designs.get(key)
-    if cd is None:
-        weight = None if found is None else np.ones(len(found[1]))  # unit weights: every pattern's
-        cd = crossed.crossed_design(x, np.ones(n), g["rater"], g["item"], found=found,
-                                    pattern_weight=weight)
-        designs[key] = cd
-    cov, dof = crossed.covariance(cd, o - fitted)
+    if key not in designs:
+        designs[key] = _line(g)
+    line, n = designs[key], len(g["position"])
+    if line is None:
+        return {**_EMPTY, "n": n}
+    o = g[outcome].astype(float)
+    if line.found is None:
+        assert line.x is not None
+        beta = np.linalg.lstsq(line.x, o, rcond=None)[0]
+        fitted = line.x @ beta
+    else:  # weighted least squares on the per-position means: the same line
+        code, rows = line.found
+        beta = np.linalg.solve(rows.T @ (rows * line.counts[:, None]), rows.T @ np.bincount(code, o))
+        fitted = (rows @ beta)[code]
+    cov, dof = crossed.covariance(line.clusters, o - fitted)
     low, high, p = models.t_interval(beta[1:2], np.sqrt(cov[1:2, 1]), dof[1:2])
     return {"slope_per_10_trials": float(beta[1]), "ci_low": float(low[0]), "ci_high": float(high[0]),
             "p_value": float(p[0]), "n": n}
@@ -155,7 +173,7 @@ def _slope(g: dict[str, np.ndarray], outcome: str, designs: dict[bytes, crossed.
 
 def _subset(part: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, np.ndarray]:
     """The judgments with ``keep`` > 0 (no copy when all are kept); ``_mask`` identifies the subset."""
-    mask = keep > 0
+    mask = keep if keep.dtype == bool else keep > 0
     if mask.all():
         return part
     return {**{key: v[mask] for key, v in part.items()}, "_mask": np.packbits(mask)}
@@ -167,7 +185,7 @@ def position_slopes(df: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=SLOPE_COLUMNS)
     rows = []
     for cond, part in _by_condition(_frame(df)):
-        designs: dict[bytes, crossed.Crossed | None] = {}
+        designs: dict[bytes, _Line | None] = {}
         for outcome, column, keep in (("correct", "correct", "graded"), ("agree_with_ai", "agree", "has_ai")):
             try:
                 fitted = _slope(_subset(part, part[keep]), column, designs)
