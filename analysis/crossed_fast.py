@@ -20,7 +20,9 @@ sum_{i in g} |a_i| w_i <= sqrt(W_g beta_gk), b'H_g Omega H_g b <= ||Omega|| lamb
 and, divided by t_k, the bound delta_k on the relative correction. lambda_g is the smaller of
 tr H_g = sum_{i in g} w_i x_i' B^-1 x_i and, for a design with few distinct rows X_p (weights
 C_gp per cluster and row, G_pq = X_p' B^-1 X_q), the Gershgorin bound
-max_p sum_q sqrt(C_gp C_gq) |G_pq| on the same eigenvalues. For the cells, and for designs with
+max_p sum_q sqrt(C_gp C_gq) |G_pq| on the same eigenvalues; for a two-column design with few rows (a
+line, as the trial-position slopes) the largest eigenvalue itself, that of B^-1 M_g with
+M_g = sum_p C_gp X_p X_p': (tr + sqrt(tr^2 - 4 det)) / 2. For the cells, and for designs with
 many distinct rows, sum_g beta_gk f_g <= max_g f_g (B^-1)_kk, with lambda_g <= W_g max_i x_i' B^-1 x_i
 for a cell.
 
@@ -86,6 +88,14 @@ def _share(cd: Crossed, kind: str) -> np.ndarray:
     if cd.pattern is None:
         return sums(cd, kind, cd.weight * np.einsum("ij,jk,ik->i", cd.x, cd.bread, cd.x))
     table = cd.weight_table(kind)
+    if cd.rows.shape[1] == 2:  # a line: the largest eigenvalue itself, (tr + sqrt(tr^2 - 4 det)) / 2 of B^-1 M_g
+        a, b = cd.rows[:, 0], cd.rows[:, 1]
+        m = table @ np.column_stack([a * a, a * b, b * b])  # M_g = sum_p C_gp X_p X_p': entries 11, 12, 22
+        inv = cd.bread
+        trace = inv[0, 0] * m[:, 0] + 2.0 * inv[0, 1] * m[:, 1] + inv[1, 1] * m[:, 2]
+        det = float(np.linalg.det(inv)) * (m[:, 0] * m[:, 2] - m[:, 1] ** 2)
+        line: np.ndarray = 0.5 * (trace + np.sqrt(np.maximum(trace**2 - 4.0 * det, 0.0)))
+        return line * (1.0 + 1e-6)  # a margin over rounding (the rule's tolerance is 0.02)
     gram = cd.rows @ cd.bread @ cd.rows.T
     root = np.sqrt(table)
     out: np.ndarray = np.minimum(table @ np.diag(gram), np.max(root * (root @ np.abs(gram)), axis=1))
