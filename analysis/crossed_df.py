@@ -109,7 +109,13 @@ def independence_df(cd: Crossed) -> np.ndarray:
 
     The Satterthwaite df under independent judgments, ignoring the projection M (what an
     earlier version reported); only used to skip the full computation where df is large.
+    Depends on the design and weights only: computed once per weight (outcomes with the same
+    weights, as the trial-position lines, share it).
     """
+    return cd.cached("independence_df", lambda: _independence_df(cd))
+
+
+def _independence_df(cd: Crossed) -> np.ndarray:
     square_sums = np.zeros(cd.rows.shape[1])
     for kind in KINDS:
         if singletons(cd, kind):

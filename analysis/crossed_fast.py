@@ -56,6 +56,15 @@ FAST_TOLERANCE = 0.02  # largest relative correction of a variance (1% on a stan
 
 def rough_components(cd: Crossed, resid: np.ndarray) -> np.ndarray:
     """(phi, tau_rater, tau_item) >= 0 from the moment equations without the projection (module docstring)."""
+    lhs = cd.cached("moment_matrix", lambda: _moment_matrix(cd))
+    ss = float(resid @ resid)
+    rhs = np.array([ss, np.sum(sums(cd, "rater", resid) ** 2) - ss, np.sum(sums(cd, "item", resid) ** 2) - ss])
+    theta: np.ndarray = nnls(lhs, rhs)[0]
+    return theta
+
+
+def _moment_matrix(cd: Crossed) -> np.ndarray:
+    """The left-hand side of the moment equations (module docstring), from the weights only."""
     w = cd.weight
     if cd.pattern is None:
         total, squares = float(w.sum()), float(w @ w)
@@ -63,12 +72,8 @@ def rough_components(cd: Crossed, resid: np.ndarray) -> np.ndarray:
         total, squares = float(cd.weight_sums(1).sum()), float(cd.weight_sums(2).sum())
     pairs = {kind: 0.0 if singletons(cd, kind) else float(np.sum(cluster_weights(cd, kind) ** 2)) - squares
              for kind in ("rater", "item", "cell")}
-    lhs = np.array([[total, squares, squares], [0.0, pairs["rater"], pairs["cell"]],
-                    [0.0, pairs["cell"], pairs["item"]]])
-    ss = float(resid @ resid)
-    rhs = np.array([ss, np.sum(sums(cd, "rater", resid) ** 2) - ss, np.sum(sums(cd, "item", resid) ** 2) - ss])
-    theta: np.ndarray = nnls(lhs, rhs)[0]
-    return theta
+    return np.array([[total, squares, squares], [0.0, pairs["rater"], pairs["cell"]],
+                     [0.0, pairs["cell"], pairs["item"]]])
 
 
 def cluster_weights(cd: Crossed, kind: str) -> np.ndarray:

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import special  # Student t: stdtrit = t.ppf, stdtr(df, -x) = t.sf(x); lighter than scipy.stats
+from threadpoolctl import threadpool_limits
 
 from analysis import cluster_sums, crossed
 from analysis import conditions as cn
@@ -130,10 +131,11 @@ def _table_problem(data: ModelData) -> str:
     """The outcome-free checks of :func:`_degenerate` (judgments with a condition)."""
     d = _with_condition(data)
     cond, ai, n_c = d.condition, d.ai, len(d.names)
-    present = np.flatnonzero(np.bincount(cond, minlength=n_c))
+    cells = np.bincount(_pair_key(cond, ai, 2), minlength=2 * n_c).reshape(n_c, 2)  # condition x ai_correct
+    present = np.flatnonzero(cells.sum(axis=1))
     if len(present) < 2:
         return f"needs at least 2 conditions (found {len(present)})"
-    if np.count_nonzero(np.bincount(ai, minlength=2)) < 2:
+    if np.count_nonzero(cells.sum(axis=0)) < 2:
         return "ai_correct takes one value, its effect is not identified"
     items = _distinct_by(d.item, ai, 2)
     if items.min() < 2:  # one item: no item-to-item variation to estimate, intervals would be arbitrary
@@ -141,7 +143,7 @@ def _table_problem(data: ModelData) -> str:
     raters = _distinct_by(d.rater, cond, n_c)[present]
     if raters.min() < 2:
         return f"condition {d.names[present[np.argmin(raters)]]!r} has one rater: its rater-level variance is not estimable"
-    if np.count_nonzero(np.bincount(cond * 2 + ai, minlength=2 * n_c)) < 2 * len(present):
+    if np.count_nonzero(cells) < 2 * len(present):
         return "an empty condition x ai_correct cell: interaction not identified"
     return ""
 
@@ -172,8 +174,16 @@ def _small_codes(values: np.ndarray) -> np.ndarray:
 
 def _distinct_by(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
     """Number of distinct codes in each group 0 .. groups - 1."""
-    present = np.bincount(_small_codes(values).astype(np.int64) * groups + group) > 0
+    present = np.bincount(_pair_key(_small_codes(values), group, groups)) > 0
     return np.bincount(np.flatnonzero(present) % groups, minlength=groups)
+
+
+def _pair_key(codes: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
+    """codes * groups + group as bincount's index type (one copy, then in place)."""
+    key = codes.astype(np.intp)
+    key *= groups
+    key += group
+    return key
 
 
 def design(data: pd.DataFrame, reference: str) -> tuple[np.ndarray, list[str]]:
@@ -325,6 +335,11 @@ def fit_models(df: pd.DataFrame, *, seed: int = 0, models: tuple[str, ...] = MOD
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise ValueError(f"unknown model(s) {unknown}; available: {list(MODELS)}")
+    with threadpool_limits(1, "blas"):  # small products (clusters x patterns): BLAS threads only contend
+        return _fit_models(df, models, reference)
+
+
+def _fit_models(df: pd.DataFrame, models: tuple[str, ...], reference: str | None) -> pd.DataFrame:
     data, reason = _model_data(df)
     ref, _ = cn.reference_or_first(df, reference)
     rows: list[dict[str, object]] = []

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from analysis import cluster_sums, crossed, models
 from analysis import schema as s
@@ -183,7 +184,12 @@ def position_slopes(df: pd.DataFrame) -> pd.DataFrame:
     """Per condition: slope of correct and of agree_with_ai on position, per 10 trials, with CI."""
     if POSITION not in df.columns or not len(df):
         return pd.DataFrame(columns=SLOPE_COLUMNS)
-    rows = []
+    with threadpool_limits(1, "blas"):  # small products (clusters x positions): BLAS threads only contend
+        return pd.DataFrame(_slope_rows(df), columns=SLOPE_COLUMNS)
+
+
+def _slope_rows(df: pd.DataFrame) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
     for cond, part in _by_condition(_frame(df)):
         designs: dict[bytes, _Line | None] = {}
         for outcome, column, keep in (("correct", "correct", "graded"), ("agree_with_ai", "agree", "has_ai")):
@@ -192,4 +198,4 @@ def position_slopes(df: pd.DataFrame) -> pd.DataFrame:
             except np.linalg.LinAlgError:
                 fitted = {**_EMPTY, "n": len(part["position"])}
             rows.append({"condition": cond, "outcome": outcome, **fitted})
-    return pd.DataFrame(rows, columns=SLOPE_COLUMNS)
+    return rows
