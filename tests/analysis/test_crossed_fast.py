@@ -57,3 +57,24 @@ def test_small_studies_take_the_full_path() -> None:
     assert delta.min() > 10 * crossed_fast.FAST_TOLERANCE
     assert fast_v == pytest.approx(full_v, rel=1e-12, abs=1e-15)
     assert fast_df == pytest.approx(full_df, rel=1e-12)
+
+
+def test_line_share_is_the_largest_eigenvalue_of_each_cluster() -> None:
+    """Two-column design by pattern (a trial-position line): lambda_g in closed form is at least the
+    largest eigenvalue of H_g (within its rounding margin) and at most the trace and Gershgorin bounds."""
+    rng = np.random.default_rng(3)
+    rater, item = np.repeat(np.arange(30), 12), rng.integers(0, 50, 360)
+    position = np.tile(np.arange(12), 30).astype(float)
+    rows = np.column_stack([np.ones(12), np.arange(12) / 10.0])
+    w = rng.uniform(0.5, 2.0, 12)
+    cd = crossed.crossed_design(None, w[position.astype(int)], rater, item, found=(position.astype(int), rows),
+                                pattern_weight=w)
+    for kind in ("rater", "item"):
+        table = cd.weight_table(kind)
+        gram = rows @ cd.bread @ rows.T
+        root = np.sqrt(table)
+        older = np.minimum(table @ np.diag(gram), np.max(root * (root @ np.abs(gram)), axis=1))
+        exact = [np.linalg.eigvals(cd.bread @ np.einsum("p,pa,pb->ab", t, rows, rows)).real.max() for t in table]
+        share = crossed_fast._largest_share(cd, kind)
+        assert np.all(share >= np.array(exact) * (1 - 1e-12)) and np.all(share <= older * (1 + 1e-5))
+        assert share == pytest.approx(exact, rel=1e-5)

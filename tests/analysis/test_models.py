@@ -159,3 +159,21 @@ def test_logistic_mle_on_pattern_counts_equals_judgments() -> None:
     code, rows = cluster_sums.patterns(x)  # type: ignore[misc]
     grouped = models.logistic_mle(rows, np.bincount(code, o), trials=np.bincount(code).astype(float))
     assert grouped == pytest.approx(models.logistic_mle(x, o), rel=1e-10)
+
+
+@pytest.mark.parametrize("reference", ["a", "c", "absent"])
+def test_shared_design_equals_the_patterns_of_the_design_matrix(reference: str) -> None:
+    """The design by pattern from the condition and ai_correct codes: the rows, codes and names of
+    design() and cluster_sums.patterns, with judgments without a condition in the reference level."""
+    rng = np.random.default_rng(2)
+    n = 300
+    frame = pd.DataFrame({"rater": rng.integers(0, 30, n), "item": rng.integers(0, 20, n),
+                          "condition": pd.Categorical(rng.choice(["a", "b", "c", None], n, p=[0.3, 0.3, 0.3, 0.1]),
+                                                      ["a", "b", "c"]),
+                          "correct": rng.random(n) < 0.6, "ai_correct": (rng.random(n) < 0.7).astype(float)})
+    x, names = models.design(frame, reference)
+    code, rows = cluster_sums.patterns(x)  # type: ignore[misc]
+    shared = models.shared_design(frame, reference)
+    assert shared.names == names
+    assert np.array_equal(shared.found[0], code) and np.array_equal(shared.found[1], rows)
+    assert np.array_equal(shared.counts, np.bincount(code)) and shared.cells is None  # some without a condition
