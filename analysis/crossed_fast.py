@@ -123,7 +123,7 @@ def correction_bound(cd: Crossed, theta: np.ndarray, m: dict[str, np.ndarray]) -
     phi, tau_r, tau_i = theta
     outer = phi * cd.info + tau_r * m["rater"].T @ m["rater"] + tau_i * m["item"].T @ m["item"]
     spread = float(np.max(np.linalg.eigvals(cd.bread @ outer).real))  # ||Omega||
-    reach = sum(tau * np.sqrt(np.max(np.einsum("gp,pq,gq->g", m[c], cd.bread, m[c]), initial=0.0))
+    reach = sum(tau * np.sqrt(np.max(np.sum((m[c] @ cd.bread) * m[c], axis=1), initial=0.0))
                 for tau, c in ((tau_r, "rater"), (tau_i, "item")))
     total = _cell_term(cd, phi, spread, reach) * np.diag(cd.bread)
     for kind in ("rater", "item"):

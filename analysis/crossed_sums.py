@@ -77,7 +77,9 @@ class Crossed:
         """code * P + pattern of every judgment: its (cluster, pattern) pair (designs with patterns)."""
         if kind not in self._keys:
             assert self.pattern is not None
-            self._keys[kind] = self.codes[kind] * len(self.rows) + self.pattern
+            key = self.codes[kind] * len(self.rows)
+            key += self.pattern
+            self._keys[kind] = key
         return self._keys[kind]
 
     def count_table(self, kind: str) -> np.ndarray:
@@ -87,7 +89,7 @@ class Crossed:
             assert self.pattern is not None
             size, n_p = (1, len(self.rows)) if kind == "pattern" else (self.sizes[kind], len(self.rows))
             code = self.pattern if kind == "pattern" else self.key(kind)
-            self._keys[name] = np.bincount(code, minlength=size * n_p).reshape(size, n_p).astype(float)
+            self._keys[name] = np.bincount(code, minlength=size * n_p).reshape(size, n_p)  # integers
         return self._keys[name]
 
     def weight_table(self, kind: str) -> np.ndarray:
@@ -105,7 +107,10 @@ class Crossed:
         name = f"power.{power}"
         if name not in self._tables:
             assert self.pattern is not None
-            self._tables[name] = np.bincount(self.pattern, self.weight**power, minlength=len(self.rows))
+            if self.pattern_weight is not None and np.all(self.pattern_weight == 1.0):  # unit weights: counts, exact
+                self._tables[name] = self.count_table("pattern")[0].astype(float)
+            else:
+                self._tables[name] = np.bincount(self.pattern, self.weight**power, minlength=len(self.rows))
         return self._tables[name]
 
     def cached(self, name: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
@@ -172,7 +177,10 @@ def _weighted(x: np.ndarray | None, pattern: np.ndarray | None, rows: np.ndarray
     if pattern is None:
         assert x is not None
         return weight, x.T @ (x * weight[:, None]), {}
-    per = np.bincount(pattern, weight, minlength=len(rows))  # summed judgment by judgment, not from counts
+    if pattern_weight is not None and np.all(pattern_weight == 1.0):  # unit weights: the counts (exact)
+        per = np.bincount(pattern, minlength=len(rows)).astype(float)
+    else:
+        per = np.bincount(pattern, weight, minlength=len(rows))  # summed judgment by judgment, not from counts
     return weight, (rows.T * per) @ rows, {"power.1": per}
 
 
