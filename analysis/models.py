@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,19 @@ class ModelData:
 
     def __len__(self) -> int:
         return len(self.ai)
+
+    @cached_property
+    def cell(self) -> np.ndarray:
+        """The condition x ai_correct cell of each judgment: 2 + 2 condition + ai_correct (0, 1: no condition)."""
+        key = self.condition * 2
+        key += 2
+        key += self.ai
+        return key
+
+    @cached_property
+    def cell_counts(self) -> np.ndarray:
+        """Judgments per cell (2 + 2 #conditions)."""
+        return np.bincount(self.cell, minlength=2 * len(self.names) + 2)
 
     def subset(self, keep: np.ndarray) -> ModelData:
         """The judgments with ``keep`` True."""
@@ -124,23 +138,23 @@ def _degenerate(data: ModelData | pd.DataFrame, outcome: str) -> str:
 
 
 def _with_condition(d: ModelData) -> ModelData:
-    return d if not len(d) or d.condition.min() >= 0 else d.subset(d.condition >= 0)
+    return d if not d.cell_counts[:2].any() else d.subset(d.condition >= 0)
 
 
 def _table_problem(data: ModelData) -> str:
     """The outcome-free checks of :func:`_degenerate` (judgments with a condition)."""
-    d = _with_condition(data)
-    cond, ai, n_c = d.condition, d.ai, len(d.names)
-    cells = np.bincount(_pair_key(cond, ai, 2), minlength=2 * n_c).reshape(n_c, 2)  # condition x ai_correct
+    n_c = len(data.names)
+    cells = data.cell_counts[2:].reshape(n_c, 2)  # condition x ai_correct
     present = np.flatnonzero(cells.sum(axis=1))
     if len(present) < 2:
         return f"needs at least 2 conditions (found {len(present)})"
     if np.count_nonzero(cells.sum(axis=0)) < 2:
         return "ai_correct takes one value, its effect is not identified"
-    items = _distinct_by(d.item, ai, 2)
+    d = _with_condition(data)
+    items = _distinct_by(d.item, d.ai, 2)
     if items.min() < 2:  # one item: no item-to-item variation to estimate, intervals would be arbitrary
         return f"ai_correct = {int(np.argmin(items))} on only one item: its item-level variance is not estimable"
-    raters = _distinct_by(d.rater, cond, n_c)[present]
+    raters = _distinct_by(d.rater, d.condition, n_c)[present]
     if raters.min() < 2:
         return f"condition {d.names[present[np.argmin(raters)]]!r} has one rater: its rater-level variance is not estimable"
     if np.count_nonzero(cells) < 2 * len(present):
@@ -153,11 +167,9 @@ def _separation(data: ModelData, outcome: str, shared: SharedDesign | None = Non
     design's patterns when each is one cell (the same sums)."""
     if shared is not None and shared.cells is not None:
         cells, size, total = shared.cells, shared.counts, shared.successes(data, outcome)
-    else:
-        d = _with_condition(data)
-        key, cells = d.condition * 2 + d.ai, np.arange(2 * len(d.names))
-        size = np.bincount(key, minlength=len(cells))
-        total = np.bincount(key, d.outcomes[outcome], minlength=len(cells))
+    else:  # by cell, leaving out the judgments without a condition (cells 0, 1)
+        cells, size = np.arange(2 * len(data.names)), data.cell_counts[2:]
+        total = np.bincount(data.cell, data.outcomes[outcome], minlength=len(cells) + 2)[2:]
     mean = total / np.maximum(size, 1)
     flat = np.sort(cells[(size > 0) & ((mean <= 0.0) | (mean >= 1.0))])
     if len(flat):
@@ -264,25 +276,25 @@ def shared_design(data: ModelData | pd.DataFrame, reference: str) -> SharedDesig
     judgment is its (level, ai_correct) pair, the patterns numbered as :func:`analysis.cluster_sums.patterns`
     numbers them (rows read as binary numbers, ascending), so no n x p design is formed."""
     d = _from_frame(data)
-    n_c = len(d.names)
-    present = np.flatnonzero(np.bincount(d.condition + 1, minlength=n_c + 1)[1:])
+    n_c, by_cell = len(d.names), d.cell_counts
+    present = np.flatnonzero(by_cell[2:].reshape(n_c, 2).sum(axis=1))
     levels = [reference] + [d.names[i] for i in present if d.names[i] != reference]
     level_of = np.zeros(n_c + 1, dtype=np.int64)  # by condition code + 1; missing or reference: level 0
     for i, k in enumerate(levels[1:], 1):
         level_of[d.names.index(k) + 1] = i
     n_k = len(levels) - 1
-    cell_of = np.array([d.names.index(k) if k in d.names else -1 for k in levels])  # condition code of a level
-    combo = level_of[d.condition + 1] * 2 + d.ai
+    combo_of = np.repeat(level_of, 2) * 2 + np.tile([0, 1], n_c + 1)  # (level, ai_correct) of each cell
     rows = np.array([_row(level, ai, n_k) for level in range(n_k + 1) for ai in (0, 1)])
-    counts = np.bincount(combo, minlength=len(rows))
+    counts = np.bincount(combo_of, by_cell, minlength=len(rows)).astype(np.int64)
     seen = np.flatnonzero(counts)
     order = seen[np.argsort([int("".join("1" if v else "0" for v in rows[c]), 2) for c in seen], kind="stable")]
     rank = np.zeros(len(rows), dtype=np.int64)
     rank[order] = np.arange(len(order))
     names_out = ["Intercept", *(f"condition[{k}]" for k in levels[1:]), "ai_correct",
                  *(f"condition[{k}]:ai_correct" for k in levels[1:])]
-    cells = (cell_of[order // 2] * 2 + order % 2) if not len(d) or d.condition.min() >= 0 else None
-    return SharedDesign(names_out, (rank[combo], rows[order]), counts[order], cells)
+    cell_of = np.array([d.names.index(k) if k in d.names else -1 for k in levels])  # condition code of a level
+    cells = (cell_of[order // 2] * 2 + order % 2) if not by_cell[:2].any() else None
+    return SharedDesign(names_out, (rank[combo_of][d.cell], rows[order]), counts[order], cells)
 
 
 def fit_logit_2way(data: ModelData | pd.DataFrame, outcome: str, reference: str,
