@@ -312,7 +312,9 @@ def fit_logit_2way(data: ModelData | pd.DataFrame, outcome: str, reference: str,
     w_p = mu_p * (1.0 - mu_p)
     d.clusters = crossed.crossed_design(None, w_p[pattern], data.rater, data.item, like=d.clusters, found=d.found,
                                         pattern_weight=w_p)
-    cov, df_t = crossed.covariance(d.clusters, o - mu_p[pattern])
+    resid = mu_p[pattern]
+    np.subtract(o, resid, out=resid)  # o - mu
+    cov, df_t = crossed.covariance(d.clusters, resid)
     se = np.sqrt(np.diag(cov))
     low, high, p = t_interval(params, se, df_t)
     return [{"model": "logit_2way", "outcome": outcome, "term": t, "estimate": float(e), "se": float(v),

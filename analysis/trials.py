@@ -157,16 +157,17 @@ def _slope(g: dict[str, np.ndarray], outcome: str, designs: dict[bytes, _Line | 
     line, n = designs[key], len(g["position"])
     if line is None:
         return {**_EMPTY, "n": n}
-    o = g[outcome].astype(float)
+    o = g[outcome]  # 0/1 (boolean)
     if line.found is None:
         assert line.x is not None
-        beta = np.linalg.lstsq(line.x, o, rcond=None)[0]
-        fitted = line.x @ beta
+        beta = np.linalg.lstsq(line.x, o.astype(float), rcond=None)[0]
+        resid = line.x @ beta
     else:  # weighted least squares on the per-position means: the same line
         code, rows = line.found
         beta = np.linalg.solve(rows.T @ (rows * line.counts[:, None]), rows.T @ np.bincount(code, o))
-        fitted = (rows @ beta)[code]
-    cov, dof = crossed.covariance(line.clusters, o - fitted)
+        resid = (rows @ beta)[code]
+    np.subtract(o, resid, out=resid)  # o - fitted
+    cov, dof = crossed.covariance(line.clusters, resid)
     low, high, p = models.t_interval(beta[1:2], np.sqrt(cov[1:2, 1]), dof[1:2])
     return {"slope_per_10_trials": float(beta[1]), "ci_low": float(low[0]), "ci_high": float(high[0]),
             "p_value": float(p[0]), "n": n}
