@@ -268,6 +268,7 @@ def _analyze_prepared(df: pd.DataFrame, data: pd.DataFrame, excluded: dict[str, 
                       reference: str | None, n_splits: int, threads: int | None = None,
                       bootstrap: str = "auto") -> AnalysisResult:
     ref, why = conditions.reference_condition(data, reference)
+    schema.warm_codes(data, parallel.thread_count(threads))  # once, before the two threads need them
     with ThreadPoolExecutor(max_workers=1) as pool:  # the tables beside the bootstrap, on a second thread
         side: Future[dict[str, Any]] | None = None
         if parallel.thread_count(threads) > 1:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -172,6 +172,18 @@ def _shared(df: pd.DataFrame, kind: str, column: str, compute: Callable[[], Any]
     value = compute()
     cache[key] = (df, value)  # holding df keeps its id unique while the cache lives
     return value
+
+
+def warm_codes(df: pd.DataFrame, threads: int = 1) -> None:
+    """Compute the shared codes of the id and label columns of ``df`` now (inside ``shared_codes``),
+    on up to ``threads`` threads, so analyses that run side by side later find them ready."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [(id_codes, c) for c in (RATER, ITEM, CONDITION) if c in df.columns]
+    jobs += [(_raw_label_codes, c) for c in (GOLD, AI_LABEL, INITIAL, FINAL) if c in df.columns]
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(jobs)))) as pool:
+        context = copy_context()  # the workers see the same shared-codes cache
+        list(pool.map(lambda job: context.copy().run(job[0], df, job[1]), jobs))
 
 
 def _small_int(n_values: int) -> type[np.signedinteger]:
