@@ -64,12 +64,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.optimize import nnls
 
 from analysis import crossed_fast
 from analysis import crossed_sums as cs
 from analysis.crossed_df import independence_df, satterthwaite_df
 from analysis.crossed_sums import COMPONENTS, KINDS, SIGN, Crossed, crossed_design
+from analysis.nonnegative import nnls
 
 __all__ = ["Crossed", "corrections", "covariance", "crossed_design", "expected_sandwich", "model_variance",
            "sandwich", "two_way", "working_components"]
@@ -124,7 +124,7 @@ def working_components(cd: Crossed, resid: np.ndarray, m: dict[str, np.ndarray] 
     ss = float(resid @ resid)
     stats_ = np.array([ss, np.sum(cs.sums(cd, "rater", resid) ** 2) - ss,
                        np.sum(cs.sums(cd, "item", resid) ** 2) - ss])
-    theta: np.ndarray = nnls(np.array([e_obs, e_r - e_obs, e_i - e_obs]), stats_)[0]
+    theta: np.ndarray = nnls(np.array([e_obs, e_r - e_obs, e_i - e_obs]), stats_)
     return theta
 
 

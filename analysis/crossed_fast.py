@@ -46,10 +46,10 @@ clusters (a million judgments from 25,000 raters and 12,500 items: delta_k ~ 0.0
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import nnls
 
 from analysis.crossed_df import LARGE_DF
 from analysis.crossed_sums import Crossed, singletons, sums
+from analysis.nonnegative import nnls
 
 FAST_TOLERANCE = 0.02  # largest relative correction of a variance (1% on a standard error) left out
 
@@ -59,7 +59,7 @@ def rough_components(cd: Crossed, resid: np.ndarray) -> np.ndarray:
     lhs = cd.cached("moment_matrix", lambda: _moment_matrix(cd))
     ss = float(resid @ resid)
     rhs = np.array([ss, np.sum(sums(cd, "rater", resid) ** 2) - ss, np.sum(sums(cd, "item", resid) ** 2) - ss])
-    theta: np.ndarray = nnls(lhs, rhs)[0]
+    theta: np.ndarray = nnls(lhs, rhs)
     return theta
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from analysis import (
     conditions,
@@ -269,7 +270,9 @@ def _analyze_prepared(df: pd.DataFrame, data: pd.DataFrame, excluded: dict[str, 
                       bootstrap: str = "auto") -> AnalysisResult:
     ref, why = conditions.reference_condition(data, reference)
     schema.warm_codes(data, parallel.thread_count(threads))  # once, before the two threads need them
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the tables beside the bootstrap, on a second thread
+    # One BLAS thread for the whole section: the limit is process-wide, so the nested limits of the
+    # two threads (engine, models, trials) must not restore it out of order; this restores it once.
+    with threadpool_limits(1, "blas"), ThreadPoolExecutor(max_workers=1) as pool:
         side: Future[dict[str, Any]] | None = None
         if parallel.thread_count(threads) > 1:
             side = pool.submit(contextvars.copy_context().run, _side_tables, data, ref, fit, k, seed, n_splits)

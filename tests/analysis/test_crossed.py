@@ -118,3 +118,21 @@ def test_linear_crossed_model_calibrated_where_the_plain_sandwich_is_not() -> No
     assert df.mean(axis=0) == pytest.approx(2 * v.mean(axis=0) ** 2 / v.var(axis=0), rel=0.35)
     misses = (np.abs(est) > stats.t.ppf(0.975, df) * np.sqrt(v)).mean(axis=0)  # all true coefficients are 0
     assert misses.max() <= 0.08
+
+
+def test_small_nnls_equals_scipy_nnls() -> None:
+    """The subset-enumeration NNLS of the variance components against scipy's active-set one."""
+    from scipy.optimize import nnls as scipy_nnls
+
+    from analysis.nonnegative import nnls
+
+    rng = np.random.default_rng(0)
+    bounded = 0
+    for _ in range(300):
+        a = rng.normal(size=(3, 3)) * rng.choice([1e-3, 1.0, 1e3], size=(1, 3))
+        b = rng.normal(size=3)
+        got, want = nnls(a, b), scipy_nnls(a, b)[0]
+        assert (got >= 0).all()
+        np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9 * (1 + np.abs(want).max()))
+        bounded += int((want == 0).any())
+    assert bounded > 50  # the constraint was active in many of the problems

@@ -199,3 +199,17 @@ def test_dumps_matches_the_standard_encoder_and_refuses_nan() -> None:
     for bad in (float("nan"), [1.0, float("inf")], {"a": [float("-inf")]}):
         with pytest.raises(ValueError):
             dumps(bad)
+
+
+def test_analysis_leaves_the_blas_thread_count_as_it_found_it() -> None:
+    """The analysis runs two threads that each limit BLAS (a process-wide setting); afterwards the
+    process must have its own setting back (a long-lived dashboard would otherwise stay at 1)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    df = simulate_judgments(30, 20, seed=3, two_stage=True)
+    with threadpool_limits(2, "blas"):
+        before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+        for _ in range(3):
+            analyze(df, n_boot=30, threads=2)
+            after = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+            assert after == before
