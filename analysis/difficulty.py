@@ -23,24 +23,42 @@ EDGES = np.linspace(0.0, 1.0, 6)
 
 
 def item_difficulty(df: pd.DataFrame, reference: str | None = None) -> tuple[pd.DataFrame, str]:
-    """Per item: n graded judgments, human accuracy, AI correct (1/0, NaN unknown), AI confidence."""
+    """Per item: n graded judgments, human accuracy, AI correct (1/0, NaN unknown), AI confidence.
+
+    Items sorted by id; judgments without an item id are left out; ``ai_correct`` and
+    ``ai_confidence`` are the item's first non-missing values (in table order) among its
+    graded judgments. Computed on the table's shared codes (``schema.shared_codes``).
+    """
     if s.missing(df, (s.ITEM, s.GOLD, s.FINAL)):
         return pd.DataFrame(columns=ITEM_COLUMNS), "none"
-    use, source = df, "all conditions"
+    keep, source = df[s.ITEM].notna().to_numpy(dtype=bool), "all conditions"
     if reference is not None and s.CONDITION in df.columns:
-        use, source = df[df[s.CONDITION].astype("string") == reference], f"reference condition {reference}"
-    y, a, h = s.label_codes(use, (s.GOLD, s.AI_LABEL, s.FINAL))
-    data = pd.DataFrame({"item_id": use[s.ITEM].astype("string").to_numpy(dtype=object),
-                         "graded": (y >= 0).astype(float), "correct": ((y >= 0) & (h == y)).astype(float),
-                         "ai_correct": np.where((a >= 0) & (y >= 0), (a == y).astype(float), np.nan),
-                         "ai_confidence": s.floats(use, s.AI_CONF)})
-    data = data[data["graded"] > 0]
-    out = data.groupby("item_id", sort=True).agg(n=("graded", "sum"), correct=("correct", "sum"),
-                                                 ai_correct=("ai_correct", "first"),
-                                                 ai_confidence=("ai_confidence", "first")).reset_index()
-    out["human_accuracy"] = out["correct"] / out["n"]
-    out["n"] = out["n"].astype(int)
+        cond, names = s.id_codes(df, s.CONDITION)
+        hit = np.flatnonzero(names == reference)
+        in_ref = (cond == hit[0]) & df[s.CONDITION].notna().to_numpy(dtype=bool) if len(hit) else False
+        keep = keep & in_ref
+        source = f"reference condition {reference}"
+    y, a, h = s.label_codes(df, (s.GOLD, s.AI_LABEL, s.FINAL))
+    rows = np.flatnonzero(keep & (y >= 0))  # graded judgments of the chosen condition, in table order
+    item_codes, ids = s.id_codes(df, s.ITEM)
+    item = item_codes[rows].astype(np.int64)
+    n = np.bincount(item, minlength=len(ids))
+    correct = np.bincount(item, weights=(h[rows] == y[rows]), minlength=len(ids))
+    ai_correct = np.where(a[rows] >= 0, (a[rows] == y[rows]).astype(float), np.nan)
+    present = np.flatnonzero(n > 0)
+    out = pd.DataFrame({"item_id": ids[present], "n": n[present].astype(int),
+                        "human_accuracy": correct[present] / n[present],
+                        "ai_correct": _first_present(ai_correct, item, len(ids))[present],
+                        "ai_confidence": _first_present(s.floats(df, s.AI_CONF)[rows], item, len(ids))[present]})
     return out[ITEM_COLUMNS], source
+
+
+def _first_present(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per group, its first non-NaN value in order (NaN when it has none)."""
+    at = np.flatnonzero(~np.isnan(values))
+    first = np.full(n_groups, -1, dtype=np.int64)
+    first[group[at][::-1]] = at[::-1]  # the earliest write wins: assigned last
+    return np.where(first >= 0, values[np.clip(first, 0, None)] if len(values) else np.nan, np.nan)
 
 
 def difficulty_bins(items: pd.DataFrame) -> pd.DataFrame:

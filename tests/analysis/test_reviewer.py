@@ -110,3 +110,35 @@ def test_human_confidence_routing_helps_when_confidence_is_informative() -> None
     df["confidence"] = np.where(right, rng.uniform(0.8, 1.0, len(df)), rng.uniform(0.5, 0.7, len(df)))
     row = routing_by_confidence(df).set_index(["condition", "rule"]).loc[("none", "human_confidence")]
     assert row["complementarity"] > 0.08 and row["n_splits"] == 5
+
+
+def _difficulty_by_groupby(df: pd.DataFrame, reference: str | None) -> pd.DataFrame:
+    """Per-item difficulty by a pandas groupby on the raw text columns (the independent version)."""
+    use = df if reference is None else df[df["condition"].astype("string") == reference]
+    gold, ai, final = (use[c].astype("string").str.strip() for c in ("gold_label", "ai_label", "final_label"))
+    graded = gold.notna()
+    data = pd.DataFrame({"item_id": use["item_id"].astype("string"), "graded": graded,
+                         "correct": graded & (final == gold).fillna(False),
+                         "ai_correct": np.where(ai.notna() & graded, (ai == gold).fillna(False).astype(float), np.nan),
+                         "ai_confidence": use["ai_confidence"]})[graded.to_numpy()]
+    out = data.groupby("item_id", sort=True).agg(n=("graded", "sum"), correct=("correct", "sum"),
+                                                 ai_correct=("ai_correct", "first"),
+                                                 ai_confidence=("ai_confidence", "first")).reset_index()
+    out["human_accuracy"] = out["correct"] / out["n"]
+    return out[["item_id", "n", "human_accuracy", "ai_correct", "ai_confidence"]]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("reference", [None, "none", "absent"])
+def test_item_difficulty_equals_a_groupby_with_missing_values(seed: int, reference: str | None) -> None:
+    rng = np.random.default_rng(seed)
+    df = simulate_judgments(30, 25, seed=seed)
+    for column, share in (("gold_label", 0.1), ("ai_label", 0.1), ("ai_confidence", 0.2), ("item_id", 0.05),
+                          ("condition", 0.05)):
+        df.loc[rng.random(len(df)) < share, column] = None
+    got, _ = item_difficulty(df, reference=reference)
+    want = _difficulty_by_groupby(df, reference)
+    assert got["item_id"].tolist() == want["item_id"].tolist()
+    np.testing.assert_array_equal(got["n"].to_numpy(), want["n"].to_numpy())
+    for column in ("human_accuracy", "ai_correct", "ai_confidence"):
+        np.testing.assert_allclose(got[column].to_numpy(dtype=float), want[column].to_numpy(dtype=float))
