@@ -15,7 +15,7 @@ import pandas as pd
 
 from analysis import schema as s
 
-ASSISTANCE_KIND = "assistance_kind"
+ASSISTANCE_KIND = s.ASSISTANCE_KIND
 #: The assistance kind of an unassisted condition.
 NO_ASSISTANCE = "none"
 
@@ -34,10 +34,14 @@ def reference_condition(df: pd.DataFrame, reference: str | None = None) -> tuple
     if ASSISTANCE_KIND not in df.columns or s.CONDITION not in df.columns:
         return None, ("no reference condition: the table has no assistance_kind column; "
                       "give reference= (CLI --reference) for contrasts and team complementarity")
-    codes, kinds = pd.factorize(df[ASSISTANCE_KIND])  # compare the few distinct kinds, not every row
-    is_none = np.array([str(k).strip() == NO_ASSISTANCE for k in kinds] + [False])[codes]  # code -1: missing
-    cond, names = pd.factorize(df[s.CONDITION])  # missing: -1, left out
-    none_conds = sorted({str(names[c]) for c in np.unique(cond[is_none & (cond >= 0)])})
+    codes, kinds = s.id_codes(df, ASSISTANCE_KIND)  # compare the few distinct kinds, not every row
+    is_none = np.array([str(k).strip() == NO_ASSISTANCE for k in kinds])[codes]
+    if df[ASSISTANCE_KIND].hasnans:  # a missing kind is never none (id_codes spells it <missing>)
+        is_none &= df[ASSISTANCE_KIND].notna().to_numpy(dtype=bool)
+    cond, names = s.id_codes(df, s.CONDITION)
+    if df[s.CONDITION].hasnans:  # a judgment without a condition is left out
+        is_none &= df[s.CONDITION].notna().to_numpy(dtype=bool)
+    none_conds = sorted({str(names[c]) for c in np.unique(cond[is_none])})
     if not none_conds:
         return None, ("no reference condition: no condition has assistance_kind 'none'; "
                       "give reference= (CLI --reference)")

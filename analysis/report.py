@@ -268,8 +268,8 @@ def _analyze_prepared(df: pd.DataFrame, data: pd.DataFrame, excluded: dict[str, 
                       exclusions: ExclusionRules | None, *, n_boot: int, seed: int, k: int, ci: float, fit: bool,
                       reference: str | None, n_splits: int, threads: int | None = None,
                       bootstrap: str = "auto") -> AnalysisResult:
-    ref, why = conditions.reference_condition(data, reference)
     schema.warm_codes(data, parallel.thread_count(threads))  # once, before the two threads need them
+    ref, why = conditions.reference_condition(data, reference)
     # One BLAS thread for the whole section: the limit is process-wide, so the nested limits of the
     # two threads (engine, models, trials) must not restore it out of order; this restores it once.
     with threadpool_limits(1, "blas"), ThreadPoolExecutor(max_workers=1) as pool:

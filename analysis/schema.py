@@ -21,6 +21,7 @@ import pandas as pd
 RATER = "rater_id"
 ITEM = "item_id"
 CONDITION = "condition"
+ASSISTANCE_KIND = "assistance_kind"
 GOLD = "gold_label"
 AI_LABEL = "ai_label"
 AI_CONF = "ai_confidence"
@@ -54,7 +55,7 @@ JUDGMENT_COLUMNS: tuple[Column, ...] = (
     Column("study", "string", "Study name."),
     Column(RATER, "string", "External rater id (Prolific PID or the ?rater= value).", "required"),
     Column(CONDITION, "string", "Assistance condition key the rater saw for this item.", "required"),
-    Column("assistance_kind", "string", "Kind of assistance shown: none, evidence, reasoning, debate or consultancy."),
+    Column(ASSISTANCE_KIND, "string", "Kind of assistance shown: none, evidence, reasoning, debate or consultancy."),
     Column(ITEM, "string", "Item id from the item bank.", "required"),
     Column("position", "integer", "0-based position of the item in the rater's sequence (practice first)."),
     Column(PRACTICE, "boolean", "Practice item (feedback shown; excluded from analysis).", "optional"),
@@ -179,7 +180,7 @@ def warm_codes(df: pd.DataFrame, threads: int = 1) -> None:
     on up to ``threads`` threads, so analyses that run side by side later find them ready."""
     from concurrent.futures import ThreadPoolExecutor
 
-    jobs = [(id_codes, c) for c in (RATER, ITEM, CONDITION) if c in df.columns]
+    jobs = [(id_codes, c) for c in (RATER, ITEM, CONDITION, ASSISTANCE_KIND) if c in df.columns]
     jobs += [(_raw_label_codes, c) for c in (GOLD, AI_LABEL, INITIAL, FINAL) if c in df.columns]
     with ThreadPoolExecutor(max_workers=max(1, min(threads, len(jobs)))) as pool:
         context = copy_context()  # the workers see the same shared-codes cache
