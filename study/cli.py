@@ -23,7 +23,7 @@ from study import (
 )
 from study.cli_common import _DEBUG, DbOption, app, clean_errors, db_app, engine_for, items_app, study_app
 from study.lazy import lazy_module
-from tasks.importers import FORMATS, read_item_bank
+from tasks.formats import FORMATS
 
 if TYPE_CHECKING:
     from study import config as config_mod
@@ -124,6 +124,8 @@ def items_import(
     """
     engine = engine_for(db)
     cfg = service.get_config(engine, study)
+    from tasks.importers import read_item_bank
+
     items = read_item_bank(
         file, fmt, labels=cfg.labels,  # type: ignore[arg-type]
         label_map=cfg.importing.label_map, max_sources=cfg.importing.max_sources, stances=cfg.importing.stances,

@@ -13,12 +13,13 @@ from pydantic import ValidationError
 from typer.exceptions import TyperException
 
 from study.lazy import lazy_module
-from tasks.importers import ItemBankError
 
 if TYPE_CHECKING:  # loaded on first use: commands that need no database do not import SQLAlchemy
     from study import config, db, service
+    from tasks import importers
 else:
     config, db, service = (lazy_module(f"study.{name}") for name in ("config", "db", "service"))
+    importers = lazy_module("tasks.importers")  # its error type is looked up only when an error is caught
 
 app = typer.Typer(help="oversight-lab: run human-AI oversight experiments.", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False)
@@ -63,7 +64,7 @@ def clean_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (config.ConfigError, ItemBankError, service.ServiceError, service.StudyFull, ValidationError) as err:
+        except (config.ConfigError, importers.ItemBankError, service.ServiceError, service.StudyFull, ValidationError) as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(2) from None
         except (TyperException, typer.Exit, typer.Abort):  # typer.Exit is a RuntimeError: let it through

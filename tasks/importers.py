@@ -17,13 +17,13 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from tasks.formats import FORMATS
 from tasks.items import Item
 from tasks.limits import MAX_TEXT_CHARS
 from tasks.stances import stance_problems
 from tasks.values import FORMULA_MESSAGE, json_value_problem, looks_like_formula, strings
 
 ItemBankFormat = Literal["jsonl", "csv", "climate-fever"]
-FORMATS: tuple[str, ...] = ("jsonl", "csv", "climate-fever")
 #: Errors listed before the rest are summarised.
 MAX_REPORTED_ERRORS = 50
 #: A file larger than this is refused before parsing.

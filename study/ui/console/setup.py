@@ -12,7 +12,8 @@ from study.config import StudyConfig
 from study.ui.common import engine
 from study.ui.console import quality
 from study.ui.console.base import ConsoleState, callback, show
-from tasks.importers import FORMATS, ItemBank, ItemBankError, RowError, read_item_bank
+from tasks.formats import FORMATS
+from tasks.importers import ItemBank, ItemBankError, RowError, read_item_bank
 
 PREVIEW_ROWS = 10
 
