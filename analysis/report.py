@@ -138,6 +138,9 @@ def dumps(data: Any, pad: str = "") -> str:
             + "\n" + pad + "}"
     if isinstance(data, list) and len(data) <= 8 and not any(isinstance(v, dict | list) for v in data):
         return _encode(data)  # short list of scalars (an interval): one line
+    if isinstance(data, _Rows) and data:
+        lines = [_encode(v) for v in data]  # flat rows of JSON-safe scalars
+        return "[\n" + ",\n".join(inner + line for line in lines) + "\n" + pad + "]"
     if isinstance(data, list) and data:
         lines = [_encode(v) if _flat(v) else dumps(v, inner) for v in data]
         return "[\n" + ",\n".join(inner + line for line in lines) + "\n" + pad + "]"
@@ -149,7 +152,7 @@ def json_safe(obj: Any) -> Any:
     kind = type(obj)
     if kind is float:  # the common cases first: large tables are mostly Python floats, ints and text
         return obj if math.isfinite(obj) else None
-    if kind is int or kind is str or obj is None:
+    if kind is int or kind is str or obj is None or kind is _Rows:
         return obj
     if isinstance(obj, dict):
         return {str(k): json_safe(v) for k, v in obj.items()}
@@ -182,15 +185,39 @@ def _with_ci(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+class _Rows(list[dict[str, Any]]):
+    """Table rows whose values are already JSON-safe scalars (``_records``): ``json_safe`` and
+    ``dumps`` take them as they are (one line per row)."""
+
+
+def _column_values(column: pd.Series) -> list[Any] | None:
+    """The JSON-safe values of a numeric, boolean or text column (non-finite and missing -> None);
+    None for any other column (``json_safe`` then converts its values one by one)."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.StringDtype):
+        out: list[Any] = column.tolist()
+        return [v if type(v) is str else None for v in out] if column.hasnans else out
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "iubf":  # object, nullable, dates: one by one
+        return None
+    out = column.tolist()
+    if dtype.kind == "f":
+        for at in np.flatnonzero(~np.isfinite(column.to_numpy())):
+            out[at] = None
+    return out
+
+
 def _records(df: pd.DataFrame) -> list[dict[Any, Any]]:
     """``df.to_dict("records")``, built from one ``tolist`` per column (the same values once
-    ``json_safe``; several times faster on the long tables: routing curve, items)."""
+    ``json_safe``; several times faster on the long tables: routing curve, items). When every
+    column is numeric, boolean or text the rows come JSON-safe already (``_Rows``)."""
     if not len(df.columns) or not df.columns.is_unique:
         records: list[dict[Any, Any]] = df.to_dict("records")
         return records
-    keys = list(df.columns)
-    columns = [df.iloc[:, i].tolist() for i in range(len(keys))]
-    return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+    keys = [str(k) for k in df.columns]
+    safe = [_column_values(df.iloc[:, i]) for i in range(len(keys))]
+    columns = [v if v is not None else df.iloc[:, i].tolist() for i, v in enumerate(safe)]
+    rows = [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+    return _Rows(rows) if all(v is not None for v in safe) else rows
 
 
 def _curves(curve: pd.DataFrame) -> dict[Any, list[dict[Any, Any]]]:
@@ -199,8 +226,9 @@ def _curves(curve: pd.DataFrame) -> dict[Any, list[dict[Any, Any]]]:
     if not len(curve):
         return out
     points = _records(curve[["threshold", "share_ai", "accuracy"]])
+    kind = type(points)  # _Rows when the points are JSON-safe already
     for cond, point in zip(curve["condition"].tolist(), points, strict=True):
-        out.setdefault(cond, []).append(point)
+        out.setdefault(cond, kind()).append(point)
     return out
 
 
