@@ -213,3 +213,20 @@ def test_analysis_leaves_the_blas_thread_count_as_it_found_it() -> None:
             analyze(df, n_boot=30, threads=2)
             after = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
             assert after == before
+
+
+def test_table_rows_are_json_safe_whatever_the_column_types() -> None:
+    """Rows built per column (numeric, boolean, text: safe at once; nullable and object: one by one)
+    equal the plain records made JSON-safe value by value."""
+    from analysis.report import _records, dumps, json_safe
+
+    df = pd.DataFrame({
+        "x": [1.5, np.nan, np.inf], "n": np.array([1, 2, 3], dtype=np.int64), "ok": [True, False, True],
+        "name": pd.Series(["a", None, "c"], dtype="str"), "count": pd.Series([1, None, 3], dtype="Int64"),
+        "ids": [[1, 2], [], [3]],
+    })
+    for cols in (["x", "n", "ok", "name"], list(df.columns)):
+        rows = _records(df[cols])
+        want = json_safe(df[cols].to_dict("records"))
+        assert json.loads(dumps(json_safe(rows))) == want
+        assert json.loads(json.dumps(json_safe(rows), allow_nan=False)) == want
