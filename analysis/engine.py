@@ -49,7 +49,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from analysis import definitions as d
-from analysis import parallel, routing, slot_sums
+from analysis import parallel, routing, slot_sums, units
 from analysis import schema as s
 
 ROUTING_STATS: tuple[str, ...] = (
@@ -118,13 +118,6 @@ class Replicates:
     split_stats: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def _codes(df: pd.DataFrame, column: str, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    if column not in df.columns:
-        notes.append(f"column {column} missing: every judgment treated as its own {column[:-3]} cluster")
-        return np.arange(len(df)), np.array([f"row{i}" for i in range(len(df))], dtype=object)
-    return s.id_codes(df, column)
-
-
 def _per_item(values: np.ndarray, item: np.ndarray, n_items: int, name: str, ids: np.ndarray) -> np.ndarray:
     """The single value of an item-level column per item (local codes ``item``); error if an item disagrees."""
     first = np.empty(n_items, dtype=np.int64)
@@ -163,23 +156,6 @@ def _cells(parts: d.RowParts, rater: np.ndarray, item: np.ndarray, level: dict[s
                  n_rows=len(rater), plans=tuple(routing.plan(conf, f, k) for f in folds))
 
 
-def _strata(rater: np.ndarray, cond: np.ndarray, n_raters: int) -> np.ndarray:
-    """Stratum of each rater: the set of conditions it judged in (as a code)."""
-    cond_code, _ = pd.factorize(cond, sort=True)
-    members = np.zeros((n_raters, int(cond_code.max(initial=0)) + 1), dtype=bool)
-    members[rater, cond_code] = True
-    packed = members @ (1 << np.arange(members.shape[1])[::-1]) if members.shape[1] <= 62 else members  # same order
-    return np.unique(packed, axis=0, return_inverse=True)[1].astype(np.int64).ravel()
-
-
-def _condition_codes(df: pd.DataFrame, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(code of each judgment's condition, condition names); ``all`` when the column is missing."""
-    if s.CONDITION not in df.columns:
-        notes.append("column condition missing: all judgments pooled as condition 'all'")
-        return np.zeros(len(df), dtype=np.int64), np.array(["all"], dtype=object)
-    return s.id_codes(df, s.CONDITION)
-
-
 def build_layout(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_splits: int = N_SPLITS,
                  reference: str | None = None) -> Layout:
     """Sort a prepared judgments table into per-condition slot matrices (see module docstring).
@@ -187,9 +163,9 @@ def build_layout(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_splits: int =
     Split s of the items into ``k`` folds is ``routing.assign_folds(n_items, k, seed + s)``.
     """
     notes: list[str] = []
-    rater, rater_ids = _codes(df, s.RATER, notes)
-    item, item_ids = _codes(df, s.ITEM, notes)
-    cond, cond_names = _condition_codes(df, notes)
+    rater, rater_ids = units.codes(df, s.RATER, notes)
+    item, item_ids = units.codes(df, s.ITEM, notes)
+    cond, cond_names = units.condition_codes(df, notes)
     k_eff = max(1, min(k, len(item_ids)))
     splits = max(1, n_splits)
     folds_all = np.stack([routing.assign_folds(len(item_ids), k_eff, seed + sp) for sp in range(splits)])
@@ -208,7 +184,7 @@ def build_layout(df: pd.DataFrame, *, k: int = 5, seed: int = 0, n_splits: int =
         m = by_cond[bounds[code]:bounds[code + 1]]
         cells.append(_cells(parts.take(m), rater[m], item[m], {key: v[m] for key, v in level.items()},
                             item_ids, folds_all, c, k_eff))
-    return Layout(rater_ids, item_ids, _strata(rater, cond, len(rater_ids)), tuple(cells), k_eff, splits,
+    return Layout(rater_ids, item_ids, units.strata(rater, cond, len(rater_ids)), tuple(cells), k_eff, splits,
                   reference, tuple(notes), _shared_items(cells, reference))
 
 
@@ -221,42 +197,9 @@ def _shared_items(cells: list[Cells], reference: str | None) -> dict[str, np.nda
 
 
 def draw_weights(layout: Layout, n_boot: int, seed: int, *, compact: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Multiplicity matrices (R (B, n_raters), I (B, n_items)) of the two-way bootstrap.
-
-    Raters are drawn with replacement within their stratum, items from all items.
-    Float64, or with ``compact`` uint8 (widened only if a multiplicity exceeds 255): the
-    same values in an eighth of the memory.
-    """
-    rng = np.random.default_rng(seed)
-    dtype = np.uint8 if compact else np.float64
-    rater_w = np.zeros((n_boot, len(layout.rater_ids)), dtype=dtype)
-    for stratum in range(int(layout.rater_stratum.max(initial=-1)) + 1):
-        rater_w = _draw_into(rng, rater_w, np.flatnonzero(layout.rater_stratum == stratum))
-    item_w = _draw_into(rng, np.zeros((n_boot, len(layout.item_ids)), dtype=dtype), None)
-    return rater_w, item_w
-
-
-def _draw_into(rng: np.random.Generator, out: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
-    """Write how often each of m units (``columns`` of ``out``, else all) is drawn in m draws with
-    replacement, per replicate (row), into ``out``; returns it (widened if a count overflows its type).
-
-    Drawn in chunks of replicates (bounded index arrays); the same values as one
-    ``rng.integers(0, m, size=m)`` per replicate in order (tested).
-    """
-    n_boot, m = out.shape[0], out.shape[1] if columns is None else len(columns)
-    chunk = max(1, 2**20 // max(m, 1))
-    for start in range(0, n_boot, chunk):
-        rows = min(chunk, n_boot - start)
-        drawn = rng.integers(0, m, size=(rows, m))
-        drawn += np.arange(rows)[:, None] * m
-        counts = np.bincount(drawn.ravel(), minlength=rows * m).reshape(rows, m)
-        if out.dtype.kind == "u" and counts.max(initial=0) > np.iinfo(out.dtype).max:
-            out = out.astype(np.uint32)
-        if columns is None:
-            out[start:start + rows] = counts
-        else:
-            out[start:start + rows, columns] = counts
-    return out
+    """Multiplicity matrices (R (B, n_raters), I (B, n_items)) of the two-way bootstrap
+    (:func:`analysis.units.draw`: raters within their stratum, items from all items)."""
+    return units.draw(layout.rater_stratum, len(layout.item_ids), n_boot, seed, compact=compact)
 
 
 def item_sums(cells: Cells) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import SimulationProfile, engine, simulate_judgments, slot_sums
+from analysis import SimulationProfile, engine, simulate_judgments, slot_sums, units
 
 
 def _loop_replicate(df: pd.DataFrame, rater_w: dict[str, float], item_w: dict[str, float]) -> dict[str, float]:
@@ -59,11 +59,11 @@ def test_multiplicities_drawn_in_chunks_equal_one_draw_per_replicate(m: int, n_b
     """25,001 units x 400 replicates spans three chunks (and an odd number of draws per replicate)."""
     rng = np.random.default_rng(5)
     want = np.stack([np.bincount(rng.integers(0, m, size=m), minlength=m) for _ in range(n_boot)])
-    got = engine._draw_into(np.random.default_rng(5), np.zeros((n_boot, m), dtype=np.uint8), None)
+    got = units._draw_into(np.random.default_rng(5), np.zeros((n_boot, m), dtype=np.uint8), None)
     np.testing.assert_array_equal(got, want)
     assert (got.sum(axis=1, dtype=np.int64) == m).all()
     cols = np.arange(m)[::-1]  # into chosen columns of a wider array
-    into = engine._draw_into(np.random.default_rng(5), np.zeros((n_boot, m + 3)), cols)
+    into = units._draw_into(np.random.default_rng(5), np.zeros((n_boot, m + 3)), cols)
     np.testing.assert_array_equal(into[:, cols], want)
     assert (into[:, m:] == 0).all() or m < 3
 
@@ -76,7 +76,7 @@ class _AlwaysFirst:
 
 
 def test_compact_draws_widen_when_a_count_overflows_uint8() -> None:
-    out = engine._draw_into(_AlwaysFirst(), np.zeros((2, 300), dtype=np.uint8), None)  # type: ignore[arg-type]
+    out = units._draw_into(_AlwaysFirst(), np.zeros((2, 300), dtype=np.uint8), None)  # type: ignore[arg-type]
     assert out.dtype == np.uint32 and (out[:, 0] == 300).all() and (out[:, 1:] == 0).all()
 
 
