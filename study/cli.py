@@ -21,7 +21,7 @@ from study import (
     cli_links,  # noqa: F401  (registers links, test-raters on the app)
     cli_manage,  # noqa: F401  (registers study clone|edit|delete, items remove, review)
 )
-from study.cli_common import _DEBUG, DbOption, app, clean_errors, db_app, engine_for, items_app, study_app
+from study.cli_common import _DEBUG, ONE_SHOT, DbOption, app, clean_errors, db_app, engine_for, items_app, study_app
 from study.lazy import lazy_module
 from tasks.formats import FORMATS
 
@@ -257,6 +257,7 @@ def main() -> None:
     Usage errors (a missing argument, an unknown command) are one line too, instead of
     Click's usage block.
     """
+    ONE_SHOT["on"] = True
     if "--debug" in sys.argv[1:]:
         _DEBUG["on"] = True
         sys.argv = [sys.argv[0], *(a for a in sys.argv[1:] if a != "--debug")]

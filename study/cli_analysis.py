@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from study.cli_common import DbOption, app, clean_errors, engine_for
+from study.cli_common import ONE_SHOT, DbOption, app, clean_errors, engine_for
 from study.lazy import lazy_module
 
 if TYPE_CHECKING:
@@ -96,8 +96,12 @@ def analyze(
 
     Example: oversight analyze --from-csv judgments.csv --min-time-ms 2000 --format html --out report.html
     """
+    import gc
+
     import analysis
 
+    if ONE_SHOT["on"]:  # what the imports built lives until the process ends: the cyclic collector
+        gc.freeze()  # need not re-scan it while the analysis allocates (about 7% of a 1M-judgment run)
     if (study is None) == (from_csv is None):
         raise service.ServiceError("give exactly one of --study or --from-csv")
     if fmt not in ("json", "html"):

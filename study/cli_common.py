@@ -35,6 +35,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 _DEBUG = {"on": os.environ.get("OVERSIGHT_DEBUG") == "1"}
+#: Set by the console entry point (``study.cli.main``): the process ends after this one command.
+ONE_SHOT = {"on": False}
 
 
 @app.callback()
