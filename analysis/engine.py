@@ -8,7 +8,10 @@ w_b(r, j) = R[b, r] * I[b, j], the product of the two multiplicities (how often 
 and j were drawn); judgments of undrawn raters or items get weight 0. Every metric
 is then a ratio of weighted sums (``analysis.definitions``), and the point estimate
 is the same computation with all weights 1. All conditions share the replicates, so
-a difference between two conditions has its own joint replicate distribution.
+a difference between two conditions has its own joint replicate distribution. Large
+studies (``run(bootstrap="auto")``, from ``analysis.additive.AUTO_JUDGMENTS`` judgments) use
+the additive weights R[b, r] + I[b, j] - 1 instead (:mod:`analysis.additive`); the
+computation below is the exact product-weight one.
 
 Computation (exact, per condition, per block of replicates; ``analysis.slot_sums``).
 Every metric term is sum_i w_i q_i f(item(i)) for a row quantity q and an item factor f,
