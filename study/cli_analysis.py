@@ -102,14 +102,7 @@ def analyze(
 
     if ONE_SHOT["on"]:  # what the imports built lives until the process ends: the cyclic collector
         gc.freeze()  # need not re-scan it while the analysis allocates (about 7% of a 1M-judgment run)
-    if (study is None) == (from_csv is None):
-        raise service.ServiceError("give exactly one of --study or --from-csv")
-    if fmt not in ("json", "html"):
-        raise service.ServiceError(f"--format must be json or html, not {fmt!r}")
-    from analysis.additive import MODES
-
-    if bootstrap not in MODES:
-        raise service.ServiceError(f"--bootstrap must be one of {', '.join(MODES)}, not {bootstrap!r}")
+    _check_options(study, from_csv, fmt, bootstrap)
     df, rules, labels = _analysis_input(study, from_csv, db, include_test)
     overrides = {"max_attention_failures": max_attention_failures, "min_time_ms": min_time_ms,
                  "max_time_ms": max_time_ms, "exclude_statuses": exclude_status}
@@ -134,6 +127,18 @@ def analyze(
     else:
         out.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {out}")
+
+
+def _check_options(study: str | None, from_csv: Path | None, fmt: str, bootstrap: str) -> None:
+    """The option combinations ``analyze`` refuses before reading anything."""
+    from analysis.additive import MODES
+
+    if (study is None) == (from_csv is None):
+        raise service.ServiceError("give exactly one of --study or --from-csv")
+    if fmt not in ("json", "html"):
+        raise service.ServiceError(f"--format must be json or html, not {fmt!r}")
+    if bootstrap not in MODES:
+        raise service.ServiceError(f"--bootstrap must be one of {', '.join(MODES)}, not {bootstrap!r}")
 
 
 def _analysis_input(study: str | None, from_csv: Path | None, db: str | None,
